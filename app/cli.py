@@ -1,0 +1,57 @@
+"""`flask pucha …`: the operator's commands. Plugins add theirs through register_cli_commands."""
+import click
+from flask.cli import AppGroup
+
+pucha_cli = AppGroup("pucha", help="普查报送系统管理命令")
+
+
+@pucha_cli.command("init-db")
+def init_db():
+    """Create all tables (safe to run again)."""
+    from app.extensions import db
+
+    db.create_all()
+    click.echo("数据库表已创建。")
+
+
+@pucha_cli.command("setup")
+@click.option("--demo/--no-demo", default=True, help="同时载入演示数据（默认载入）")
+def setup(demo):
+    """Create the database, load the national org tree with its accounts, an administrator and demo data.
+
+    Safe to run again: existing units, accounts and data are kept.
+    """
+    from app.accounts.provisioning import ensure_admin, ensure_org_accounts, sync_roles
+    from app.extensions import db
+    from app.orgs.importer import load_default_tree
+    from app.plugins import get_plugin_manager
+
+    db.create_all()
+    session = db.session
+    sync_roles()
+    added = load_default_tree(session)
+    created_accounts = ensure_org_accounts(session)
+    admin_name, admin_password = ensure_admin(session)
+    session.commit()
+    from sqlalchemy import func, select
+
+    from app.orgs.models import Org
+
+    total = session.scalar(select(func.count(Org.id)))
+    click.echo(f"组织机构：共 {total} 个（本次新增 {added} 个）；新建账号 {created_accounts} 个。")
+    if demo:
+        get_plugin_manager().hook.load_demo_data(session=session, echo=click.echo)
+        session.commit()
+    if admin_password:
+        click.echo(f"管理员账号：{admin_name}  初始密码：{admin_password}（首次登录须修改）")
+    else:
+        click.echo(f"管理员账号：{admin_name}（密码已由管理员修改）")
+
+
+def _add_plugin_commands():
+    from app.plugins import get_plugin_manager
+
+    get_plugin_manager().hook.register_cli_commands(group=pucha_cli)
+
+
+_add_plugin_commands()

@@ -1,0 +1,55 @@
+"""The application factory."""
+import logging
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+
+from app.extensions import db, mail
+from app.plugins import build_plugin_manager, get_plugin_manager, set_plugin_manager
+
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides=None, plugin_manager=None):
+    """Build the Flask app. ``overrides`` replaces config values (tests use it)."""
+    import config
+
+    app = Flask(__name__, template_folder="templates", static_folder="static")
+    app.config.from_object(config)
+    if overrides:
+        app.config.update(overrides)
+    config.VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+    if plugin_manager is None:
+        plugin_manager = get_plugin_manager()
+    set_plugin_manager(plugin_manager)
+    app.extensions["pucha.plugins"] = plugin_manager
+
+    # Models must be imported before the tables are known to the metadata.
+    from app import audit  # noqa: F401
+    from app.accounts import models as _accounts  # noqa: F401
+    from app.orgs import models as _orgs  # noqa: F401
+
+    db.init_app(app)
+    mail.init_app(app)
+    with app.app_context():
+        appbuilder = AppBuilder()
+        appbuilder.init_app(app, db.session)
+        _register_platform_views(appbuilder)
+        plugin_manager.hook.register_views(appbuilder=appbuilder)
+        plugin_manager.hook.register_apis(appbuilder=appbuilder)
+        appbuilder.post_init()
+
+    from app.cli import pucha_cli
+
+    app.cli.add_command(pucha_cli)
+    return app
+
+
+def _register_platform_views(appbuilder):
+    from app.public.views import register_public_views
+
+    register_public_views(appbuilder)
+
+
+__all__ = ["create_app", "build_plugin_manager"]

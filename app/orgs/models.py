@@ -1,0 +1,69 @@
+"""Organising units as a tree with a materialised path.
+
+``path`` is the chain of codes from the root, e.g. ``/000000/330000/330100/330102/``. A subtree
+is one indexed range scan (``path >= P and path < P'``) and an ancestor chain is the codes in the
+path: no recursion per row at national scale. The column is compared byte-wise (collation "C"
+on PostgreSQL) so the range is exact.
+"""
+from flask_appbuilder import Model
+from sqlalchemy import Column, ForeignKey, Integer, SmallInteger, String, select
+from sqlalchemy.orm import relationship
+
+PathString = String(128).with_variant(String(128, collation="C"), "postgresql")
+
+LEVEL_NATIONAL, LEVEL_TOP, LEVEL_2, LEVEL_3 = 0, 1, 2, 3
+
+KIND_LABELS = {
+    "national": "国务院办公厅",
+    "province": "省级",
+    "ministry": "国务院部门",
+    "xpcc": "新疆生产建设兵团",
+    "city": "地市级",
+    "county": "县级",
+    "bureau": "垂直管理省局",
+    "division": "兵团师",
+}
+
+
+def path_upper_bound(path):
+    """The smallest string greater than every path that starts with ``path`` (which ends in '/')."""
+    return path[:-1] + chr(ord("/") + 1)
+
+
+class Org(Model):
+    __tablename__ = "org"
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(16), unique=True, nullable=False)
+    name = Column(String(100), nullable=False)
+    level = Column(SmallInteger, nullable=False)
+    kind = Column(String(16), nullable=False)
+    parent_id = Column(Integer, ForeignKey("org.id"), index=True)
+    path = Column(PathString, unique=True, nullable=False)
+
+    parent = relationship("Org", remote_side=[id], backref="children")
+
+    def __repr__(self):
+        return f"{self.name}"
+
+    @property
+    def chain_codes(self):
+        """Codes from the root down to this unit."""
+        return [c for c in self.path.split("/") if c]
+
+    @property
+    def kind_label(self):
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    def contains(self, other):
+        """True when ``other`` is this unit or below it."""
+        return other.path.startswith(self.path)
+
+    @classmethod
+    def subtree_clause(cls, path, column=None):
+        column = column if column is not None else cls.path
+        return (column >= path) & (column < path_upper_bound(path))
+
+    @classmethod
+    def subtree_ids(cls, path):
+        return select(cls.id).where(cls.subtree_clause(path))

@@ -1,0 +1,17 @@
+"""Public pages: the home page (login, 技术支持中心, 标识码找回 links from plugins)."""
+from flask_appbuilder import IndexView, expose
+
+from app.registry import public_links
+
+
+class HomeView(IndexView):
+    index_template = "pucha/index.html"
+
+    @expose("/")
+    def index(self):
+        return self.render_template(self.index_template, appbuilder=self.appbuilder,
+                                    links=public_links())
+
+
+def register_public_views(appbuilder):
+    pass

@@ -1,0 +1,1 @@
+"""basic_info: 政府网站和栏目（系统）基本信息表 — hook implementations only."""

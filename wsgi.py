@@ -1,0 +1,4 @@
+"""WSGI entry point: `gunicorn wsgi:app` in production."""
+from app.factory import create_app
+
+app = create_app()
