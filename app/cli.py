@@ -48,10 +48,14 @@ def setup(demo):
         click.echo(f"管理员账号：{admin_name}（密码已由管理员修改）")
 
 
-def _add_plugin_commands():
+def _add_commands():
+    import importlib
+
     from app.plugins import get_plugin_manager
 
+    for area in ("app.orgs", "app.accounts", "app.workflow", "app.mail"):
+        importlib.import_module(f"{area}.cli").register(pucha_cli)
     get_plugin_manager().hook.register_cli_commands(group=pucha_cli)
 
 
-_add_plugin_commands()
+_add_commands()

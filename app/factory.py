@@ -46,10 +46,14 @@ def create_app(overrides=None, plugin_manager=None):
     return app
 
 
-def _register_platform_views(appbuilder):
-    from app.public.views import register_public_views
+PLATFORM_AREAS = ("app.public", "app.orgs", "app.accounts", "app.workflow", "app.mail")
 
-    register_public_views(appbuilder)
+
+def _register_platform_views(appbuilder):
+    import importlib
+
+    for area in PLATFORM_AREAS:
+        importlib.import_module(f"{area}.views").register(appbuilder)
 
 
 __all__ = ["create_app", "build_plugin_manager"]

@@ -13,5 +13,5 @@ class HomeView(IndexView):
                                     links=public_links())
 
 
-def register_public_views(appbuilder):
-    pass
+def register(appbuilder):
+    """Public pages other than the home page."""
