@@ -43,21 +43,31 @@ def build_national_db(db_path):
         db.engine.dispose()
 
 
+# PUCHA_TEST_DB=postgres runs every test that uses `app` on a real PostgreSQL server (a copy of
+# a national database built there once per session, see tests/support/postgres.py).
+TEST_DB = os.environ.get("PUCHA_TEST_DB", "sqlite").strip().lower()
+
+
 @pytest.fixture(scope="session")
 def national_db_file(tmp_path_factory):
+    """The national SQLite database file (also the base of the browser tests' live server)."""
     path = tmp_path_factory.mktemp("national") / "national.db"
     build_national_db(path)
     return path
 
 
 @pytest.fixture
-def app(national_db_file, tmp_path):
+def app(request, tmp_path):
     """A fresh app on a private copy of the national database."""
     from app.factory import create_app
 
-    db_path = tmp_path / "pucha.db"
-    shutil.copy(national_db_file, db_path)
-    application = create_app(base_overrides(f"sqlite:///{db_path}", tmp_path))
+    if TEST_DB == "postgres":
+        db_url = request.getfixturevalue("pg_national_db")
+    else:
+        db_path = tmp_path / "pucha.db"
+        shutil.copy(request.getfixturevalue("national_db_file"), db_path)
+        db_url = f"sqlite:///{db_path}"
+    application = create_app(base_overrides(db_url, tmp_path))
     with application.app_context():
         yield application
         from app.extensions import db
