@@ -1,0 +1,103 @@
+"""The level-by-level review of 基本信息表 as data (SPEC §3.3, seed 000 表单状态, FAQ §15, §21).
+
+Internal state: the importing unit (``scope_path``), the holder (``holder_path``: the unit where
+the form sits now) and a stage. What a unit SEES is derived from where it stands relative to the
+holder on the form's chain — see ``status_for`` and its SQL twin ``status_case``.
+"""
+from sqlalchemy import case, func, literal
+
+from app.orgs.paths import child_on_chain, level_of, parent_path
+from app.workflow.engine import Transition, Workflow
+
+DRAFT, PENDING, RETURNED, COMPLETED = "draft", "pending", "returned", "completed"
+
+STAGES = {DRAFT: "草稿", PENDING: "审核中", RETURNED: "已退回", COMPLETED: "已办结"}
+
+# What the viewer sees (SPEC §3.3 table).
+NOT_SUBMITTED, TO_REVIEW, REVIEWED, RETURNED_LABEL, COMPLETED_LABEL, BELOW_REVIEWING = (
+    "未提交", "未审核", "已审核", "已退回", "已办结", "待下级审核")
+STATUS_LABELS = (NOT_SUBMITTED, TO_REVIEW, REVIEWED, RETURNED_LABEL, COMPLETED_LABEL,
+                 BELOW_REVIEWING)
+
+
+def _holds(row, org):
+    return org is not None and row.holder_path == org.path
+
+
+def _holds_as_importer(row, org):
+    return _holds(row, org) and row.scope_path == org.path
+
+
+def _holds_as_reviewer(row, org):
+    return _holds(row, org) and row.scope_path != org.path
+
+
+def _move_up(row, org):
+    """The holder passes the form to its parent; at level 1 (or above) the form completes."""
+    if level_of(row.holder_path) <= 1:
+        return {"stage": COMPLETED, "last_reason": None}
+    return {"stage": PENDING, "holder_path": parent_path(row.holder_path), "last_reason": None}
+
+
+def _move_down(row, org):
+    """Back one level, to the unit that sent the form up."""
+    return {"stage": RETURNED, "holder_path": child_on_chain(row.holder_path, row.scope_path)}
+
+
+WORKFLOW = Workflow(
+    name="basic_info",
+    model=None,  # set by plugins.basic_info.models to avoid importing SQLAlchemy models here
+    stages=STAGES,
+    transitions=(
+        Transition(name="submit", label="提交", sources=(DRAFT, RETURNED),
+                   allowed=_holds_as_importer, effect=_move_up, bulk_label="全部提交"),
+        Transition(name="approve", label="审核通过", sources=(PENDING, RETURNED),
+                   allowed=_holds_as_reviewer, effect=_move_up, bulk_label="全部审核"),
+        Transition(name="return", label="退回", sources=(PENDING, RETURNED),
+                   allowed=_holds_as_reviewer, effect=_move_down, reason_required=True),
+    ),
+    object_type="basic_info",
+)
+
+
+def status_for(row, viewer_path):
+    """The status label ``viewer_path`` sees for ``row`` (None: an administrator, seen from the top)."""
+    if row.stage == COMPLETED:
+        return COMPLETED_LABEL
+    viewer_path = viewer_path or "/"
+    if row.holder_path == viewer_path:
+        return {DRAFT: NOT_SUBMITTED, PENDING: TO_REVIEW, RETURNED: RETURNED_LABEL}[row.stage]
+    if viewer_path.startswith(row.holder_path):
+        # The viewer is below the holder on the form's chain: it sent the form up.
+        return RETURNED_LABEL if row.stage == RETURNED else REVIEWED
+    return BELOW_REVIEWING
+
+
+def status_case(model, viewer_path):
+    """SQL expression equal to ``status_for`` — used to filter and sort by status."""
+    viewer_path = viewer_path or "/"
+    vp = literal(viewer_path)
+    holder_above_viewer = (func.length(model.holder_path) < len(viewer_path))
+    return case(
+        (model.stage == COMPLETED, literal(COMPLETED_LABEL)),
+        (model.holder_path == vp, case(
+            (model.stage == DRAFT, literal(NOT_SUBMITTED)),
+            (model.stage == PENDING, literal(TO_REVIEW)),
+            else_=literal(RETURNED_LABEL))),
+        (holder_above_viewer, case((model.stage == RETURNED, literal(RETURNED_LABEL)),
+                                   else_=literal(REVIEWED))),
+        else_=literal(BELOW_REVIEWING),
+    )
+
+
+def may_edit(row, org):
+    """编辑/删除 before completion: only the importer while it holds the form (FAQ §21)."""
+    return (org is not None and row.stage in (DRAFT, RETURNED) and row.holder_path == org.path
+            and row.scope_path == org.path)
+
+
+def may_correct(row, org):
+    """After completion a unit on the form's chain corrects it online, without review."""
+    if row.stage != COMPLETED:
+        return False
+    return org is None or row.scope_path.startswith(org.path)
