@@ -10,9 +10,25 @@ the org scope, checks every row, writes the changes, one audit row per object an
 ``after_transition`` hook adds (mail, codes) in ONE transaction, set-based: a bulk action on 5,000
 rows is a handful of statements, not 5,000 round trips. Rows carry a ``version`` column; an update
 that finds a different version fails with ``ConcurrentChange`` so that no update is lost.
+
+The model contract: an integer-like primary key ``id``, ``scope_path`` (the materialised org path
+of the unit that owns the row, see app.orgs.scope), ``stage`` and an integer ``version``.
+
+Transactions: ``apply`` never commits and never rolls back; the caller owns the transaction.
+Every refusal (NotFound, NotAllowed, ReasonRequired, a stale ``expected_versions``) is raised
+BEFORE anything is written, so the session is untouched. A failure after writing started
+(ConcurrentChange from the UPDATE, an exception from an ``after_transition`` hook) leaves the
+session holding partial work: the caller MUST roll back, which ``apply_and_commit`` does. We do
+not use a SAVEPOINT because the stdlib sqlite3 driver issues its own BEGIN lazily, so a SAVEPOINT
+opened before it becomes the outer transaction and RELEASE would commit the caller's work.
 """
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
+
+from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.audit import audit_values, record_many
 
 
 class WorkflowError(Exception):
@@ -23,12 +39,23 @@ class NotAllowed(WorkflowError):
     """The actor may not take this transition on this row (wrong unit or wrong stage)."""
 
 
+class NotFound(NotAllowed):
+    """Some rows do not exist or lie outside the actor's subtree (the two look the same on purpose)."""
+
+
 class ReasonRequired(WorkflowError):
     """The transition needs a reason and none was given."""
 
 
 class ConcurrentChange(WorkflowError):
     """The row changed since it was read (another unit acted first)."""
+
+
+MSG_CONCURRENT = "表单已被其他单位处理，请刷新后重试"
+
+# Rows loaded per SELECT. SQLite allows 32,766 bound parameters and PostgreSQL 65,535; one
+# statement covers any realistic bulk action, and the statement count stays bounded above that.
+LOAD_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -58,3 +85,241 @@ class Workflow:
             if t.name == name:
                 return t
         raise KeyError(name)
+
+    def stage_label(self, stage):
+        return self.stages.get(stage, stage)
+
+
+@dataclass
+class Result:
+    """What ``apply`` did: the ids changed (in id order), each row's stage before and after, and
+    with ``skip_refused=True`` the ids left alone with the Chinese reason why."""
+
+    workflow: Workflow
+    transition: Transition
+    ids: list
+    from_stages: dict
+    to_stages: dict
+    skipped: dict = field(default_factory=dict)
+
+    @property
+    def count(self):
+        return len(self.ids)
+
+
+def get_workflow(name):
+    """The registered workflow called ``name`` (collected from the plugins' register_workflows)."""
+    from app.registry import workflows
+
+    try:
+        return workflows()[name]
+    except KeyError:
+        raise WorkflowError(f"未注册的流程：{name}") from None
+
+
+def _resolve(workflow):
+    return workflow if isinstance(workflow, Workflow) else get_workflow(workflow)
+
+
+def _actor_org(actor):
+    if actor is None:
+        # Refuse rather than treat "nobody" as an administrator: a view that forgot to pass the
+        # user must not act with unlimited scope.
+        raise NotAllowed("请先登录")
+    return getattr(actor, "org", None)
+
+
+def available_transitions(workflow, row, actor_org):
+    """The transitions ``actor_org`` (None: administrator) may take on ``row`` now, in declared
+    order: what the UI shows as buttons."""
+    workflow = _resolve(workflow)
+    return [t for t in workflow.transitions if row.stage in t.sources and t.allowed(row, actor_org)]
+
+
+def _load(session, model, ids, actor_org):
+    from app.orgs.scope import scope_clause
+
+    rows = []
+    clause = scope_clause(model, actor_org)
+    for start in range(0, len(ids), LOAD_CHUNK):
+        stmt = select(model).where(model.id.in_(ids[start:start + LOAD_CHUNK]))
+        if clause is not None:
+            stmt = stmt.where(clause)
+        # populate_existing: rows already in the identity map are refreshed, so the checks below
+        # see the database's current stage and version, not what this session read earlier.
+        stmt = stmt.execution_options(populate_existing=True)
+        rows.extend(session.execute(stmt).scalars())
+    return rows
+
+
+def _refusal(workflow, transition, row, actor_org):
+    if row.stage not in transition.sources:
+        return (f"「{transition.label}」不适用于状态为「{workflow.stage_label(row.stage)}」的表单"
+                f"（编号 {row.id}）")
+    if not transition.allowed(row, actor_org):
+        return f"本单位无权对该表单执行「{transition.label}」（编号 {row.id}）"
+    return None
+
+
+def _json_safe(value):
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def apply(session, workflow, transition_name, ids, actor, reason=None, expected_versions=None,
+          skip_refused=False):
+    """Take ``transition_name`` on the rows ``ids`` as ``actor`` inside the caller's transaction.
+
+    ``workflow`` is a Workflow or its registered name; ``actor`` is the user (``actor.org`` is the
+    acting unit, None for an administrator). ``expected_versions`` ({id: version}) lets a UI
+    refuse when the form changed since it was shown. ``skip_refused=True`` (for 全部审核-style
+    actions) leaves rows that may not take the transition alone and reports them in
+    ``Result.skipped`` instead of refusing the whole action; rows outside the scope still refuse.
+    Raises NotFound, NotAllowed, ReasonRequired or ConcurrentChange (see the module docstring for
+    what the caller must do then). Never commits.
+    """
+    workflow = _resolve(workflow)
+    try:
+        transition = workflow.transition(transition_name)
+    except KeyError:
+        raise WorkflowError(f"流程「{workflow.name}」没有操作：{transition_name}") from None
+    actor_org = _actor_org(actor)
+    reason = (reason or "").strip() or None
+    if transition.reason_required and not reason:
+        raise ReasonRequired(f"{transition.label}必须填写原因")
+
+    model = workflow.model
+    id_type = inspect(model).columns["id"].type.python_type
+    try:
+        wanted = sorted({id_type(i) for i in ids})
+    except (TypeError, ValueError):
+        raise NotFound("表单编号无效") from None
+    if not wanted:
+        return Result(workflow, transition, [], {}, {})
+
+    # --- read and check: nothing is written until every row has passed ----------------------
+    rows = _load(session, model, wanted, actor_org)
+    if len(rows) != len(wanted):
+        missing = sorted(set(wanted) - {row.id for row in rows})
+        shown = "、".join(str(i) for i in missing[:10]) + ("等" if len(missing) > 10 else "")
+        # The same message for "does not exist" and "belongs to another unit": a sibling must not
+        # learn that a form exists.
+        raise NotFound(f"未找到表单（编号 {shown}），或不在本单位管辖范围内")
+    rows.sort(key=lambda r: r.id)
+
+    if expected_versions:
+        for row in rows:
+            expected = expected_versions.get(row.id, expected_versions.get(str(row.id)))
+            if expected is not None and int(expected) != row.version:
+                raise ConcurrentChange(MSG_CONCURRENT)
+
+    skipped = {}
+    todo = []
+    for row in rows:
+        refusal = _refusal(workflow, transition, row, actor_org)
+        if refusal is None:
+            todo.append(row)
+        elif skip_refused:
+            skipped[row.id] = refusal
+        else:
+            raise NotAllowed(refusal)
+    if not todo:
+        return Result(workflow, transition, [], {}, {}, skipped)
+
+    mapper = inspect(model)
+    changes = []
+    for row in todo:
+        change = dict(transition.effect(row, actor_org))
+        if "stage" not in change:
+            raise WorkflowError(f"操作「{transition.label}」的效果缺少 stage")
+        bad = [key for key in change if key not in mapper.columns or key in ("id", "version")]
+        if bad:
+            raise WorkflowError(f"操作「{transition.label}」的效果含有无效字段：{', '.join(bad)}")
+        changes.append(change)
+
+    # --- write: one UPDATE executemany, one audit INSERT, then the hook ----------------------
+    # executemany needs the same parameter names for every row, so rows whose effect leaves a
+    # column unchanged get their current value: safe, because the version check guarantees
+    # nobody changed the row in between.
+    keys = sorted(set().union(*changes))
+    table = model.__table__
+    cols = {key: mapper.columns[key] for key in keys}
+    id_col, version_col = mapper.columns["id"], mapper.columns["version"]
+    # Bind names must differ from column names: SQLAlchemy reserves those for the SET clause.
+    stmt = (
+        update(table)
+        .where(id_col == bindparam("w_id"), version_col == bindparam("w_version"))
+        .values({col.name: bindparam(f"v_{key}") for key, col in cols.items()})
+        .values({version_col.name: version_col + 1})
+    )
+    params = []
+    for row, change in zip(todo, changes):
+        p = {"w_id": row.id, "w_version": row.version}
+        for key in keys:
+            p[f"v_{key}"] = change[key] if key in change else getattr(row, key)
+        params.append(p)
+    result = session.execute(stmt, params)
+
+    if session.get_bind().dialect.supports_sane_multi_rowcount:
+        changed = result.rowcount
+    else:
+        # Some drivers do not report executemany row counts; count the rows that now carry the
+        # version this call gave them.
+        changed = _count_bumped(session, id_col, version_col, todo)
+    if changed != len(todo):
+        raise ConcurrentChange(MSG_CONCURRENT)
+
+    # Keep the loaded objects in step with the database without marking them dirty, so hooks
+    # and the caller read the new stage and version.
+    from_stages = {}
+    to_stages = {}
+    for row, change in zip(todo, changes):
+        from_stages[row.id] = row.stage
+        to_stages[row.id] = change["stage"]
+        for key, value in change.items():
+            set_committed_value(row, key, value)
+        set_committed_value(row, "version", row.version + 1)
+
+    object_type = workflow.object_type or workflow.name
+    org_id = getattr(actor_org, "id", None)
+    audit_rows = []
+    for row, change in zip(todo, changes):
+        detail = {k: _json_safe(v) for k, v in change.items() if k != "stage"} or None
+        audit_rows.append(audit_values(
+            transition.name, object_type, row.id, actor=actor, org_id=org_id,
+            from_stage=from_stages[row.id], to_stage=change["stage"], reason=reason,
+            detail=detail))
+    record_many(session, audit_rows)
+
+    changed_ids = [row.id for row in todo]
+    from app.plugins import get_plugin_manager
+
+    get_plugin_manager().hook.after_transition(
+        workflow=workflow, transition=transition, object_ids=changed_ids, actor=actor,
+        session=session)
+    return Result(workflow, transition, changed_ids, from_stages, to_stages, skipped)
+
+
+def _count_bumped(session, id_col, version_col, rows):
+    """Rows whose version is now exactly one above what we read (fallback for drivers without a
+    reliable executemany rowcount)."""
+    expected = {row.id: row.version + 1 for row in rows}
+    count = 0
+    ids = list(expected)
+    for start in range(0, len(ids), LOAD_CHUNK):
+        chunk = ids[start:start + LOAD_CHUNK]
+        for pk, version in session.execute(
+                select(id_col, version_col).where(id_col.in_(chunk))):
+            if expected.get(pk) == version:
+                count += 1
+    return count
+
+
+def apply_and_commit(session, workflow, transition_name, ids, actor, **kwargs):
+    """``apply`` then commit; on any error roll back and re-raise. What views and commands use."""
+    try:
+        result = apply(session, workflow, transition_name, ids, actor, **kwargs)
+        session.commit()
+        return result
+    except BaseException:
+        session.rollback()
+        raise
