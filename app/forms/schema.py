@@ -1,0 +1,754 @@
+"""Schema primitives for census forms: fields, repeatable tables, validation, normalization.
+
+One ``FormSchema`` per form type drives everything that repeats the form: the filler's editor
+and its checks, the package, the server's validation, the model's columns, the list and the
+Excel export. Everything here is plain Python so the desktop filler can import it without Flask.
+
+A form document (what the filler saves and what a package carries) is a JSON object::
+
+    {
+      "uuid": "<UUID4, made by the filler>",
+      "fields": {"<field name>": "<text>", ...},
+      "<table name>": {"<group key>": {"<slot key>": [{"<column>": "<text>", ...}, ...]}},
+      "meta": {...}            # optional, free: the filler's own bookkeeping, never validated
+    }
+
+All values are strings. ``normalize`` turns what people type (full-width digits, stray spaces,
+Excel numbers) into canonical text; ``validate`` reports every problem at once, each with a path
+the editor can map back to its widget and a Chinese message that names the field.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import uuid as uuid_module
+from dataclasses import dataclass, field as dc_field
+from typing import Any, Iterable, Optional
+
+# The word people write when a required item genuinely does not exist (seed 000: 如确无内容请填写"无").
+NONE_VALUE = "无"
+
+# Field kinds. Each has a normalizer and a checker below; a new kind needs both.
+TEXT = "text"
+URL = "url"
+CHOICE = "choice"
+PHONE = "phone"
+MOBILE = "mobile"
+EMAIL = "email"
+ICP = "icp"
+KINDS = (TEXT, URL, CHOICE, PHONE, MOBILE, EMAIL, ICP)
+
+# Top-level keys of a document that are not tables.
+RESERVED_KEYS = ("uuid", "fields", "meta")
+
+# One-character province abbreviations used in ICP numbers: the standard set plus the
+# alternative forms that MIIT filings also use (黔/滇/秦/陇 beside 贵/云/陕/甘).
+ICP_PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵黔云滇藏陕秦甘陇青宁新"
+
+# Default examples, used in messages when a field does not give its own.
+DEFAULT_EXAMPLES = {
+    URL: "http://www.example.gov.cn/",
+    PHONE: "010-12345678-123",
+    MOBILE: "13812345678",
+    EMAIL: "zhangsan@example.gov.cn",
+    ICP: "京ICP备05070602号-1",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem in a document.
+
+    ``path`` locates the value (``fields.principal_phone``, ``columns.info.news[2].address``);
+    ``label`` is the Chinese name of that value; ``message`` is the full Chinese sentence shown
+    to the user; ``code`` is a stable machine name for tests and statistics.
+    """
+
+    path: str
+    label: str
+    message: str
+    code: str = "invalid"
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "label": self.label, "message": self.message, "code": self.code}
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --------------------------------------------------------------------------------------------
+# Normalization helpers
+
+# Full-width ASCII (U+FF01..U+FF5E) to half-width, and the ideographic space to a plain space.
+_FULLWIDTH_ALL = {0xFF01 + i: 0x21 + i for i in range(94)}
+_FULLWIDTH_ALL[0x3000] = 0x20
+# Only digits and Latin letters: used in free text, where full-width Chinese punctuation
+# （，。） is correct and must stay.
+_FULLWIDTH_ALNUM = {
+    code: code - 0xFEE0
+    for code in list(range(0xFF10, 0xFF1A)) + list(range(0xFF21, 0xFF3B)) + list(range(0xFF41, 0xFF5B))
+}
+_FULLWIDTH_ALNUM[0x3000] = 0x20
+# Dashes that Chinese input methods produce where a hyphen is meant in numbers.
+_DASHES = {ord(ch): "-" for ch in "－—–‐‑‒―﹣−"}
+# Invisible characters that sneak in by copy and paste from web pages and Word.
+_INVISIBLE = {ord(ch): None for ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad"}
+_NBSP = {0x00A0: 0x20}
+
+_NONE_SPELLINGS = {"无", "無"}
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LINEBREAK_RE = re.compile(r"\s*[\r\n]+\s*")
+
+
+def _to_text(value: Any) -> Any:
+    """Turn what a spreadsheet gives (ints, 13812345678.0) into text; leave other types alone."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value
+
+
+def _clean(value: str, table: dict) -> str:
+    value = value.translate(_INVISIBLE).translate(_NBSP).translate(table)
+    return value.strip()
+
+
+def normalize_value(kind: str, value: Any) -> Any:
+    """Canonical text for one value of the given kind; non-text values are returned unchanged."""
+    value = _to_text(value)
+    if not isinstance(value, str):
+        return value
+    if kind == TEXT:
+        value = _clean(value, _FULLWIDTH_ALNUM)
+        # Single-line fields: a pasted line break becomes one space rather than an error.
+        value = _LINEBREAK_RE.sub(" ", value)
+        return NONE_VALUE if value in _NONE_SPELLINGS else value
+    value = _clean(value, _FULLWIDTH_ALL)
+    if value in _NONE_SPELLINGS:
+        return NONE_VALUE
+    if kind == URL:
+        # Schemes are case-insensitive; lower-case them so the format check stays simple.
+        return re.sub(r"^(https?)://", lambda m: m.group(1).lower() + "://", value, flags=re.I)
+    if kind == PHONE:
+        value = value.translate(_DASHES)
+        # (010)12345678 and （010）12345678 are common ways to write the area code.
+        value = re.sub(r"^\(\s*(0\d{2,3})\s*\)\s*-?\s*", r"\1-", value)
+        # 010-12345678转123 / 分机 / ext: the extension becomes "-123".
+        value = re.sub(r"\s*(?:转|分机|ext\.?)\s*(\d{1,6})$", r"-\1", value, flags=re.I)
+        # "010 12345678": a space after the area code is one number written loosely.
+        value = re.sub(r"^(0\d{2,3})\s+(?=\d{7,8}(?:-|$))", r"\1-", value)
+        return re.sub(r"\s*-+\s*", "-", value)
+    if kind == MOBILE:
+        value = value.translate(_DASHES)
+        # 138 1234 5678 / 138-1234-5678 / +86 13812345678: strip the grouping only when what is
+        # left is exactly one number, so "two numbers separated by a space" is still caught.
+        digits = re.sub(r"[\s-]", "", value)
+        if re.fullmatch(r"(?:\+?86)?1\d{10}", digits):
+            return digits[-11:]
+        return value
+    if kind == EMAIL:
+        if value.lower().startswith("mailto:"):
+            value = value[7:].strip()
+        if value.count("@") == 1 and not re.search(r"[\s,;/、|]", value):
+            local, domain = value.split("@")
+            value = f"{local}@{domain.lower()}"
+        return value
+    if kind == ICP:
+        value = value.translate(_DASHES)
+        value = re.sub(r"\s+", "", value)
+        return re.sub(r"icp", "ICP", value, flags=re.I)
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Format checks
+
+_PHONE_RE = re.compile(r"0\d{2,3}-\d{7,8}(?:-\d{1,6})?")
+_MOBILE_RE = re.compile(r"1\d{10}")
+_EMAIL_RE = re.compile(
+    r"[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_ICP_RE = re.compile(rf"[{ICP_PROVINCES}]ICP备\d{{4,12}}号(?:-\d{{1,4}})?")
+_HOST_LABEL = r"[A-Za-z0-9\u4e00-\u9fff](?:[A-Za-z0-9\u4e00-\u9fff\-]{0,61}[A-Za-z0-9\u4e00-\u9fff])?"
+_URL_RE = re.compile(
+    r"https?://"
+    rf"(?P<host>(?:{_HOST_LABEL}\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9\-]{{1,59}}|[\u4e00-\u9fff]{{1,10}})"
+    r"|\d{1,3}(?:\.\d{1,3}){3})"
+    r"(?::(?P<port>\d{1,5}))?"
+    r"(?:[/?#][^\s]*)?"
+)
+# Several values typed into one box: separators people use between two numbers or addresses.
+_MULTI_SEPARATORS = re.compile(r"[\s,;/、|]")
+
+
+def is_valid_uuid4(value: Any) -> bool:
+    """True for a canonical lower-case UUID4 string, the only form the filler writes."""
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        parsed = uuid_module.UUID(value)
+    except ValueError:
+        return False
+    return parsed.version == 4 and str(parsed) == value
+
+
+def new_uuid() -> str:
+    return str(uuid_module.uuid4())
+
+
+def _url_ok(value: str) -> bool:
+    match = _URL_RE.fullmatch(value)
+    if not match:
+        return False
+    host = match.group("host")
+    if re.fullmatch(r"[\d.]+", host) and any(int(part) > 255 for part in host.split(".")):
+        return False
+    port = match.group("port")
+    return port is None or 0 < int(port) <= 65535
+
+
+# --------------------------------------------------------------------------------------------
+# Fields
+
+
+@dataclass(frozen=True)
+class Field:
+    """One value of a form.
+
+    ``accepts_none``: whether 无 is a valid answer (seed 000: free-text items accept 无).
+    ``hidden``: set by the server on import (e.g. 省/部, 市, 县); the filler neither shows nor
+    writes it and document validation skips it unless asked.
+    """
+
+    name: str
+    label: str
+    kind: str = TEXT
+    required: bool = True
+    help: str = ""
+    choices: tuple = ()
+    accepts_none: bool = False
+    max_length: int = 200
+    example: str = ""
+    hidden: bool = False
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"field {self.name}: unknown kind {self.kind!r}")
+        if self.kind == CHOICE and not self.choices:
+            raise ValueError(f"field {self.name}: a choice field needs choices")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
+            raise ValueError(f"field name {self.name!r} must be snake_case ASCII")
+
+    @property
+    def example_value(self) -> str:
+        return self.example or DEFAULT_EXAMPLES.get(self.kind, "")
+
+    def hint(self) -> str:
+        """What is expected, in Chinese, without the label: for tooltips and messages."""
+        none_tail = f'；确无请填写"{NONE_VALUE}"' if self.accepts_none else ""
+        if self.kind == URL:
+            return f"以 http:// 或 https:// 开头的完整网址，如 {self.example_value}{none_tail}"
+        if self.kind == PHONE:
+            return f'"区号-号码"，可带分机号，如 {self.example_value}{none_tail}'
+        if self.kind == MOBILE:
+            return f"以 1 开头的 11 位手机号码，如 {self.example_value}{none_tail}"
+        if self.kind == EMAIL:
+            return f"规范的电子邮箱地址，如 {self.example_value}{none_tail}"
+        if self.kind == ICP:
+            return f'"省份简称ICP备数字号"，可带"-序号"，如 {self.example_value}{none_tail}'
+        if self.kind == CHOICE:
+            return _choices_text(self.choices)
+        example = f"，如 {self.example}" if self.example else ""
+        return f"不超过 {self.max_length} 个字的文字{example}{none_tail}"
+
+    def normalize(self, value: Any) -> Any:
+        return normalize_value(self.kind, value)
+
+    def check(self, value: Any, label: Optional[str] = None) -> Optional[tuple]:
+        """Check one already-normalized value: ``None`` when fine, else ``(code, message)``.
+
+        ``label`` replaces the field's own label in the message (table cells use
+        "信息发布类—动态要闻第3行地址").
+        """
+        label = label or self.label
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            return "type", f"{label}应为文字，不能是{_type_name(value)}"
+        if value == "":
+            if not self.required:
+                return None
+            if self.kind == CHOICE:
+                return "required", f"请选择{label}：{self.hint()}"
+            tail = f'；确无内容请填写"{NONE_VALUE}"' if self.accepts_none else f"，应为{self.hint()}"
+            return "required", f"请填写{label}{tail}"
+        if value == NONE_VALUE:
+            if self.accepts_none:
+                return None
+            if self.kind != TEXT:
+                return "none_not_allowed", f'{label}不能填写"{NONE_VALUE}"，应为{self.hint()}'
+            return "none_not_allowed", f'{label}不能填写"{NONE_VALUE}"，请填写实际内容'
+        if self.kind in (PHONE, MOBILE, EMAIL) and _looks_multiple(self.kind, value):
+            # Checked before the length so "two numbers" gets the message that explains it.
+            what = "邮箱地址" if self.kind == EMAIL else "号码"
+            return "multiple", f"{label}只能填写一个{what}，请删除多余的{what}；应为{self.hint()}"
+        if len(value) > self.max_length:
+            return "too_long", f"{label}不能超过 {self.max_length} 个字，现有 {len(value)} 个字"
+        if _CONTROL_RE.search(value):
+            return "format", f"{label}含有不可见的控制字符，请删除后重新填写"
+        if self.kind == TEXT:
+            return None
+        if self.kind == CHOICE:
+            if value in self.choices:
+                return None
+            return "choice", f"{label}应为{self.hint()}，不能填写“{value}”"
+        ok = {
+            URL: _url_ok,
+            PHONE: _PHONE_RE.fullmatch,
+            MOBILE: _MOBILE_RE.fullmatch,
+            EMAIL: _EMAIL_RE.fullmatch,
+            ICP: _ICP_RE.fullmatch,
+        }[self.kind](value)
+        if ok:
+            return None
+        return "format", f"{label}应为{self.hint()}"
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "kind": self.kind,
+            "required": self.required,
+            "help": self.help,
+            "hint": self.hint(),
+            "choices": list(self.choices),
+            "accepts_none": self.accepts_none,
+            "max_length": self.max_length,
+            "example": self.example_value,
+            "hidden": self.hidden,
+        }
+
+
+def _choices_text(choices: Iterable[str]) -> str:
+    quoted = [f"“{c}”" for c in choices]
+    if len(quoted) == 2:
+        return f"{quoted[0]}或{quoted[1]}"
+    return "以下之一：" + "、".join(quoted)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "真假值"
+    if isinstance(value, (int, float)):
+        return "数字"
+    if isinstance(value, list):
+        return "列表"
+    if isinstance(value, dict):
+        return "对象"
+    return type(value).__name__
+
+
+def _looks_multiple(kind: str, value: str) -> bool:
+    if _MULTI_SEPARATORS.search(value):
+        return True
+    if kind == EMAIL:
+        return value.count("@") > 1
+    if kind == MOBILE:
+        # 2213812345678…: two mobile numbers typed without a separator.
+        return value.isdigit() and len(value) >= 22 and len(value) % 11 == 0
+    if kind == PHONE:
+        return len(re.findall(r"0\d{2,3}-\d{7,8}", value)) > 1
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# Repeatable tables
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One kind of column/system within a group, e.g. 动态要闻; holds one or more rows."""
+
+    key: str
+    label: str
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    label: str
+    slots: tuple
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of groups → slots → rows; each row has the same columns.
+
+    A row whose ``none_column`` is 无 says "the site has none of these"; its other columns must
+    be 无 or empty, and it must be the slot's only row. Any other row is a real entry and every
+    column must be filled by its own rule.
+    """
+
+    name: str
+    label: str
+    groups: tuple
+    columns: tuple
+    none_column: str = "name"
+    min_rows: int = 1
+    max_rows: int = 100
+    help: str = ""
+
+    def __post_init__(self):
+        names = [c.name for c in self.columns]
+        if self.none_column not in names:
+            raise ValueError(f"table {self.name}: none_column {self.none_column} is not a column")
+        keys = [(g.key, s.key) for g in self.groups for s in g.slots]
+        if len(set(keys)) != len(keys) or len({g.key for g in self.groups}) != len(self.groups):
+            raise ValueError(f"table {self.name}: duplicate group or slot keys")
+
+    def column(self, name: str) -> Field:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    def slots(self) -> list:
+        """Every (group, slot) pair in display order."""
+        return [(g, s) for g in self.groups for s in g.slots]
+
+    def slot_label(self, group: Group, slot: Slot) -> str:
+        return f"{group.label}—{slot.label}"
+
+    def blank_row(self) -> dict:
+        return {c.name: "" for c in self.columns}
+
+    def none_row(self) -> dict:
+        return {c.name: NONE_VALUE for c in self.columns}
+
+    def new_value(self, blank_rows: int = 1) -> dict:
+        return {
+            g.key: {s.key: [self.blank_row() for _ in range(blank_rows)] for s in g.slots}
+            for g in self.groups
+        }
+
+    def is_none_row(self, row: dict) -> bool:
+        return isinstance(row, dict) and row.get(self.none_column) == NONE_VALUE
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "help": self.help,
+            "none_column": self.none_column,
+            "min_rows": self.min_rows,
+            "max_rows": self.max_rows,
+            "columns": [c.describe() for c in self.columns],
+            "groups": [
+                {"key": g.key, "label": g.label,
+                 "slots": [{"key": s.key, "label": s.label, "help": s.help} for s in g.slots]}
+                for g in self.groups
+            ],
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# The form schema
+
+
+@dataclass(frozen=True)
+class FormSchema:
+    """Everything about one form type.
+
+    ``name`` is the form type (also the package's ``form_type``); ``version`` goes into packages
+    so a reader knows which schema wrote them; ``list_fields`` are the schema fields the list
+    page and the report export show (workflow columns such as 状态 are added by the platform);
+    ``title_field`` names a document in lists and package file names; ``package_folder`` is the
+    human-readable folder the forms sit in inside a package.
+    """
+
+    name: str
+    label: str
+    version: int
+    fields: tuple
+    tables: tuple = ()
+    list_fields: tuple = ()
+    title_field: Optional[str] = None
+    package_folder: str = ""
+    help: str = ""
+    _by_name: dict = dc_field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"schema {self.name}: duplicate field names")
+        for table in self.tables:
+            if table.name in RESERVED_KEYS or table.name in names:
+                raise ValueError(f"schema {self.name}: table name {table.name} is reserved")
+        by_name = {f.name: f for f in self.fields}
+        for name in self.list_fields:
+            if name not in by_name:
+                raise ValueError(f"schema {self.name}: list field {name} is not a field")
+        if self.title_field and self.title_field not in by_name:
+            raise ValueError(f"schema {self.name}: title field {self.title_field} is not a field")
+        self._by_name.update(by_name)
+
+    # -- introspection ------------------------------------------------------------------------
+
+    def field(self, name: str) -> Field:
+        return self._by_name[name]
+
+    def field_names(self, include_hidden: bool = True) -> list:
+        return [f.name for f in self.fields if include_hidden or not f.hidden]
+
+    def filler_fields(self) -> list:
+        """The fields the filler shows and writes, in order."""
+        return [f for f in self.fields if not f.hidden]
+
+    def hidden_fields(self) -> list:
+        """Fields the server sets on import (never in the filler)."""
+        return [f for f in self.fields if f.hidden]
+
+    def hidden_field_names(self) -> list:
+        return [f.name for f in self.hidden_fields()]
+
+    def export_columns(self, full: bool = False) -> list:
+        """Fields for the list page and the report export; ``full`` gives every field in order."""
+        if full:
+            return list(self.fields)
+        return [self._by_name[name] for name in self.list_fields]
+
+    def table(self, name: str) -> Table:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(name)
+
+    def table_names(self) -> list:
+        return [t.name for t in self.tables]
+
+    def describe(self) -> dict:
+        """A JSON-able description of the whole schema (for the API, docs and generic editors)."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "version": self.version,
+            "help": self.help,
+            "title_field": self.title_field,
+            "list_fields": list(self.list_fields),
+            "fields": [f.describe() for f in self.fields],
+            "tables": [t.describe() for t in self.tables],
+        }
+
+    # -- documents ----------------------------------------------------------------------------
+
+    def new_document(self, uuid: Optional[str] = None, blank_rows: int = 1) -> dict:
+        """An empty document with a fresh UUID4, every visible field empty, one blank row per slot."""
+        doc = {
+            "uuid": uuid or new_uuid(),
+            "fields": {f.name: "" for f in self.fields if not f.hidden},
+        }
+        for table in self.tables:
+            doc[table.name] = table.new_value(blank_rows)
+        return doc
+
+    def title(self, data: Any) -> str:
+        """The document's display name (e.g. 网站名称), or "" when missing."""
+        if not self.title_field or not isinstance(data, dict):
+            return ""
+        fields = data.get("fields")
+        value = fields.get(self.title_field) if isinstance(fields, dict) else None
+        return value.strip() if isinstance(value, str) else ""
+
+    def table_rows(self, data: Any, table_name: str) -> list:
+        """Flatten a table for storage and export: one dict per row, in display order.
+
+        Each dict has ``group``, ``group_label``, ``slot``, ``slot_label``, ``position`` (0-based
+        within the slot) and one key per column. Malformed parts are skipped: validate first.
+        """
+        table = self.table(table_name)
+        value = data.get(table_name) if isinstance(data, dict) else None
+        rows = []
+        if not isinstance(value, dict):
+            return rows
+        for group, slot in table.slots():
+            group_value = value.get(group.key)
+            slot_rows = group_value.get(slot.key) if isinstance(group_value, dict) else None
+            if not isinstance(slot_rows, list):
+                continue
+            for position, row in enumerate(slot_rows):
+                if not isinstance(row, dict):
+                    continue
+                item = {"group": group.key, "group_label": group.label,
+                        "slot": slot.key, "slot_label": slot.label, "position": position}
+                for col in table.columns:
+                    cell = row.get(col.name, "")
+                    item[col.name] = cell if isinstance(cell, str) else ""
+                rows.append(item)
+        return rows
+
+    def normalize(self, data: Any) -> Any:
+        """A normalized deep copy of ``data``; parts that are not the expected shape are kept as
+        they are so that ``validate`` can report them."""
+        if not isinstance(data, dict):
+            return copy.deepcopy(data)
+        out = copy.deepcopy(data)
+        if isinstance(out.get("uuid"), str):
+            out["uuid"] = out["uuid"].strip().lower()
+        fields = out.get("fields")
+        if isinstance(fields, dict):
+            for name, value in fields.items():
+                if name in self._by_name:
+                    fields[name] = self._by_name[name].normalize(value)
+        for table in self.tables:
+            value = out.get(table.name)
+            if not isinstance(value, dict):
+                continue
+            for group_value in value.values():
+                if not isinstance(group_value, dict):
+                    continue
+                for rows in group_value.values():
+                    if not isinstance(rows, list):
+                        continue
+                    for row in rows:
+                        if isinstance(row, dict):
+                            self._normalize_row(table, row)
+        return out
+
+    @staticmethod
+    def _normalize_row(table: Table, row: dict) -> None:
+        for col in table.columns:
+            if col.name in row:
+                row[col.name] = col.normalize(row[col.name])
+        if row.get(table.none_column) == NONE_VALUE:
+            # A "none" row: store 无 in every column so it reads the same everywhere.
+            for col in table.columns:
+                if row.get(col.name, "") in ("", NONE_VALUE):
+                    row[col.name] = NONE_VALUE
+
+    def validate(self, data: Any, include_hidden: bool = False) -> list:
+        """Every problem in ``data`` (expected to be normalized) as a list of ``FieldError``.
+
+        Hidden (server-set) fields are skipped unless ``include_hidden``: the filler never has
+        them and the server sets them itself on import.
+        """
+        if not isinstance(data, dict):
+            return [FieldError("", self.label, f"{self.label}的内容应为 JSON 对象，不能是{_type_name(data)}", "type")]
+        errors = []
+        known = set(RESERVED_KEYS) | {t.name for t in self.tables}
+        for key in data:
+            if key not in known:
+                errors.append(FieldError(
+                    str(key), str(key),
+                    f"表单中有无法识别的内容“{key}”，可能来自其他版本的填报客户端或被手工修改过", "unknown"))
+        if not is_valid_uuid4(data.get("uuid")):
+            errors.append(FieldError(
+                "uuid", "内部标识",
+                "表单的内部标识（uuid）缺失或格式不正确；它由填报客户端自动生成，请勿手工修改", "uuid"))
+        if "meta" in data and not isinstance(data["meta"], dict):
+            errors.append(FieldError("meta", "附加信息", "表单的附加信息（meta）应为 JSON 对象", "type"))
+        errors.extend(self._validate_fields(data.get("fields"), include_hidden))
+        for table in self.tables:
+            errors.extend(self._validate_table(table, data.get(table.name)))
+        return errors
+
+    def is_valid(self, data: Any) -> bool:
+        return not self.validate(data)
+
+    def _validate_fields(self, fields: Any, include_hidden: bool) -> list:
+        if not isinstance(fields, dict):
+            return [FieldError("fields", "基本信息", f"{self.label}缺少基本信息部分（fields），或其格式不正确", "type")]
+        errors = []
+        for name in fields:
+            if name not in self._by_name:
+                errors.append(FieldError(
+                    f"fields.{name}", str(name),
+                    f"表单中有未知字段“{name}”，可能来自其他版本的填报客户端或被手工修改过", "unknown"))
+        for f in self.fields:
+            if f.hidden and not include_hidden:
+                continue
+            problem = f.check(fields.get(f.name, ""))
+            if problem:
+                errors.append(FieldError(f"fields.{f.name}", f.label, problem[1], problem[0]))
+        return errors
+
+    def _validate_table(self, table: Table, value: Any) -> list:
+        if not isinstance(value, dict):
+            return [FieldError(table.name, table.label, f"缺少{table.label}，或其格式不正确", "type")]
+        errors = []
+        group_keys = {g.key: g for g in table.groups}
+        for key in value:
+            if key not in group_keys:
+                errors.append(FieldError(f"{table.name}.{key}", str(key),
+                                         f"{table.label}中有未知分组“{key}”", "unknown"))
+        for group in table.groups:
+            group_value = value.get(group.key)
+            if not isinstance(group_value, dict):
+                errors.append(FieldError(f"{table.name}.{group.key}", group.label,
+                                         f"{table.label}缺少“{group.label}”，或其格式不正确", "type"))
+                continue
+            slot_keys = {s.key for s in group.slots}
+            for key in group_value:
+                if key not in slot_keys:
+                    errors.append(FieldError(f"{table.name}.{group.key}.{key}", str(key),
+                                             f"{table.label}“{group.label}”中有未知栏目类别“{key}”", "unknown"))
+            for slot in group.slots:
+                errors.extend(self._validate_slot(table, group, slot, group_value.get(slot.key)))
+        return errors
+
+    def _validate_slot(self, table: Table, group: Group, slot: Slot, rows: Any) -> list:
+        path = f"{table.name}.{group.key}.{slot.key}"
+        slot_label = table.slot_label(group, slot)
+        if not isinstance(rows, list):
+            return [FieldError(path, slot_label, f"{slot_label}缺少内容，或其格式不正确", "type")]
+        if len(rows) < table.min_rows:
+            return [FieldError(path, slot_label,
+                               f'{slot_label}至少应填写 {table.min_rows} 行；确无此类栏目（系统）请在名称中填写"{NONE_VALUE}"',
+                               "rows")]
+        if len(rows) > table.max_rows:
+            return [FieldError(path, slot_label, f"{slot_label}最多填写 {table.max_rows} 行，现有 {len(rows)} 行", "rows")]
+        errors = []
+        none_rows = [i for i, row in enumerate(rows) if table.is_none_row(row)]
+        for i, row in enumerate(rows):
+            row_path = f"{path}[{i}]"
+            row_label = f"{slot_label}第 {i + 1} 行"
+            if not isinstance(row, dict):
+                errors.append(FieldError(row_path, row_label, f"{row_label}格式不正确", "type"))
+                continue
+            for key in row:
+                if key not in {c.name for c in table.columns}:
+                    errors.append(FieldError(f"{row_path}.{key}", str(key),
+                                             f"{row_label}中有未知内容“{key}”", "unknown"))
+            if i in none_rows:
+                if len(rows) > 1:
+                    errors.append(FieldError(
+                        f"{row_path}.{table.none_column}", row_label + table.column(table.none_column).label,
+                        f'{slot_label}已填写了栏目（系统），第 {i + 1} 行不应再填写"{NONE_VALUE}"，请删除该行',
+                        "none_conflict"))
+                for col in table.columns:
+                    cell = row.get(col.name, "")
+                    if col.name != table.none_column and cell not in ("", NONE_VALUE):
+                        errors.append(FieldError(
+                            f"{row_path}.{col.name}", row_label + col.label,
+                            f'{row_label}名称为"{NONE_VALUE}"，{col.label}也应为"{NONE_VALUE}"或留空', "none_conflict"))
+                continue
+            for col in table.columns:
+                cell_label = row_label + col.label
+                problem = col.check(row.get(col.name, ""), label=cell_label)
+                if problem is None:
+                    continue
+                code, message = problem
+                if code == "required" and col.name == table.none_column:
+                    message = f'请填写{cell_label}；确无此类栏目（系统）请填写"{NONE_VALUE}"'
+                errors.append(FieldError(f"{row_path}.{col.name}", cell_label, message, code))
+        return errors

@@ -1,0 +1,187 @@
+"""政府网站和栏目（系统）基本信息表: the one definition of form 1 (SPEC §3.1).
+
+The filler's editor, the package, the server's import validation, the model, the list and the
+Excel export all read this module; adding a field is one edit here. No Flask, no GUI imports.
+"""
+from app.forms.schema import (
+    CHOICE,
+    EMAIL,
+    ICP,
+    MOBILE,
+    PHONE,
+    TEXT,
+    URL,
+    Field,
+    FormSchema,
+    Group,
+    Slot,
+    Table,
+)
+
+FORM_TYPE = "basic_info"
+SCHEMA_VERSION = 1
+
+# Every item is required; free-text items accept 无 (seed 000: 如确无内容请填写"无").
+_FIELDS = (
+    Field("site_name", "网站名称", TEXT, accepts_none=True, max_length=100,
+          example="杭州市上城区人民政府",
+          help="网站首页显示的完整名称"),
+    Field("home_url", "首页网址", URL, max_length=300,
+          example="http://www.hzsc.gov.cn/",
+          help="网站首页的完整地址，以 http:// 或 https:// 开头"),
+    Field("supervisor_unit", "网站主管单位", TEXT, accepts_none=True, max_length=100,
+          example="杭州市上城区人民政府办公室"),
+    Field("filing_unit", "填报单位", TEXT, accepts_none=True, max_length=100,
+          example="杭州市上城区人民政府办公室"),
+    Field("is_portal", "是否门户网站", CHOICE, choices=("是", "否"),
+          help="本级政府门户网站选“是”，部门网站选“否”"),
+    Field("icp_number", "ICP备案编号", ICP, accepts_none=True, max_length=40,
+          example="浙ICP备05070602号-1",
+          help='工业和信息化部备案编号，如 浙ICP备05070602号-1；确未备案请填写"无"'),
+    Field("office_address", "办公地址", TEXT, accepts_none=True, max_length=200,
+          example="浙江省杭州市上城区市民街200号"),
+    Field("principal_name", "负责人姓名", TEXT, accepts_none=True, max_length=50, example="张三"),
+    Field("principal_title", "负责人职务", TEXT, accepts_none=True, max_length=50, example="办公室主任"),
+    Field("principal_phone", "负责人办公电话", PHONE, max_length=30,
+          help="只填一个号码：区号-号码，可带分机号"),
+    Field("principal_mobile", "负责人手机", MOBILE, max_length=20, help="只填一个 11 位手机号码"),
+    Field("principal_email", "负责人电子邮箱", EMAIL, max_length=254,
+          help="只填一个邮箱；办结后网站标识码和校验码将发送到此邮箱"),
+    Field("contact_name", "联系人姓名", TEXT, accepts_none=True, max_length=50, example="李四"),
+    Field("contact_phone", "联系人办公电话", PHONE, max_length=30,
+          help="只填一个号码：区号-号码，可带分机号"),
+    Field("contact_mobile", "联系人手机", MOBILE, max_length=20, help="只填一个 11 位手机号码"),
+    Field("contact_email", "联系人电子邮箱", EMAIL, max_length=254,
+          help="只填一个邮箱；办结后网站标识码和校验码将发送到此邮箱"),
+    # Set on import from the importing unit (seed 004 §5); never shown in the filler.
+    Field("province", "省/部", TEXT, required=False, hidden=True, max_length=100),
+    Field("city", "市", TEXT, required=False, hidden=True, max_length=100),
+    Field("county", "县", TEXT, required=False, hidden=True, max_length=100),
+)
+
+COLUMNS_TABLE = Table(
+    name="columns",
+    label="栏目（系统）基本信息表",
+    help='每类栏目（系统）填写名称和地址，可填多行；网站确无此类栏目时名称填写"无"，地址填写"无"或留空',
+    groups=(
+        Group("info", "信息发布类", (
+            Slot("overview", "概况信息/机构职能"),
+            Slot("news", "动态要闻"),
+            Slot("notices", "通知公告"),
+            Slot("policies", "政策文件"),
+            Slot("personnel", "人事信息"),
+            Slot("plans", "规划计划"),
+            Slot("other", "其他"),
+        )),
+        Group("interaction", "互动交流类", (
+            Slot("consultation", "政务咨询/领导信箱"),
+            Slot("survey", "调查征集"),
+            Slot("interview", "在线访谈"),
+            Slot("other", "其他"),
+        )),
+        Group("service", "办事服务类", (
+            Slot("guide", "办事指南"),
+            Slot("online", "在线办事/申报系统"),
+            Slot("query", "查询系统"),
+        )),
+    ),
+    columns=(
+        Field("name", "名称", TEXT, accepts_none=True, max_length=100, example="动态要闻"),
+        Field("address", "地址", URL, max_length=500, example="http://www.hzsc.gov.cn/col/col1/"),
+    ),
+    none_column="name",
+    min_rows=1,
+    max_rows=100,
+)
+
+SCHEMA = FormSchema(
+    name=FORM_TYPE,
+    label="政府网站和栏目（系统）基本信息表",
+    version=SCHEMA_VERSION,
+    fields=_FIELDS,
+    tables=(COLUMNS_TABLE,),
+    # The list page and 导出上报表 show these after the workflow columns (SPEC §3.3).
+    list_fields=("province", "city", "county", "filing_unit", "site_name", "icp_number"),
+    title_field="site_name",
+    package_folder="政府网站基本信息表",
+    help='表单所有信息项均为必填项，如确无内容请填写"无"',
+)
+
+
+def new_form(uuid=None):
+    """An empty 基本信息表 with a fresh UUID4 and one blank row in every column slot."""
+    return SCHEMA.new_document(uuid=uuid)
+
+
+def example_form(uuid=None, variant=0):
+    """A small, realistic, valid form; ``variant`` 0–2 gives three different websites."""
+    sites = [
+        {
+            "site_name": "杭州市上城区人民政府", "home_url": "http://www.hzsc.gov.cn/",
+            "supervisor_unit": "杭州市上城区人民政府办公室", "filing_unit": "杭州市上城区人民政府办公室",
+            "is_portal": "是", "icp_number": "浙ICP备05070602号-1",
+            "office_address": "浙江省杭州市上城区市民街200号",
+            "principal_name": "王建国", "principal_title": "办公室主任",
+            "principal_phone": "0571-87654321", "principal_mobile": "13805710001",
+            "principal_email": "wangjg@hzsc.gov.cn",
+            "contact_name": "陈晓梅", "contact_phone": "0571-87654322-808",
+            "contact_mobile": "13905710002", "contact_email": "chenxm@hzsc.gov.cn",
+            "host": "http://www.hzsc.gov.cn",
+        },
+        {
+            "site_name": "南宁市兴宁区民政局", "home_url": "http://mzj.nnxn.gov.cn/",
+            "supervisor_unit": "南宁市兴宁区民政局", "filing_unit": "南宁市兴宁区民政局",
+            "is_portal": "否", "icp_number": "桂ICP备12003456号",
+            "office_address": "广西壮族自治区南宁市兴宁区民主路12号",
+            "principal_name": "黄志强", "principal_title": "副局长",
+            "principal_phone": "0771-5601234", "principal_mobile": "13707710003",
+            "principal_email": "huangzq@nnxn.gov.cn",
+            "contact_name": "韦丽", "contact_phone": "0771-5601235",
+            "contact_mobile": "18977110004", "contact_email": "weili@nnxn.gov.cn",
+            "host": "http://mzj.nnxn.gov.cn",
+        },
+        {
+            "site_name": "北京市海淀区人民政府", "home_url": "https://www.bjhd.gov.cn/",
+            "supervisor_unit": "北京市海淀区人民政府办公室", "filing_unit": "北京市海淀区人民政府办公室",
+            "is_portal": "是", "icp_number": "京ICP备10029578号-2",
+            "office_address": "北京市海淀区长春桥路17号",
+            "principal_name": "刘洋", "principal_title": "信息中心主任",
+            "principal_phone": "010-88487001", "principal_mobile": "13601010005",
+            "principal_email": "liuyang@bjhd.gov.cn",
+            "contact_name": "赵敏", "contact_phone": "010-88487002-12",
+            "contact_mobile": "15801010006", "contact_email": "zhaomin@bjhd.gov.cn",
+            "host": "https://www.bjhd.gov.cn",
+        },
+    ]
+    site = dict(sites[variant % len(sites)])
+    host = site.pop("host")
+    doc = new_form(uuid=uuid)
+    doc["fields"].update(site)
+
+    def entry(name, path):
+        return {"name": name, "address": f"{host}/{path}"}
+
+    none = [{"name": "无", "address": "无"}]
+    doc["columns"] = {
+        "info": {
+            "overview": [entry("机构概况", "jggk/")],
+            "news": [entry("工作动态", "gzdt/"), entry("部门动态", "bmdt/")],
+            "notices": [entry("通知公告", "tzgg/")],
+            "policies": [entry("政策文件", "zcwj/")],
+            "personnel": [entry("人事信息", "rsxx/")],
+            "plans": [entry("规划计划", "ghjh/")] if variant % 3 != 1 else none,
+            "other": none,
+        },
+        "interaction": {
+            "consultation": [entry("领导信箱", "ldxx/")],
+            "survey": [entry("民意征集", "myzj/")] if variant % 3 == 0 else none,
+            "interview": [entry("在线访谈", "zxft/")] if variant % 3 == 2 else none,
+            "other": none,
+        },
+        "service": {
+            "guide": [entry("办事指南", "bszn/")],
+            "online": [entry("网上办事大厅", "wsbs/")] if variant % 3 != 1 else none,
+            "query": [entry("办件查询", "bjcx/")] if variant % 3 == 0 else none,
+        },
+    }
+    return doc
