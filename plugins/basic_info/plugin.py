@@ -1,1 +1,17 @@
 """basic_info: 政府网站和栏目（系统）基本信息表 — hook implementations only."""
+from app import hookimpl
+from app.registry import FormType
+from plugins.basic_info import models
+from plugins.basic_info.schema import FORM_TYPE, SCHEMA
+
+
+@hookimpl
+def register_form_types(register):
+    register(FormType(name=FORM_TYPE, label=SCHEMA.label, schema=SCHEMA,
+                      model=models.BasicInfoForm, package_kind=FORM_TYPE,
+                      workflow=models.WORKFLOW.name))
+
+
+@hookimpl
+def register_workflows(register):
+    register(models.WORKFLOW)
