@@ -210,16 +210,17 @@ def pg_url(pg_server):
 
 @pytest.fixture
 def pg_database(pg_server):
-    """Factory for fresh databases: ``pg_database(template=None) -> url``; dropped after the test.
+    """Factory for fresh databases: ``pg_database(template=None, icu_locale=None) -> url``;
+    they are dropped after the test.
 
     With a template the copy is made by the server at file level (CREATE DATABASE … TEMPLATE),
     far faster than loading the data again.
     """
     made = []
 
-    def make(template=None):
+    def make(template=None, icu_locale=None):
         name = pg_server.unique_name("pucha_t")
-        url = pg_server.create_database(name, template=template)
+        url = pg_server.create_database(name, template=template, icu_locale=icu_locale)
         made.append(name)
         return url
 

@@ -1,0 +1,144 @@
+"""Take the screenshots in docs/images/ from the real app in a real browser.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/images]
+
+Sets up a fresh embedded database exactly as `make run` does (`flask pucha setup`, in a temp
+folder), serves it on a free port of 127.0.0.1 and drives Debian's Chromium through Playwright:
+
+  home.png             the public home page
+  login.png            the login page
+  change-password.png  a county's first login, held on the forced password change
+  admin.png            the administrator after login and the password change (README)
+  orgs.png             the national org tree as the administrator sees it
+
+Needs the dev requirements and Debian's chromium and fonts-noto-cjk (.ci/run installs them).
+"""
+import argparse
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+VIEWPORT = {"width": 1280, "height": 800}
+COUNTY = "330102"
+COUNTY_PASSWORD = "Shangcheng2025"
+ADMIN_PASSWORD = "Pucha2025admin"
+
+
+def set_up(var_dir):
+    """Run the real setup command; return its output (it prints the admin's initial password)."""
+    env = dict(os.environ, PUCHA_VAR_DIR=str(var_dir), PUCHA_SECRET_KEY=secrets.token_hex(16))
+    env.pop("PUCHA_DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "pucha", "setup"],
+        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(f"setup failed:\n{result.stdout}\n{result.stderr}")
+    os.environ.update(PUCHA_VAR_DIR=env["PUCHA_VAR_DIR"], PUCHA_SECRET_KEY=env["PUCHA_SECRET_KEY"])
+    return result.stdout
+
+
+def serve():
+    from werkzeug.serving import make_server
+
+    from app.factory import create_app
+
+    app = create_app()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return app, server, f"http://127.0.0.1:{server.server_port}"
+
+
+def initial_password(app, username):
+    from sqlalchemy import select
+
+    from app.accounts.models import PuchaUser
+    from app.extensions import db
+
+    with app.app_context():
+        password = db.session.execute(
+            select(PuchaUser.initial_password).where(PuchaUser.username == username)).scalar_one()
+        db.session.remove()
+    return password
+
+
+def log_in(page, base, username, password):
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.locator("form [type=submit]").first.click()
+
+
+def change_password(page, old, new):
+    page.fill("input[name=old_password]", old)
+    page.fill("input[name=password]", new)
+    page.fill("input[name=conf_password]", new)
+    with page.expect_navigation():
+        page.locator("form [type=submit]").first.click()
+
+
+def take(page, out, name):
+    path = out / name
+    page.screenshot(path=str(path))
+    print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "images"))
+    args = parser.parse_args()
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import chromium_available, launch_chromium
+
+    if not chromium_available():
+        sys.exit("Chromium is missing: apt-get install -y chromium fonts-noto-cjk")
+
+    with tempfile.TemporaryDirectory(prefix="pucha-shots-") as tmp:
+        output = set_up(Path(tmp) / "var")
+        match = re.search(r"管理员账号：(\S+)\s+初始密码：(\S+?)（", output)
+        if not match:
+            sys.exit(f"could not read the administrator's password from setup:\n{output}")
+        admin_name, admin_initial = match.groups()
+        app, server, base = serve()
+        try:
+            with sync_playwright() as playwright:
+                context = launch_chromium(playwright, str(Path(tmp) / "profile"))
+                context.set_default_timeout(30_000)
+                page = context.pages[0] if context.pages else context.new_page()
+                page.set_viewport_size(VIEWPORT)
+
+                page.goto(f"{base}/")
+                take(page, out, "home.png")
+                page.goto(f"{base}/login/")
+                take(page, out, "login.png")
+
+                log_in(page, base, COUNTY, initial_password(app, COUNTY))
+                take(page, out, "change-password.png")
+                context.clear_cookies()
+
+                log_in(page, base, admin_name, admin_initial)
+                change_password(page, admin_initial, ADMIN_PASSWORD)
+                take(page, out, "admin.png")
+                page.goto(f"{base}/orgs/list/")
+                if page.url.endswith("/orgs/list/"):
+                    take(page, out, "orgs.png")
+                context.close()
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+if __name__ == "__main__":
+    main()
