@@ -1,5 +1,79 @@
 """`flask pucha` commands of app.accounts."""
+from pathlib import Path
+
+import click
+
+
+def _fail(message):
+    raise click.ClickException(message)
 
 
 def register(group):
     """Add this area's commands to the `flask pucha` group."""
+
+    @group.command("account-table")
+    @click.argument("org_code")
+    @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
+                  help="输出文件（默认 <单位代码>-下级单位账号表.xlsx）")
+    def account_table(org_code, output):
+        """Write the account table of ORG_CODE's direct sub-units (xlsx)."""
+        from sqlalchemy import select
+
+        from app import audit
+        from app.accounts.account_table import build_account_table, table_filename
+        from app.extensions import db
+        from app.orgs.models import Org
+
+        org = db.session.execute(select(Org).where(Org.code == org_code)).scalars().first()
+        if org is None:
+            _fail(f"单位代码 {org_code} 不存在")
+        path = Path(output or table_filename(org))
+        path.write_bytes(build_account_table(db.session, org))
+        audit.record(db.session, "account_table_downloaded", "org", org.code,
+                     detail={"by": "cli", "file": str(path)})
+        db.session.commit()
+        click.echo(f"已写出 {org.name}（{org.code}）的下级单位账号表：{path}")
+
+    @group.command("reset-password")
+    @click.argument("username")
+    @click.option("--reason", default=None, help="重置原因（写入审计记录）")
+    def reset_password_cmd(username, reason):
+        """Reset USERNAME to a new initial password and print it."""
+        from app.accounts import commands
+        from app.extensions import db
+
+        try:
+            user = commands.find_user(db.session, username)
+            password = commands.reset_password(db.session, None, user, reason=reason)
+        except commands.AccountError as error:
+            db.session.rollback()
+            _fail("；".join(error.messages))
+        db.session.commit()
+        click.echo(f"账号 {username} 的新初始密码：{password}（登录后须修改）")
+
+    @group.command("sync-perms")
+    def sync_perms():
+        """Create the roles and every view's permissions (run after installing or upgrading)."""
+        from app.accounts.provisioning import sync_roles
+        from app.extensions import db
+
+        admin_role, org_role = sync_roles()
+        db.session.commit()
+        click.echo(f"权限已同步：{admin_role.name} {len(admin_role.permissions)} 项，"
+                   f"{org_role.name} {len(org_role.permissions)} 项。")
+
+    @group.command("create-admin")
+    @click.argument("username")
+    @click.option("--email", default=None, help="管理员邮箱（可选）")
+    def create_admin_cmd(username, email):
+        """Create an administrator USERNAME with a generated initial password."""
+        from app.accounts.provisioning import create_admin
+        from app.extensions import db
+
+        try:
+            _, password = create_admin(db.session, username, email=email)
+        except (ValueError, RuntimeError) as error:
+            db.session.rollback()
+            _fail(str(error))
+        db.session.commit()
+        click.echo(f"管理员 {username} 已创建，初始密码：{password}（首次登录须修改）")

@@ -1,4 +1,6 @@
 """The user of pucha: FAB's user plus the organising unit it acts for and password state."""
+import datetime
+
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import relationship
@@ -13,6 +15,28 @@ class PuchaUser(User):
     initial_password = Column(String(64), nullable=True)
     must_change_password = Column(Boolean, nullable=False, default=True)
     password_changed_at = Column(DateTime, nullable=True)
+    # Kept in the database, not in memory, so a lock holds across every app process.
     locked_until = Column(DateTime, nullable=True)
 
     org = relationship("Org", foreign_keys=[org_id])
+
+    # --- derived labels for lists and the account table ---------------------------------------
+    @property
+    def is_locked(self):
+        return self.locked_until is not None and self.locked_until > datetime.datetime.now()
+
+    @property
+    def has_initial_password(self):
+        """True while the account still opens with its generated initial password."""
+        return self.password is None and bool(self.initial_password)
+
+    def status_label(self):
+        if not self.active:
+            return "已停用"
+        return "已锁定" if self.is_locked else "正常"
+
+    def initial_password_label(self):
+        return "未修改" if self.has_initial_password else "已修改"
+
+    def org_name(self):
+        return self.org.name if self.org is not None else ""

@@ -1,5 +1,355 @@
-"""Web views of app.accounts."""
+"""Web views and the REST API of app.accounts.
+
+Thin on purpose: each route checks the form, calls a command in app.accounts.commands and maps
+its errors to a flash message or a JSON status. Rows for actions are reloaded with the scoped
+loader, because FAB's action/action_post hand over rows loaded without base_filters.
+"""
+import io
+import logging
+
+from flask import abort, current_app, flash, g, jsonify, redirect, request, send_file, url_for
+from flask_appbuilder import ModelView, SimpleFormView, expose, has_access
+from flask_appbuilder.actions import action
+from flask_appbuilder.api import BaseApi, safe
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
+from flask_appbuilder.forms import DynamicForm
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import protect
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import PasswordField
+from wtforms.validators import DataRequired
+
+from app import audit
+from app.accounts import commands
+from app.accounts.models import PuchaUser
+
+log = logging.getLogger(__name__)
+
+CHANGE_PASSWORD_URL = "/account/password/"
+PASSWORD_RULES = "至少 {n} 位，必须同时包含字母和数字，且不能与初始密码或当前密码相同"
+
+
+def _session():
+    return current_app.appbuilder.session
+
+
+def _min_length():
+    return current_app.config.get("PASSWORD_MIN_LENGTH", 8)
+
+
+# --- change my password ------------------------------------------------------------------------
+class ChangePasswordForm(DynamicForm):
+    old_password = PasswordField(_l("原密码"), validators=[DataRequired(message="请输入原密码")],
+                                 widget=BS3PasswordFieldWidget())
+    password = PasswordField(_l("新密码"), validators=[DataRequired(message="请输入新密码")],
+                             widget=BS3PasswordFieldWidget())
+    conf_password = PasswordField(_l("确认新密码"),
+                                  validators=[DataRequired(message="请再次输入新密码")],
+                                  widget=BS3PasswordFieldWidget())
+
+
+class ChangePasswordView(SimpleFormView):
+    """The one change-password page, at a stable URL; FAB's "reset my password" leads here too."""
+
+    route_base = "/account/password"
+    form = ChangePasswordForm
+    form_title = _l("修改密码")
+
+    def _render(self, form):
+        self._init_vars()
+        form.password.description = PASSWORD_RULES.format(n=_min_length())
+        title = self.form_title
+        if getattr(g.user, "must_change_password", False):
+            title = _l("首次登录（或密码被重置后）必须修改初始密码")
+        return self.render_template(self.form_template, title=title,
+                                    widgets=self._get_edit_widget(form=form),
+                                    appbuilder=self.appbuilder)
+
+    @expose("/", methods=["GET"])
+    @has_access
+    def this_form_get(self):
+        return self._render(self.form.refresh())
+
+    @expose("/", methods=["POST"])
+    @has_access
+    def this_form_post(self):
+        form = self.form.refresh()
+        if not form.validate_on_submit():
+            return self._render(form)
+        session = _session()
+        user = session.get(PuchaUser, g.user.id)
+        try:
+            commands.change_password(session, user, form.old_password.data, form.password.data,
+                                     repeat=form.conf_password.data)
+        except commands.AccountError as error:
+            session.rollback()
+            for message in error.messages:
+                flash(message, "danger")
+            return self._render(form)
+        session.commit()
+        flash("密码已修改，请牢记新密码。", "success")
+        return redirect(self.appbuilder.get_url_for_index)
+
+
+class AdminSetPasswordForm(DynamicForm):
+    password = PasswordField(_l("新密码"), validators=[DataRequired()],
+                             widget=BS3PasswordFieldWidget())
+    conf_password = PasswordField(_l("确认新密码"), validators=[DataRequired()],
+                                  widget=BS3PasswordFieldWidget())
+
+
+class AdminSetPasswordView(SimpleFormView):
+    """Replaces FAB's "reset password" form on its user list: same URL, our policy and audit."""
+
+    admin_only = True
+    route_base = "/resetpassword"
+    form = AdminSetPasswordForm
+    form_title = _l("为用户设置密码")
+
+    def form_post(self, form):
+        session = _session()
+        pk = request.args.get("pk")
+        user = session.get(PuchaUser, int(pk)) if pk and pk.isdigit() else None
+        if user is None:
+            abort(404)
+        if form.password.data != form.conf_password.data:
+            flash("两次输入的新密码不一致", "danger")
+            return redirect(request.full_path)
+        try:
+            commands.set_password(session, g.user, user, form.password.data)
+        except commands.AccountError as error:
+            session.rollback()
+            for message in error.messages:
+                flash(message, "danger")
+            return redirect(request.full_path)
+        session.commit()
+        flash(f"已为 {user.username} 设置新密码，该用户下次登录须修改。", "success")
+        return redirect(self.appbuilder.get_url_for_index)
+
+
+# --- account management ------------------------------------------------------------------------
+class ManagedAccountsFilter(BaseFilter):
+    """The accounts the viewer manages: its direct sub-units' (everything for an administrator)."""
+
+    name = "下级单位账号"
+    arg_name = "managed"
+
+    def apply(self, query, value):
+        clause = commands.managed_accounts_clause(g.user)
+        return query if clause is None else query.filter(clause)
+
+
+class AccountModelView(ModelView):
+    route_base = "/accounts"
+    datamodel = SQLAInterface(PuchaUser)
+    list_template = "accounts/account_list.html"
+    list_title = _l("账号管理")
+    base_filters = [["id", ManagedAccountsFilter, None]]
+    base_order = ("username", "asc")
+    # No add/edit/delete/show: accounts are provisioned, and changed only through the commands.
+    include_route_methods = {"list", "action", "action_post", "download_table"}
+    list_columns = ["username", "org.name", "status_label", "initial_password_label",
+                    "last_login"]
+    search_columns = ["username", "first_name"]
+    label_columns = {
+        "username": _l("用户名"),
+        "org.name": _l("单位"),
+        "first_name": _l("单位名称"),
+        "status_label": _l("状态"),
+        "initial_password_label": _l("初始密码状态"),
+        "last_login": _l("最后登录"),
+    }
+    page_size = 50
+
+    @action("resetpassword", _l("重置密码"),
+            _l("确定重置所选账号的密码吗？原密码立即失效，新的初始密码显示在下级账号表中，"
+               "用户登录后须修改。"),
+            "fa-key", multiple=True, single=False)
+    def resetpassword(self, items):
+        items = items if isinstance(items, list) else [items]
+        session = _session()
+        done, refused = [], []
+        for item in items:
+            pk = getattr(item, "id", None)
+            if pk is None:
+                continue
+            # Reload through the scoped loader: FAB loaded ``item`` without our base filter.
+            try:
+                target = commands.load_managed_user(session, g.user, pk=pk)
+                done.append((target.username,
+                             commands.reset_password(session, g.user, target)))
+            except commands.AccountError as error:
+                refused.append(error.messages[0])
+        session.commit()
+        if done:
+            names = "、".join(f"{name}（新初始密码 {password}）" for name, password in done)
+            flash(f"已重置：{names}。新的初始密码已写入下级账号表，用户登录后须修改。", "success")
+        for message in sorted(set(refused)):
+            flash(message, "danger")
+        return redirect(url_for(".list"))
+
+    @expose("/download/")
+    @has_access
+    def download_table(self):
+        from app.accounts.account_table import build_account_table, table_filename
+        from app.orgs.models import Org
+
+        session = _session()
+        actor = g.user
+        code = (request.args.get("org") or "").strip()
+        if commands.is_admin(actor):
+            stmt = select(Org).where(Org.code == code) if code else \
+                select(Org).where(Org.parent_id.is_(None)).order_by(Org.level, Org.code)
+            org = session.execute(stmt).scalars().first()
+        else:
+            org = actor.org
+            if code and org is not None and code != org.code:
+                # A unit downloads only its own table of direct sub-units.
+                abort(403)
+        if org is None:
+            abort(404)
+        data = build_account_table(session, org)
+        audit.record(session, "account_table_downloaded", "org", org.code, actor=actor)
+        session.commit()
+        return send_file(io.BytesIO(data), as_attachment=True,
+                         download_name=table_filename(org),
+                         mimetype="application/vnd.openxmlformats-officedocument"
+                                  ".spreadsheetml.sheet")
+
+
+# --- REST API ----------------------------------------------------------------------------------
+class AccountApi(BaseApi):
+    """Password change for the logged-in user and password reset by the parent unit (JWT)."""
+
+    resource_name = "account"
+    openapi_spec_tag = "Account"
+
+    def _error(self, error):
+        return self.response(error.status, message="；".join(error.messages),
+                             errors=error.messages)
+
+    @expose("/password", methods=["POST"])
+    @protect()
+    @safe
+    def change_password(self):
+        """Change the current user's password.
+        ---
+        post:
+          description: >-
+            Replace the current password (the initial one included). A token of a user who must
+            still change the initial password opens only this endpoint.
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    old_password: {type: string}
+                    new_password: {type: string}
+          responses:
+            200:
+              description: Password changed
+            400:
+              $ref: '#/components/responses/400'
+            401:
+              $ref: '#/components/responses/401'
+        """
+        payload = request.get_json(silent=True) or {}
+        old, new = payload.get("old_password"), payload.get("new_password")
+        if not isinstance(old, str) or not isinstance(new, str):
+            return self.response_400(message="请提供 old_password 与 new_password")
+        session = _session()
+        user = session.get(PuchaUser, g.user.id)
+        try:
+            commands.change_password(session, user, old, new)
+        except commands.AccountError as error:
+            session.rollback()
+            return self._error(error)
+        session.commit()
+        return self.response(200, message="密码已修改")
+
+    @expose("/<username>/reset", methods=["POST"])
+    @protect()
+    @safe
+    def reset(self, username):
+        """Reset a direct sub-unit's account to a new initial password.
+        ---
+        post:
+          description: >-
+            Allowed to the parent unit of the account's unit and to administrators. Returns the
+            new initial password, which also appears in the parent's account table.
+          parameters:
+          - in: path
+            name: username
+            required: true
+            schema: {type: string}
+          responses:
+            200:
+              description: Password reset
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        session = _session()
+        actor = session.get(PuchaUser, g.user.id)
+        try:
+            target = commands.load_managed_user(session, actor, username=username)
+            password = commands.reset_password(session, actor, target)
+        except commands.AccountError as error:
+            session.rollback()
+            return self._error(error)
+        session.commit()
+        return self.response(200, username=target.username, initial_password=password,
+                             message="密码已重置，用户登录后须修改")
+
+
+# --- the forced password change for pages ------------------------------------------------------
+def _exempt_endpoints(appbuilder):
+    exempt = {"ChangePasswordView.this_form_get", "ChangePasswordView.this_form_post",
+              "AccountApi.change_password", "static"}
+    if appbuilder.sm.auth_view is not None:
+        exempt.add(f"{appbuilder.sm.auth_view.endpoint}.logout")
+    locale_view = getattr(appbuilder.bm, "locale_view", None)
+    if locale_view is not None:
+        exempt.add(f"{locale_view.endpoint}.{locale_view.default_view}")
+    return exempt
+
+
+def make_password_change_guard(appbuilder):
+    """A before_request hook (registered after FAB's, so g.user is set) sending a logged-in user
+    who still has to change the password to the change page, whatever page it asks for."""
+    exempt = _exempt_endpoints(appbuilder)
+
+    def require_password_change():
+        user = getattr(g, "user", None)
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+        if not getattr(user, "must_change_password", False):
+            return None
+        endpoint = request.endpoint or ""
+        if endpoint in exempt or endpoint.endswith(".static") or not endpoint:
+            return None
+        if request.path.startswith("/api/"):
+            from app.accounts.security import PASSWORD_CHANGE_REQUIRED
+
+            return jsonify(PASSWORD_CHANGE_REQUIRED), 403
+        return redirect(url_for("ChangePasswordView.this_form_get"))
+
+    return require_password_change
 
 
 def register(appbuilder):
     """Add this area's views and menu entries."""
+    # ChangePasswordView and AdminSetPasswordView are registered by the security manager, which
+    # uses them in place of FAB's own password forms.
+    appbuilder.add_view(AccountModelView, "账号管理", icon="fa-users", label=_l("账号管理"),
+                        category="系统管理", category_label=_l("系统管理"),
+                        category_icon="fa-cogs")
+    appbuilder.add_link("修改密码", href=CHANGE_PASSWORD_URL, icon="fa-key",
+                        label=_l("修改密码"), category="系统管理")
+    appbuilder.add_api(AccountApi)
+    current_app.before_request(make_password_change_guard(appbuilder))
