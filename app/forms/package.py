@@ -1,0 +1,703 @@
+"""The package: the zip a filing unit hands to its organising unit (format v1).
+
+One implementation, used by the desktop filler to write packages and by the server to read
+them, so both sides agree byte for byte. The format is documented in docs/package-format.md.
+
+Reading is defensive because a package arrives by e-mail, USB stick or QQ and may have been
+re-zipped by a Chinese Windows tool, edited by hand, damaged, or built to hurt the server. Every
+whole-package problem raises ``PackageError`` with a Chinese message for the user; checks run
+cheapest first (file size, the zip's end record, the central directory, declared sizes, the
+manifest) so that a hostile file is refused before much is inflated or parsed. Schema validation
+of each form is not done while reading: ``validate_forms`` runs it so the filler and the server
+report the same errors.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import struct
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Union
+
+from app.forms.schema import FieldError, is_valid_uuid4
+
+# --------------------------------------------------------------------------------------------
+# Format constants
+
+FORMAT_NAME = "pucha-package"
+FORMAT_VERSION = 1
+SUPPORTED_FORMAT_VERSIONS = (1,)
+MANIFEST_NAME = "manifest.json"
+
+# --------------------------------------------------------------------------------------------
+# Limits. A real package is a few KB per form; every limit is far above honest use and far below
+# what would hurt the server.
+
+MAX_PACKAGE_BYTES = 64 * 1024 * 1024  # the zip file itself
+MAX_FORMS = 5_000  # forms in one package
+MAX_ENTRIES = MAX_FORMS + 100  # zip entries: forms, manifest, folders, OS litter
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ~200 bytes per listed form, 5,000 forms ≈ 1 MB
+MAX_FORM_BYTES = 1024 * 1024  # one form's JSON; a real one is 3–10 KB
+MAX_TOTAL_BYTES = 256 * 1024 * 1024  # all entries together, uncompressed
+MAX_COMPRESSION_RATIO = 100  # uncompressed / compressed, for entries above the next size
+RATIO_CHECK_MIN_BYTES = 64 * 1024  # small entries have noisy ratios and cannot hurt anyone
+MAX_JSON_DEPTH = 20  # nesting of objects/arrays; a form needs 5
+MAX_NAME_LENGTH = 255  # characters in one entry name
+READ_CHUNK_BYTES = 64 * 1024  # streaming unit while inflating
+
+ALLOWED_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+# Files that operating systems add when a user unpacks and re-packs a zip; skipped, never read.
+IGNORED_BASENAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+IGNORED_TOP_FOLDERS = frozenset({"__MACOSX"})
+
+_UTF8_FLAG = 0x800
+_ENCRYPTED_FLAG = 0x1
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_RESUBMIT = "请在填报客户端中重新“生成文件”后再提交"
+
+
+class PackageError(ValueError):
+    """A whole package is refused. ``message`` is Chinese and meant for the user;
+    ``code`` is stable for tests and statistics; ``entry`` names the zip entry involved."""
+
+    def __init__(self, message: str, code: str = "invalid", entry: Optional[str] = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.entry = entry
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class PackageForm:
+    """One form read from a package, integrity already verified."""
+
+    uuid: str
+    file: str
+    data: dict
+    sha256: str
+    size: int
+
+
+@dataclass
+class Package:
+    manifest: dict
+    entries: list = field(default_factory=list)
+    # Entry names that had to be recovered from a non-UTF-8 encoding (GBK from Chinese Windows).
+    recovered_names: list = field(default_factory=list)
+
+    @property
+    def forms(self) -> list:
+        """``[(uuid, form dict), ...]`` in manifest order."""
+        return [(e.uuid, e.data) for e in self.entries]
+
+    @property
+    def files(self) -> dict:
+        return {e.uuid: e.file for e in self.entries}
+
+    @property
+    def form_type(self) -> str:
+        return self.manifest["form_type"]
+
+    @property
+    def schema_version(self) -> int:
+        return self.manifest["schema_version"]
+
+    @property
+    def client(self) -> dict:
+        return self.manifest["client"]
+
+    @property
+    def created_at(self) -> str:
+        return self.manifest["created_at"]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+@dataclass
+class FormResult:
+    """Schema validation of one form of a package: ``data`` is the normalized form."""
+
+    uuid: str
+    file: str
+    title: str
+    data: Any
+    errors: list
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict:
+        return {"uuid": self.uuid, "file": self.file, "title": self.title, "ok": self.ok,
+                "errors": [e.to_dict() for e in self.errors]}
+
+
+# --------------------------------------------------------------------------------------------
+# JSON helpers shared by writer and reader
+
+# A JSON string (skipped whole, so brackets inside text do not count) or a bracket.
+_JSON_TOKEN_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True as soon as brackets nest deeper than ``limit``.
+
+    Runs before ``json.loads`` because the parser recurses: ``[[[[…`` 100,000 deep would end in
+    a RecursionError after a lot of work. Stops at the first level beyond the limit.
+    """
+    depth = 0
+    for match in _JSON_TOKEN_RE.finditer(text):
+        token = match.group()
+        if token == "[" or token == "{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif token == "]" or token == "}":
+            depth -= 1
+    return False
+
+
+def _reject_constant(name):
+    raise ValueError(f"非法的数值 {name}")
+
+
+def _dump(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _show(name: str) -> str:
+    """A file name safe to put in a message: control characters made visible, length bounded."""
+    shown = re.sub(r"[\x00-\x1f\x7f]", "?", name)
+    return shown if len(shown) <= 80 else shown[:77] + "…"
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+_UNSAFE_FILENAME_RE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
+
+
+def safe_file_title(title: str, max_chars: int = 40) -> str:
+    """A title usable in a file name on Windows, macOS and Linux (Chinese kept)."""
+    text = _UNSAFE_FILENAME_RE.sub("_", title or "")
+    text = re.sub(r"\s+", "_", text).strip("._ ")
+    return text[:max_chars].rstrip("._ ") or "未命名"
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def write_package(
+    forms: Iterable[dict],
+    form_type: str,
+    schema_version: int,
+    client_name: str,
+    client_version: str,
+    *,
+    folder: Optional[str] = None,
+    title: Optional[Callable[[dict], str]] = None,
+    created_at: Optional[str] = None,
+) -> bytes:
+    """Build a package and return the zip bytes.
+
+    ``forms`` are form documents, each with a UUID4 ``uuid``. ``folder`` is the readable folder
+    the forms go in (default: ``form_type``); ``title(form)`` gives the readable part of each
+    file name (default: none, the file is named by its UUID). Raises ``PackageError`` when the
+    forms could not be read back by ``read_package`` (bad or duplicate UUID, too many, too big).
+    """
+    forms = list(forms)
+    if not forms:
+        raise PackageError("没有可生成上报文件的表单", "empty")
+    if len(forms) > MAX_FORMS:
+        raise PackageError(f"一个上报文件最多包含 {MAX_FORMS} 份表单，现有 {len(forms)} 份，请分批生成", "too_many_forms")
+    if not isinstance(form_type, str) or not form_type:
+        raise PackageError("缺少表单类型", "form_type")
+    folder = safe_file_title(folder or form_type, max_chars=60)
+    created_at = created_at or _now_iso()
+
+    listed, payloads, seen_uuids, seen_files = [], [], set(), set()
+    for index, form in enumerate(forms, start=1):
+        if not isinstance(form, dict):
+            raise PackageError(f"第 {index} 份表单不是 JSON 对象，无法生成上报文件", "not_object")
+        form_uuid = form.get("uuid")
+        if not is_valid_uuid4(form_uuid):
+            raise PackageError(f"第 {index} 份表单缺少有效的内部标识（uuid），无法生成上报文件", "uuid")
+        if form_uuid in seen_uuids:
+            raise PackageError(f"内部标识 {form_uuid} 重复：同一份表单不能在一个上报文件中出现两次", "duplicate_uuid")
+        seen_uuids.add(form_uuid)
+        payload = _dump(form)
+        name_for_user = (title(form) if title else "") or form_uuid
+        if len(payload) > MAX_FORM_BYTES:
+            raise PackageError(f"表单“{name_for_user}”内容过大（超过 {MAX_FORM_BYTES // 1024} KB），无法生成上报文件", "form_too_large")
+        if json_depth_exceeds(payload.decode("utf-8")):
+            raise PackageError(f"表单“{name_for_user}”嵌套层次过深，无法生成上报文件", "json_too_deep")
+        stem = f"{safe_file_title(title(form))}_{form_uuid[:8]}" if title else form_uuid
+        file_name = f"{folder}/{stem}.json"
+        if file_name in seen_files:  # same title and same UUID prefix: fall back to the full UUID
+            file_name = f"{folder}/{safe_file_title(title(form)) if title else 'form'}_{form_uuid}.json"
+        seen_files.add(file_name)
+        listed.append({
+            "uuid": form_uuid,
+            "file": file_name,
+            "sha256": hashlib.sha256(payload).hexdigest(),
+            "size": len(payload),
+        })
+        payloads.append((file_name, payload))
+
+    manifest = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "form_type": form_type,
+        "schema_version": schema_version,
+        "client": {"name": client_name, "version": client_version},
+        "created_at": created_at,
+        "forms": listed,
+    }
+    try:
+        stamp = datetime.fromisoformat(created_at).timetuple()[:6]
+    except ValueError:
+        stamp = datetime.now().timetuple()[:6]
+    stamp = max(stamp, (1980, 1, 1, 0, 0, 0))  # zip timestamps start in 1980
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        # The manifest first, so a reader (or a person) meets it before the forms.
+        for name, data in [(MANIFEST_NAME, _dump(manifest))] + payloads:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            # zipfile sets the UTF-8 flag (0x800) itself for every non-ASCII name; ASCII names
+            # read the same either way.
+            zf.writestr(info, data)
+    return buffer.getvalue()
+
+
+def write_package_file(path: Union[str, os.PathLike], forms: Iterable[dict], form_type: str,
+                       schema_version: int, client_name: str, client_version: str, **kwargs) -> Path:
+    """Write a package to ``path`` atomically (a half-written zip never replaces a good one)."""
+    data = write_package(forms, form_type, schema_version, client_name, client_version, **kwargs)
+    return _atomic_write(path, data)
+
+
+def pack(schema, forms: Iterable[dict], client_name: str, client_version: str,
+         path: Union[str, os.PathLike, None] = None, created_at: Optional[str] = None) -> bytes:
+    """Write a package for ``schema``'s form type, with readable names from the schema
+    (``政府网站基本信息表/<网站名称>_<uuid前8位>.json``). Also writes ``path`` when given."""
+    kwargs = dict(folder=schema.package_folder or schema.name, title=schema.title, created_at=created_at)
+    data = write_package(forms, schema.name, schema.version, client_name, client_version, **kwargs)
+    if path is not None:
+        _atomic_write(path, data)
+    return data
+
+
+def _atomic_write(path: Union[str, os.PathLike], data: bytes) -> Path:
+    """Write to a temporary file beside ``path`` and rename it over, so a crash never leaves a
+    half-written zip where a good one was."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".pucha-", suffix=".zip.part", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def _open_source(source) -> tuple:
+    """Return (binary file object, size, close?) for bytes, a path or a file object."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        return io.BytesIO(data), len(data), False
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise PackageError(f"无法读取上报文件：{exc.strerror or exc}", "io") from exc
+        if size > MAX_PACKAGE_BYTES:
+            raise PackageError(_too_big_package(size), "package_too_large")
+        return open(path, "rb"), size, True
+    if hasattr(source, "read") and hasattr(source, "seek"):
+        source.seek(0, io.SEEK_END)
+        size = source.tell()
+        source.seek(0)
+        return source, size, False
+    raise TypeError("read_package needs bytes, a path or a binary file object")
+
+
+def _too_big_package(size: int) -> str:
+    return (f"上报文件过大（{size / 1024 / 1024:.1f} MB，上限 {MAX_PACKAGE_BYTES // 1024 // 1024} MB），"
+            f"不是填报客户端生成的正常文件")
+
+
+def _sniff(head: bytes) -> None:
+    """Refuse what is obviously not a zip, naming what it is when we can tell."""
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return
+    if head.startswith(b"Rar!"):
+        kind = "RAR 压缩包"
+    elif head.startswith(b"7z\xbc\xaf\x27\x1c"):
+        kind = "7z 压缩包"
+    elif head.startswith(b"\x1f\x8b"):
+        kind = "gzip 压缩文件"
+    elif head.startswith(b"\xd0\xcf\x11\xe0"):
+        kind = "Office 97-2003 文档（如 .xls/.doc）"
+    elif head.startswith(b"%PDF"):
+        kind = "PDF 文档"
+    else:
+        kind = None
+    what = f"该文件是{kind}，" if kind else ""
+    raise PackageError(f"{what}不是 zip 格式的上报文件。请提交填报客户端“生成文件”得到的 .zip 文件", "not_zip")
+
+
+def _declared_entry_count(fh, size: int) -> Optional[int]:
+    """Entry count from the zip's end record, read before zipfile parses the central directory
+    (which would build one object per entry). ``None`` when it cannot be told cheaply."""
+    tail_len = min(size, 22 + 65535)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    pos = tail.rfind(b"PK\x05\x06")
+    if pos < 0 or pos + 22 > len(tail):
+        return None
+    count = struct.unpack("<H", tail[pos + 10:pos + 12])[0]
+    if count != 0xFFFF:
+        return count
+    # ZIP64: the locator sits just before the end record and points at the ZIP64 end record.
+    loc = pos - 20
+    if loc < 0 or tail[loc:loc + 4] != b"PK\x06\x07":
+        return None
+    offset = struct.unpack("<Q", tail[loc + 8:loc + 16])[0]
+    if offset + 56 > size:
+        return None
+    fh.seek(offset)
+    record = fh.read(56)
+    if record[:4] != b"PK\x06\x06":
+        return None
+    return struct.unpack("<Q", record[32:40])[0]
+
+
+def _entry_name(info: zipfile.ZipInfo) -> tuple:
+    """The real name of an entry and whether it had to be recovered.
+
+    Without the UTF-8 flag Python decodes names as cp437. Chinese Windows tools write GBK there
+    (seed 004 §16) and some tools write UTF-8 without setting the flag, so undo cp437 and try
+    UTF-8, then GB18030 (a superset of GBK), per entry.
+    """
+    if info.flag_bits & _UTF8_FLAG:
+        return info.orig_filename, False
+    try:
+        raw = info.orig_filename.encode("cp437")
+    except UnicodeEncodeError:
+        return info.orig_filename, False
+    if raw.isascii():
+        return info.orig_filename, False
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding), True
+        except UnicodeDecodeError:
+            continue
+    raise PackageError(f"压缩包中的文件名无法识别（{_show(info.orig_filename)}），文件可能已损坏。{_RESUBMIT}", "bad_name")
+
+
+def _check_path(name: str) -> None:
+    """Refuse names that could escape a folder if anyone ever extracted them, or that no
+    writer of ours produces."""
+    reason = None
+    if "\x00" in name or re.search(r"[\x01-\x1f\x7f]", name):
+        reason = "包含空字符或控制字符"
+    elif "\\" in name:
+        reason = "包含反斜杠“\\”"
+    elif name.startswith("/"):
+        reason = "使用了绝对路径"
+    elif re.match(r"[A-Za-z]:", name):
+        reason = "包含盘符"
+    elif any(part in ("..", ".") for part in name.split("/")):
+        reason = "包含“..”等上级目录"
+    elif "//" in name.rstrip("/") or name == "":
+        reason = "包含空的目录名"
+    elif len(name) > MAX_NAME_LENGTH:
+        reason = f"超过 {MAX_NAME_LENGTH} 个字符"
+    if reason:
+        raise PackageError(f"压缩包中的文件名“{_show(name)}”不安全（{reason}），已拒绝导入。{_RESUBMIT}", "unsafe_path", name)
+
+
+def _is_ignored(name: str) -> bool:
+    parts = name.split("/")
+    return parts[0] in IGNORED_TOP_FOLDERS or parts[-1] in IGNORED_BASENAMES
+
+
+def _check_declared(info: zipfile.ZipInfo, name: str, limit: int, what: str) -> None:
+    """Refuse on the central directory's word alone, before inflating anything."""
+    if info.flag_bits & _ENCRYPTED_FLAG:
+        raise PackageError(f"压缩包中的文件“{_show(name)}”已加密，无法导入。{_RESUBMIT}", "encrypted", name)
+    if info.compress_type not in ALLOWED_COMPRESSION:
+        raise PackageError(f"压缩包中的文件“{_show(name)}”使用了不支持的压缩方式，无法导入。{_RESUBMIT}", "compression", name)
+    if info.file_size > limit:
+        raise PackageError(
+            f"{what}“{_show(name)}”过大（解压后 {info.file_size:,} 字节，上限 {limit:,} 字节），"
+            f"不是填报客户端生成的正常文件，已拒绝导入", "entry_too_large", name)
+    if info.file_size > RATIO_CHECK_MIN_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+        raise PackageError(
+            f"压缩包中的文件“{_show(name)}”压缩比异常（疑似压缩炸弹），已拒绝导入", "compression_ratio", name)
+
+
+def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: int, what: str) -> bytes:
+    """Inflate one entry, never more than ``limit`` bytes whatever its header says."""
+    chunks, total = [], 0
+    try:
+        with zf.open(info) as fh:
+            while True:
+                chunk = fh.read(min(READ_CHUNK_BYTES, limit + 1 - total))
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > limit:
+                    raise PackageError(
+                        f"{what}“{_show(name)}”解压后超过 {limit:,} 字节（疑似压缩炸弹），已拒绝导入",
+                        "entry_too_large", name)
+                chunks.append(chunk)
+    except PackageError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError) as exc:
+        raise PackageError(f"压缩包中的文件“{_show(name)}”已损坏，无法读取（{exc}）。{_RESUBMIT}", "damaged", name) from exc
+    return b"".join(chunks)
+
+
+def _parse_json(raw: bytes, name: str, what: str) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PackageError(f"{what}“{_show(name)}”不是 UTF-8 编码，文件可能被手工修改或已损坏。{_RESUBMIT}", "encoding", name) from exc
+    if json_depth_exceeds(text):
+        raise PackageError(f"{what}“{_show(name)}”的嵌套层次超过 {MAX_JSON_DEPTH} 层，不是填报客户端生成的正常文件，已拒绝导入", "json_too_deep", name)
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise PackageError(f"{what}“{_show(name)}”不是有效的 JSON，文件可能被手工修改或已损坏。{_RESUBMIT}", "bad_json", name) from exc
+
+
+def _check_manifest(manifest: Any, expected_form_type: Optional[str]) -> list:
+    """Check the manifest's shape and return its form list."""
+    if not isinstance(manifest, dict):
+        raise PackageError("清单文件 manifest.json 的内容不正确，不是本系统的上报文件", "not_our_format", MANIFEST_NAME)
+    if manifest.get("format") != FORMAT_NAME:
+        raise PackageError("这不是本系统的上报文件（清单中的格式标识不符）。请提交填报客户端“生成文件”得到的 .zip 文件", "not_our_format", MANIFEST_NAME)
+    version = manifest.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version not in SUPPORTED_FORMAT_VERSIONS:
+        supported = "、".join(str(v) for v in SUPPORTED_FORMAT_VERSIONS)
+        raise PackageError(
+            f"上报文件的格式版本（{_show(str(version))}）不受支持，本系统支持的版本为 {supported}。"
+            f"请使用技术支持中心提供的最新填报客户端重新生成文件", "format_version", MANIFEST_NAME)
+    form_type = manifest.get("form_type")
+    if not isinstance(form_type, str) or not form_type:
+        raise PackageError("上报文件的清单缺少表单类型（form_type）", "bad_manifest", MANIFEST_NAME)
+    if expected_form_type is not None and form_type != expected_form_type:
+        raise PackageError(
+            f"该上报文件的表单类型为“{_show(form_type)}”，不能导入到“{expected_form_type}”中", "form_type", MANIFEST_NAME)
+    schema_version = manifest.get("schema_version")
+    if isinstance(schema_version, bool) or not isinstance(schema_version, int) or schema_version < 1:
+        raise PackageError("上报文件的清单缺少有效的表单版本（schema_version）", "bad_manifest", MANIFEST_NAME)
+    client = manifest.get("client")
+    if not isinstance(client, dict) or not all(isinstance(client.get(k), str) for k in ("name", "version")):
+        raise PackageError("上报文件的清单缺少生成它的客户端信息（client）", "bad_manifest", MANIFEST_NAME)
+    if not isinstance(manifest.get("created_at"), str):
+        raise PackageError("上报文件的清单缺少生成时间（created_at）", "bad_manifest", MANIFEST_NAME)
+    forms = manifest.get("forms")
+    if not isinstance(forms, list):
+        raise PackageError("上报文件的清单缺少表单列表（forms）", "bad_manifest", MANIFEST_NAME)
+    if not forms:
+        raise PackageError("上报文件中没有表单", "empty", MANIFEST_NAME)
+    if len(forms) > MAX_FORMS:
+        raise PackageError(f"一个上报文件最多包含 {MAX_FORMS} 份表单，该文件有 {len(forms)} 份，请分批生成", "too_many_forms", MANIFEST_NAME)
+    seen_uuids, seen_files = set(), set()
+    for index, item in enumerate(forms, start=1):
+        ok = (isinstance(item, dict) and isinstance(item.get("file"), str)
+              and isinstance(item.get("sha256"), str) and _SHA256_RE.fullmatch(item["sha256"])
+              and isinstance(item.get("size"), int) and not isinstance(item.get("size"), bool)
+              and item["size"] >= 0)
+        if not ok or not is_valid_uuid4(item.get("uuid")):
+            raise PackageError(f"上报文件清单中第 {index} 项表单信息不完整或格式不正确，文件可能被手工修改过。{_RESUBMIT}", "bad_manifest", MANIFEST_NAME)
+        if item["uuid"] in seen_uuids:
+            raise PackageError(f"上报文件中内部标识 {item['uuid']} 出现了两次，文件可能被手工修改过。{_RESUBMIT}", "duplicate_uuid", MANIFEST_NAME)
+        if item["file"] in seen_files:
+            raise PackageError(f"上报文件清单中文件“{_show(item['file'])}”出现了两次，文件可能被手工修改过。{_RESUBMIT}", "bad_manifest", MANIFEST_NAME)
+        seen_uuids.add(item["uuid"])
+        seen_files.add(item["file"])
+        _check_path(item["file"])
+        if item["size"] > MAX_FORM_BYTES:
+            raise PackageError(f"表单文件“{_show(item['file'])}”过大（{item['size']:,} 字节，上限 {MAX_FORM_BYTES:,} 字节），已拒绝导入", "entry_too_large", item["file"])
+    return forms
+
+
+def read_package(source, expected_form_type: Optional[str] = None) -> Package:
+    """Read and verify a package from bytes, a path or a binary file object.
+
+    Returns a ``Package`` whose forms passed every integrity check (listed in the manifest,
+    checksum and size match, valid UTF-8 JSON objects whose ``uuid`` matches). Raises
+    ``PackageError`` for any whole-package problem; then nothing of the package may be used.
+    """
+    fh, size, close = _open_source(source)
+    try:
+        return _read(fh, size, expected_form_type)
+    finally:
+        if close:
+            fh.close()
+
+
+def _read(fh, size: int, expected_form_type: Optional[str]) -> Package:
+    if size > MAX_PACKAGE_BYTES:
+        raise PackageError(_too_big_package(size), "package_too_large")
+    if size == 0:
+        raise PackageError("上报文件是空文件，请重新生成后提交", "not_zip")
+    fh.seek(0)
+    _sniff(fh.read(8))
+    declared = _declared_entry_count(fh, size)
+    if declared is not None and declared > MAX_ENTRIES:
+        raise PackageError(
+            f"压缩包中的文件过多（{declared:,} 个，上限 {MAX_ENTRIES:,} 个），不是填报客户端生成的正常文件，已拒绝导入",
+            "too_many_entries")
+    fh.seek(0)
+    try:
+        zf = zipfile.ZipFile(fh)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, struct.error) as exc:
+        raise PackageError(f"上报文件不是有效的 zip 压缩包或已损坏，无法打开。{_RESUBMIT}", "not_zip") from exc
+    with zf:
+        return _read_zip(zf, expected_form_type)
+
+
+def _read_zip(zf: zipfile.ZipFile, expected_form_type: Optional[str]) -> Package:
+    infos = zf.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise PackageError(
+            f"压缩包中的文件过多（{len(infos):,} 个，上限 {MAX_ENTRIES:,} 个），不是填报客户端生成的正常文件，已拒绝导入",
+            "too_many_entries")
+
+    files, recovered = {}, []
+    for info in infos:
+        name, was_recovered = _entry_name(info)
+        _check_path(name)
+        if was_recovered:
+            recovered.append(name)
+        if name.endswith("/") or _is_ignored(name):
+            continue  # folders carry nothing; OS litter is never read
+        if name in files:
+            raise PackageError(f"压缩包中有两个同名文件“{_show(name)}”，文件可能被手工修改过。{_RESUBMIT}", "duplicate_entry", name)
+        files[name] = info
+
+    # Unpacking and re-zipping the folder (Windows "发送到 压缩文件夹", 7-Zip) nests everything
+    # one level down; accept that one level, nothing else.
+    prefix = ""
+    if MANIFEST_NAME not in files:
+        nested = [n for n in files if n.count("/") == 1 and n.endswith("/" + MANIFEST_NAME)]
+        if len(nested) == 1 and all(n.startswith(nested[0][: -len(MANIFEST_NAME)]) for n in files):
+            prefix = nested[0][: -len(MANIFEST_NAME)]
+        else:
+            raise PackageError(
+                "压缩包中没有清单文件 manifest.json，不是本系统的上报文件。请提交填报客户端“生成文件”得到的 .zip 文件",
+                "not_our_format")
+
+    manifest_info = files.pop(prefix + MANIFEST_NAME)
+    _check_declared(manifest_info, MANIFEST_NAME, MAX_MANIFEST_BYTES, "清单文件")
+    manifest = _parse_json(_read_capped(zf, manifest_info, MANIFEST_NAME, MAX_MANIFEST_BYTES, "清单文件"),
+                           MANIFEST_NAME, "清单文件")
+    listed = _check_manifest(manifest, expected_form_type)
+
+    # Everything about sizes and the file list is settled before any form is inflated.
+    total = manifest_info.file_size
+    plan = []
+    for item in listed:
+        name = prefix + item["file"]
+        info = files.pop(name, None)
+        if info is None:
+            raise PackageError(
+                f"上报文件缺少表单文件“{_show(item['file'])}”，文件可能被手工修改或已损坏。{_RESUBMIT}", "missing_file", item["file"])
+        _check_declared(info, item["file"], MAX_FORM_BYTES, "表单文件")
+        if info.file_size != item["size"]:
+            raise PackageError(
+                f"表单文件“{_show(item['file'])}”的大小与清单不符，文件可能被手工修改或已损坏。{_RESUBMIT}", "checksum", item["file"])
+        total += info.file_size
+        plan.append((item, info))
+    if files:
+        extra = sorted(files)[0]
+        more = f"等 {len(files)} 个" if len(files) > 1 else ""
+        raise PackageError(
+            f"上报文件中有清单以外的文件“{_show(extra)}”{more}，文件可能被手工修改过。{_RESUBMIT}", "extra_file", extra)
+    if total > MAX_TOTAL_BYTES:
+        raise PackageError(
+            f"上报文件解压后过大（{total:,} 字节，上限 {MAX_TOTAL_BYTES:,} 字节），已拒绝导入", "package_too_large")
+
+    entries = []
+    for item, info in plan:
+        name = item["file"]
+        raw = _read_capped(zf, info, name, min(MAX_FORM_BYTES, item["size"]), "表单文件")
+        if len(raw) != item["size"] or hashlib.sha256(raw).hexdigest() != item["sha256"]:
+            raise PackageError(
+                f"表单文件“{_show(name)}”的内容与清单中的校验码不一致，文件可能被手工修改或已损坏。{_RESUBMIT}", "checksum", name)
+        data = _parse_json(raw, name, "表单文件")
+        if not isinstance(data, dict):
+            raise PackageError(f"表单文件“{_show(name)}”的内容不是 JSON 对象。{_RESUBMIT}", "not_object", name)
+        if data.get("uuid") != item["uuid"]:
+            raise PackageError(
+                f"表单文件“{_show(name)}”中的内部标识与清单不一致，文件可能被手工修改过。{_RESUBMIT}", "uuid_mismatch", name)
+        entries.append(PackageForm(item["uuid"], name, data, item["sha256"], item["size"]))
+    return Package(manifest=manifest, entries=entries, recovered_names=recovered)
+
+
+# --------------------------------------------------------------------------------------------
+# Schema validation, the same on both sides
+
+
+def validate_forms(package: Package, schema) -> list:
+    """Normalize and validate every form of ``package`` with ``schema``; one ``FormResult`` each.
+
+    Raises ``PackageError`` when the package is of another form type. Hidden (server-set)
+    fields are not validated: the server sets them on import.
+    """
+    if package.form_type != schema.name:
+        raise PackageError(
+            f"该上报文件的表单类型为“{_show(package.form_type)}”，不是“{schema.label}”", "form_type", MANIFEST_NAME)
+    results = []
+    for entry in package.entries:
+        data = schema.normalize(entry.data)
+        errors = schema.validate(data)
+        results.append(FormResult(entry.uuid, entry.file, schema.title(data), data, errors))
+    return results
+
+
+__all__ = [
+    "FORMAT_NAME", "FORMAT_VERSION", "MANIFEST_NAME",
+    "MAX_PACKAGE_BYTES", "MAX_FORMS", "MAX_ENTRIES", "MAX_MANIFEST_BYTES", "MAX_FORM_BYTES",
+    "MAX_TOTAL_BYTES", "MAX_COMPRESSION_RATIO", "RATIO_CHECK_MIN_BYTES", "MAX_JSON_DEPTH",
+    "MAX_NAME_LENGTH", "PackageError", "Package", "PackageForm", "FormResult", "FieldError",
+    "write_package", "write_package_file", "pack", "read_package", "validate_forms",
+    "json_depth_exceeds", "safe_file_title",
+]
