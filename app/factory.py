@@ -29,6 +29,7 @@ def create_app(overrides=None, plugin_manager=None):
     from app import audit  # noqa: F401
     from app.accounts import models as _accounts  # noqa: F401
     from app.orgs import models as _orgs  # noqa: F401
+    from app.mail import models as _mail  # noqa: F401
 
     db.init_app(app)
     mail.init_app(app)
