@@ -1,4 +1,5 @@
 """The UI speaks Simplified Chinese by default, including the strings FAB's zh catalogue lacks."""
+import ast
 import gettext
 import re
 from pathlib import Path
@@ -8,7 +9,9 @@ import flask_appbuilder
 from app.i18n import ROOT
 
 FAB_DIR = Path(flask_appbuilder.__file__).parent
-STRING = re.compile(r"""(?:lazy_gettext|gettext|\b_)\(\s*(["'])(.+?)\1""")
+# A call to a gettext function whose argument is one or more adjacent string literals
+# (FAB writes long messages as implicitly concatenated literals).
+STRING = re.compile(r"""(?:lazy_gettext|gettext|\b_)\(\s*((?:(?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')\s*)+)[,)]""")
 
 
 def fab_source_strings():
@@ -17,7 +20,10 @@ def fab_source_strings():
         if "translations" in path.parts:
             continue
         for match in STRING.finditer(path.read_text(encoding="utf-8", errors="ignore")):
-            found.add(match.group(2))
+            try:
+                found.add(ast.literal_eval(match.group(1).strip()))
+            except (SyntaxError, ValueError):
+                continue
     return found
 
 
