@@ -742,7 +742,11 @@ class FormSchema:
                             f"{row_path}.{col.name}", row_label + col.label,
                             f'{row_label}名称为"{NONE_VALUE}"，{col.label}也应为"{NONE_VALUE}"或留空', "none_conflict"))
                 continue
+            # A blank row needs one answer (a name, or 无), not one complaint per column.
+            blank = all(row.get(c.name, "") in ("", None) for c in table.columns)
             for col in table.columns:
+                if blank and col.name != table.none_column:
+                    continue
                 cell_label = row_label + col.label
                 problem = col.check(row.get(col.name, ""), label=cell_label)
                 if problem is None:
