@@ -7,7 +7,7 @@ on PostgreSQL) so the range is exact.
 """
 from flask_appbuilder import Model
 from sqlalchemy import Column, ForeignKey, Integer, SmallInteger, String, select
-from sqlalchemy.orm import relationship, synonym
+from sqlalchemy.orm import relationship
 
 PathString = String(128).with_variant(String(128, collation="C"), "postgresql")
 
@@ -42,9 +42,6 @@ class Org(Model):
     path = Column(PathString, unique=True, nullable=False)
 
     parent = relationship("Org", remote_side=[id], backref="children")
-    # Lets the one row-scope filter of app.orgs.scope limit the org list itself: a unit's own
-    # subtree is exactly the rows whose path starts with its path.
-    scope_path = synonym("path")
 
     def __repr__(self):
         return f"{self.name}"
