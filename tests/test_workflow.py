@@ -102,12 +102,17 @@ class ThrowawayPlugin:
             raise RuntimeError("hook failed")
 
 
-@pytest.fixture
-def app(tmp_path):
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app(request, tmp_path):
+    """The app on SQLite (the embedded default) and on PostgreSQL (production)."""
     from app.extensions import db
     from app.factory import create_app
 
-    application = create_app(base_overrides(f"sqlite:///{tmp_path / 'wf.db'}", tmp_path))
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_database")()
+    else:
+        url = f"sqlite:///{tmp_path / 'wf.db'}"
+    application = create_app(base_overrides(url, tmp_path))
     with application.app_context():
         db.create_all()
         WfItem.__table__.create(db.engine, checkfirst=True)
@@ -437,7 +442,7 @@ def test_bulk_is_set_based_with_constant_statements(session, plugin, tree):
     session.execute(WfItem.__table__.delete())
     session.commit()
     big, elapsed = _bulk(session, tree, 5000)
-    print(f"\nbulk approve of 5,000 rows: {elapsed:.3f} s, {len(big)} statements: "
+    print(f"\n{session.get_bind().dialect.name}: bulk approve of 5,000 rows: {elapsed:.3f} s, {len(big)} statements: "
           + " | ".join(s.split()[0] + " " + s.split()[1] for s in big))
     assert len(big) == len(small) <= 4
     assert elapsed < 2.0
@@ -445,3 +450,10 @@ def test_bulk_is_set_based_with_constant_statements(session, plugin, tree):
                           .where(WfItem.holder_path == tree["zj"].path, WfItem.version == 2)) == 5000
     assert session.scalar(select(func.count()).select_from(AuditEvent)
                           .where(AuditEvent.action == "approve")) == 5010
+
+
+def test_cli_lists_workflows(app, plugin):
+    result = app.test_cli_runner().invoke(args=["pucha", "workflows"])
+    assert result.exit_code == 0, result.output
+    assert "流程 test_item" in result.output
+    assert "return「退回」：pending → …（须填写原因）" in result.output
