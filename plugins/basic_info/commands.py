@@ -1,0 +1,671 @@
+"""Business operations of 基本信息表: import, review, edit, delete.
+
+The web view, the REST API, the CLI and the tests all call these functions. Each one validates
+first (ownership included), then writes, and ends in exactly one commit — or a rollback that
+leaves nothing behind. Every refusal is a ``WorkflowError`` subclass whose ``str()`` is a
+Chinese sentence for the user.
+
+Import is set-based: one query finds every UUID of a package that already exists, every form's
+fate (imported / updated / refused) is decided BEFORE anything is written, and the accepted
+forms are written with bulk statements. A refused form therefore changes nothing without a
+SAVEPOINT per form (the stdlib sqlite3 driver makes SAVEPOINTs unreliable, see
+app.workflow.engine), and the others still import.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.audit import audit_values, record_many
+from app.orgs.models import Org
+from app.workflow.engine import (MSG_CONCURRENT, ConcurrentChange, NotAllowed, NotFound,
+                                 Result, WorkflowError, apply_and_commit)
+from plugins.basic_info import workflow as review
+from plugins.basic_info.models import (WORKFLOW, BasicInfoColumnRow, BasicInfoForm,
+                                       StoredPackage)
+from plugins.basic_info.schema import COLUMNS_TABLE, FORM_TYPE, SCHEMA
+
+OBJECT_TYPE = WORKFLOW.object_type or WORKFLOW.name
+
+IMPORTED, UPDATED, REFUSED = "imported", "updated", "refused"
+OUTCOME_LABELS = {IMPORTED: "新导入", UPDATED: "已覆盖更新", REFUSED: "已拒绝"}
+
+# A whole import is retried when a concurrent import of the same UUID wins the race between our
+# read of the existing UUIDs and our INSERT: the retry sees the winner's row and decides again.
+IMPORT_ATTEMPTS = 3
+
+_FIELD_NAMES = [f.name for f in SCHEMA.fields]
+_HIDDEN = set(SCHEMA.hidden_field_names())  # 省/部, 市, 县: set from the importing unit
+_ROW_COLUMNS = [c.name for c in COLUMNS_TABLE.columns]
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class FormError(WorkflowError):
+    """A basic_info operation was refused; ``str(exc)`` is the Chinese message."""
+
+
+class FormInvalid(FormError):
+    """The document failed the schema; ``errors`` lists every problem (``FieldError``)."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        first = "；".join(e.message for e in self.errors[:3])
+        more = f"等 {len(self.errors)} 处" if len(self.errors) > 3 else ""
+        super().__init__(f"表单填写有误{more}：{first}")
+
+    def error_dicts(self):
+        return [_error_dict(e) for e in self.errors]
+
+
+class PackageRefused(FormError):
+    """A whole package could not be imported (the package's own problem)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Reports
+
+
+@dataclass
+class FormOutcome:
+    uuid: str
+    title: str
+    outcome: str  # imported / updated / refused
+    errors: list = field(default_factory=list)  # [{path, label, message}]
+    form_id: Optional[int] = None
+
+    @property
+    def outcome_label(self):
+        return OUTCOME_LABELS.get(self.outcome, self.outcome)
+
+    def to_dict(self):
+        return {"uuid": self.uuid, "title": self.title, "outcome": self.outcome,
+                "outcome_label": self.outcome_label, "form_id": self.form_id,
+                "errors": list(self.errors)}
+
+
+@dataclass
+class PackageReport:
+    filename: str
+    package_id: Optional[int] = None
+    sha256: str = ""
+    error: Optional[str] = None  # the whole package was refused with this message
+    error_code: Optional[str] = None
+    forms: list = field(default_factory=list)
+
+    def count(self, outcome):
+        return sum(1 for f in self.forms if f.outcome == outcome)
+
+    @property
+    def imported(self):
+        return self.count(IMPORTED)
+
+    @property
+    def updated(self):
+        return self.count(UPDATED)
+
+    @property
+    def refused(self):
+        return self.count(REFUSED)
+
+    @property
+    def ok(self):
+        return self.error is None and self.refused == 0
+
+    def to_dict(self):
+        return {"filename": self.filename, "package_id": self.package_id, "sha256": self.sha256,
+                "error": self.error, "error_code": self.error_code,
+                "imported": self.imported, "updated": self.updated, "refused": self.refused,
+                "forms": [f.to_dict() for f in self.forms]}
+
+
+@dataclass
+class ImportReport:
+    packages: list = field(default_factory=list)
+
+    @property
+    def imported(self):
+        return sum(p.imported for p in self.packages)
+
+    @property
+    def updated(self):
+        return sum(p.updated for p in self.packages)
+
+    @property
+    def refused(self):
+        return sum(p.refused for p in self.packages)
+
+    @property
+    def refused_packages(self):
+        return sum(1 for p in self.packages if p.error)
+
+    @property
+    def ok(self):
+        """True when nothing was refused (no package, no form)."""
+        return all(p.ok for p in self.packages)
+
+    @property
+    def forms(self):
+        return [f for p in self.packages for f in p.forms]
+
+    def summary(self):
+        text = f"新导入 {self.imported} 份，覆盖更新 {self.updated} 份，拒绝 {self.refused} 份"
+        if self.refused_packages:
+            text += f"；{self.refused_packages} 个上报文件整体被拒绝"
+        return text
+
+    def to_dict(self):
+        return {"imported": self.imported, "updated": self.updated, "refused": self.refused,
+                "refused_packages": self.refused_packages, "ok": self.ok,
+                "summary": self.summary(), "packages": [p.to_dict() for p in self.packages]}
+
+
+def _error_dict(error):
+    return {"path": error.path, "label": error.label, "message": error.message}
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _now():
+    return datetime.datetime.now()
+
+
+def _acting_org(actor, what):
+    """The organising unit ``actor`` acts for; administrators and anonymous callers are refused."""
+    if actor is None:
+        raise NotAllowed("请先登录")
+    org = getattr(actor, "org", None)
+    if org is None:
+        raise NotAllowed(f"系统管理员账号不属于任何组织单位，不能{what}；请使用组织单位的账号操作")
+    return org
+
+
+def _region_names(session, org):
+    """(省/部, 市, 县) stamped on the forms ``org`` imports (SPEC §3.1, seed 004 §5)."""
+    from app.orgs.queries import region_names
+
+    return region_names(org, session)
+
+
+def _storage_dir():
+    from flask import current_app
+
+    return Path(current_app.config["FILE_STORAGE_DIR"])
+
+
+def _store_file(data):
+    """Keep the bytes under a content-addressed key; the same file handed in twice is kept once."""
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"basic_info/packages/{digest[:2]}/{digest}.zip"
+    path = _storage_dir() / key
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=str(path.parent))
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)  # never a half-written file under the final name
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    return digest, key
+
+
+def stored_package_path(package):
+    """Where the bytes of a ``StoredPackage`` are kept."""
+    return _storage_dir() / package.storage_key
+
+
+def _clean_filename(filename):
+    name = re.sub(r"[\x00-\x1f\x7f]", "?", str(filename or "")).replace("\\", "/").rsplit("/", 1)[-1]
+    return (name or "未命名.zip")[:255]
+
+
+def _form_values(doc):
+    """Field columns from a validated document (hidden fields included)."""
+    fields = doc.get("fields", {})
+    return {name: (fields.get(name) or None) if name in _HIDDEN else fields.get(name)
+            for name in _FIELD_NAMES}
+
+
+def _row_values(doc):
+    rows = []
+    for item in SCHEMA.table_rows(doc, COLUMNS_TABLE.name):
+        row = {"group": item["group"], "slot": item["slot"], "position": item["position"]}
+        for col in _ROW_COLUMNS:
+            row[col] = item[col]
+        rows.append(row)
+    return rows
+
+
+def _with_regions(doc, regions):
+    doc = dict(doc)
+    fields = dict(doc.get("fields") or {})
+    for name, value in zip(("province", "city", "county"), regions):
+        fields[name] = value or ""
+    doc["fields"] = fields
+    return doc
+
+
+# --------------------------------------------------------------------------------------------
+# Import
+
+
+def import_packages(session, actor, files):
+    """Import uploaded packages as ``actor``'s unit; ``files`` is ``[(filename, bytes), ...]``.
+
+    Every file is stored (and its ``StoredPackage`` row committed) before anything else, so what
+    a unit handed in is never lost, refused or not. Each package is then imported in its own
+    transaction: a damaged package next to a good one does not hold the good one back.
+    Returns an ``ImportReport``; raises ``NotAllowed`` when the actor has no organising unit.
+    """
+    org = _acting_org(actor, "导入表单")
+    report = ImportReport()
+    for filename, data in files:
+        report.packages.append(_import_one(session, actor, org, _clean_filename(filename), data))
+    return report
+
+
+def _import_one(session, actor, org, filename, data):
+    from app.forms.package import PackageError, read_package, validate_forms
+
+    data = bytes(data or b"")
+    digest, key = _store_file(data)
+    stored = StoredPackage(scope_path=org.path, org_id=org.id,
+                           uploaded_by_id=getattr(actor, "id", None), uploaded_at=_now(),
+                           filename=filename, sha256=digest, size=len(data), storage_key=key)
+    try:
+        session.add(stored)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    package_id = stored.id
+    report = PackageReport(filename=filename, package_id=package_id, sha256=digest)
+
+    try:
+        package = read_package(data, expected_form_type=FORM_TYPE)
+        if package.schema_version > SCHEMA.version:
+            raise PackageError(
+                f"该上报文件由较新版本的填报客户端生成（表单版本 {package.schema_version}），"
+                f"本系统支持的表单版本为 {SCHEMA.version}，请联系技术支持", "schema_version")
+        results = validate_forms(package, SCHEMA)
+    except PackageError as exc:
+        report.error, report.error_code = exc.message, exc.code
+        _save_result(session, package_id, report)
+        return report
+
+    regions = _region_names(session, org)
+    last_error = None
+    for _attempt in range(IMPORT_ATTEMPTS):
+        try:
+            forms = _import_forms(session, actor, org, package_id, results, regions)
+            report.forms = forms
+            session.execute(update(StoredPackage).where(StoredPackage.id == package_id)
+                            .values(result=report.to_dict()))
+            session.commit()
+            return report
+        except IntegrityError as exc:
+            # Someone imported one of these UUIDs between our read and our INSERT: decide again
+            # from what is in the database now.
+            session.rollback()
+            last_error = exc
+        except BaseException:
+            session.rollback()
+            raise
+    report.error = MSG_CONCURRENT
+    report.error_code = "concurrent"
+    _save_result(session, package_id, report)
+    raise ConcurrentChange(MSG_CONCURRENT) from last_error
+
+
+def _save_result(session, package_id, report):
+    try:
+        session.execute(update(StoredPackage).where(StoredPackage.id == package_id)
+                        .values(result=report.to_dict()))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _import_forms(session, actor, org, package_id, results, regions):
+    """Decide every form's fate, then write the accepted ones. Never commits."""
+    outcomes = []
+    valid = []
+    for res in results:
+        outcome = FormOutcome(uuid=res.uuid, title=res.title or "", outcome=REFUSED)
+        outcomes.append(outcome)
+        if res.errors:
+            outcome.errors = [_error_dict(e) for e in res.errors]
+        else:
+            valid.append((res, outcome))
+
+    uuids = [res.uuid for res, _ in valid]
+    existing = {}
+    for start in range(0, len(uuids), 5000):
+        stmt = (select(BasicInfoForm.id, BasicInfoForm.uuid, BasicInfoForm.scope_path,
+                       BasicInfoForm.stage, BasicInfoForm.version, BasicInfoForm.site_code,
+                       Org.name, Org.code)
+                .join(Org, Org.id == BasicInfoForm.importer_id)
+                .where(BasicInfoForm.uuid.in_(uuids[start:start + 5000])))
+        for row in session.execute(stmt):
+            existing[row.uuid] = row
+
+    now = _now()
+    new, updates = [], []
+    for res, outcome in valid:
+        found = existing.get(res.uuid)
+        doc = _with_regions(res.data, regions)
+        if found is None:
+            new.append((doc, outcome))
+        elif found.scope_path != org.path:
+            outcome.errors = [{"path": "uuid", "label": "内部标识", "message": (
+                f"该表单已由 {found.name}（{found.code}）导入，不能重复导入；"
+                f"如需修改，请联系{found.name}处理")}]
+        elif found.stage == review.COMPLETED:
+            outcome.errors = [{"path": "uuid", "label": "内部标识", "message": (
+                f"该网站已办结（网站标识码 {found.site_code}），不再接受重新导入，"
+                f"如需修改请在系统中在线修改")}]
+        else:
+            updates.append((found, doc, outcome))
+
+    audit_rows = []
+    table = BasicInfoForm.__table__
+
+    if new:
+        params = []
+        for doc, _outcome in new:
+            values = _form_values(doc)
+            values.update(uuid=doc["uuid"], scope_path=org.path, importer_id=org.id,
+                          holder_path=org.path, stage=review.DRAFT, version=1, last_reason=None,
+                          imported_at=now, updated_at=now, package_id=package_id, document=doc)
+            params.append(values)
+        ids = session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), params
+        ).scalars().all()
+        for (doc, outcome), form_id in zip(new, ids):
+            outcome.outcome, outcome.form_id = IMPORTED, form_id
+            audit_rows.append(audit_values(
+                "import", OBJECT_TYPE, form_id, actor=actor, org_id=org.id, to_stage=review.DRAFT,
+                detail={"package_id": package_id, "uuid": doc["uuid"]}))
+
+    if updates:
+        # One statement per re-imported form: its rowcount tells whether THIS form changed under
+        # us (another unit acted on it since we read it), so only that form is refused.
+        stmt = (update(table)
+                .where(table.c.id == bindparam("w_id"), table.c.version == bindparam("w_version"))
+                .values({name: bindparam(f"v_{name}") for name in _FIELD_NAMES})
+                .values(holder_path=org.path, stage=review.DRAFT, last_reason=None,
+                        updated_at=now, package_id=package_id, document=bindparam("v_document"),
+                        version=table.c.version + 1))
+        for found, doc, outcome in updates:
+            params = {f"v_{k}": v for k, v in _form_values(doc).items()}
+            params.update(w_id=found.id, w_version=found.version, v_document=doc)
+            if session.execute(stmt, params).rowcount != 1:
+                outcome.errors = [{"path": "", "label": "表单", "message": MSG_CONCURRENT}]
+                continue
+            outcome.outcome, outcome.form_id = UPDATED, found.id
+            audit_rows.append(audit_values(
+                "reimport", OBJECT_TYPE, found.id, actor=actor, org_id=org.id,
+                from_stage=found.stage, to_stage=review.DRAFT,
+                detail={"package_id": package_id, "uuid": found.uuid}))
+
+    written = [o for o in outcomes if o.form_id is not None]
+    updated_ids = [o.form_id for o in written if o.outcome == UPDATED]
+    for start in range(0, len(updated_ids), 5000):
+        session.execute(delete(BasicInfoColumnRow)
+                        .where(BasicInfoColumnRow.form_id.in_(updated_ids[start:start + 5000])))
+    docs = {doc["uuid"]: doc for doc, _ in new}
+    docs.update({found.uuid: doc for found, doc, _ in updates})
+    row_params = []
+    for outcome in written:
+        for row in _row_values(docs[outcome.uuid]):
+            row["form_id"] = outcome.form_id
+            row_params.append(row)
+    if row_params:
+        session.execute(insert(BasicInfoColumnRow.__table__), row_params)
+    record_many(session, audit_rows)
+    if updated_ids:
+        # Objects of these forms that this session holds are now stale.
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, BasicInfoForm) and obj.id in set(updated_ids):
+                session.expire(obj)
+    return outcomes
+
+
+# --------------------------------------------------------------------------------------------
+# Review
+
+
+def transition(session, actor, name, ids, reason=None, expected_versions=None):
+    """提交 / 审核通过 / 退回 the forms ``ids`` as ``actor``; one transaction; returns the engine's
+    ``Result``. Raises NotFound, NotAllowed, ReasonRequired or ConcurrentChange."""
+    try:
+        return apply_and_commit(session, WORKFLOW, name, list(ids), actor, reason=reason,
+                                expected_versions=expected_versions)
+    except StaleDataError:
+        raise ConcurrentChange(MSG_CONCURRENT) from None
+    except IntegrityError:
+        # Only the unique 网站标识码 can collide here: a concurrent completion took the code.
+        raise ConcurrentChange(MSG_CONCURRENT) from None
+
+
+BULK_TRANSITIONS = ("submit", "approve")
+
+
+def bulk_candidates(actor_org, name):
+    """SQL selecting the ids ``actor_org`` may take ``name`` on at once (全部提交 / 全部审核)."""
+    t = WORKFLOW.transition(name)
+    stmt = select(BasicInfoForm.id).where(BasicInfoForm.holder_path == actor_org.path,
+                                          BasicInfoForm.stage.in_(t.sources))
+    if name == "submit":
+        stmt = stmt.where(BasicInfoForm.scope_path == actor_org.path)
+    else:
+        stmt = stmt.where(BasicInfoForm.scope_path != actor_org.path)
+    return stmt.order_by(BasicInfoForm.id)
+
+
+def transition_all(session, actor, name):
+    """全部提交 (``submit``) / 全部审核 (``approve``): every form the actor's unit may take it on,
+    selected in one query and applied in one set-based call. Returns the engine's ``Result``
+    (``count`` 0 when there was nothing to do)."""
+    if name not in BULK_TRANSITIONS:
+        raise FormError("只有“提交”和“审核通过”可以批量执行（全部提交 / 全部审核）")
+    org = _acting_org(actor, "批量处理表单")
+    ids = session.execute(bulk_candidates(org, name)).scalars().all()
+    if not ids:
+        session.rollback()  # end the read transaction; nothing to do
+        return Result(WORKFLOW, WORKFLOW.transition(name), [], {}, {})
+    try:
+        # skip_refused: a form another unit moved between our SELECT and the engine's load is
+        # left alone instead of failing the whole batch.
+        return apply_and_commit(session, WORKFLOW, name, ids, actor, skip_refused=True)
+    except StaleDataError:
+        raise ConcurrentChange(MSG_CONCURRENT) from None
+    except IntegrityError:
+        raise ConcurrentChange(MSG_CONCURRENT) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Edit, correct, delete
+
+
+def _load_form(session, actor, form_id):
+    from app.orgs.scope import scope_clause
+
+    org = getattr(actor, "org", None) if actor is not None else None
+    if actor is None:
+        raise NotAllowed("请先登录")
+    try:
+        form_id = int(form_id)
+    except (TypeError, ValueError):
+        raise NotFound("表单编号无效") from None
+    stmt = select(BasicInfoForm).where(BasicInfoForm.id == form_id)
+    clause = scope_clause(BasicInfoForm, org)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    form = session.execute(stmt.execution_options(populate_existing=True)).scalars().first()
+    if form is None:
+        raise NotFound(f"未找到表单（编号 {form_id}），或不在本单位管辖范围内")
+    return form, org
+
+
+def _check_version(form, expected_version):
+    if expected_version is not None and int(expected_version) != form.version:
+        raise ConcurrentChange(MSG_CONCURRENT)
+
+
+def _table_cells(doc):
+    """{path: value} of every cell of the columns table, keyed like the schema's error paths."""
+    cells = {}
+    for item in SCHEMA.table_rows(doc, COLUMNS_TABLE.name):
+        base = f"{COLUMNS_TABLE.name}.{item['group']}.{item['slot']}[{item['position']}]"
+        for col in _ROW_COLUMNS:
+            cells[f"{base}.{col}"] = item[col]
+    return cells
+
+
+def document_diff(old_doc, new_doc):
+    """{field or cell path: [old, new]} for everything that differs (None: absent)."""
+    diff = {}
+    old_fields, new_fields = old_doc.get("fields") or {}, new_doc.get("fields") or {}
+    for name in _FIELD_NAMES:
+        a, b = old_fields.get(name), new_fields.get(name)
+        if (a or "") != (b or ""):
+            diff[name] = [a, b]
+    old_cells, new_cells = _table_cells(old_doc), _table_cells(new_doc)
+    for path in list(old_cells) + [p for p in new_cells if p not in old_cells]:
+        a, b = old_cells.get(path), new_cells.get(path)
+        if a != b:
+            diff[path] = [a, b]
+    return diff
+
+
+def edit_form(session, actor, form_id, document, expected_version):
+    """编辑 (before completion: the importer while it holds the form as draft/returned) or
+    在线修改 (after completion: any unit on the form's chain, no new review). The document is
+    validated exactly as on import; 省/部, 市, 县 and the UUID stay as they are. The change is
+    audited field by field. Returns the form; raises NotFound, NotAllowed, FormInvalid or
+    ConcurrentChange."""
+    try:
+        form, org = _load_form(session, actor, form_id)
+        correcting = form.stage == review.COMPLETED
+        if correcting:
+            if not review.may_correct(form, org):
+                raise NotAllowed("只有该表单审核链上的组织单位可以在线修改已办结的表单")
+        elif not review.may_edit(form, org):
+            raise NotAllowed(_edit_refusal(form, org, "编辑"))
+        _check_version(form, expected_version)
+
+        data = SCHEMA.normalize(document)
+        if isinstance(data, dict):
+            data["uuid"] = form.uuid  # the filler's identity of the website never changes
+            fields = data.get("fields")
+            if isinstance(fields, dict):
+                for name in _HIDDEN:  # set from the importing unit, not by the user
+                    fields.pop(name, None)
+        errors = SCHEMA.validate(data)
+        if errors:
+            raise FormInvalid(errors)
+        old_fields = (form.document or {}).get("fields") or {}
+        data = _with_regions(data, [old_fields.get(n) or getattr(form, n) or ""
+                                    for n in ("province", "city", "county")])
+        if "meta" in (form.document or {}) and "meta" not in data:
+            data["meta"] = form.document["meta"]
+
+        diff = document_diff(form.document or {}, data)
+        if not diff:
+            session.rollback()
+            return form
+
+        for name, value in _form_values(data).items():
+            setattr(form, name, value)
+        form.document = data
+        form.updated_at = _now()
+        from_version = form.version
+        session.flush()  # the version-checked UPDATE: StaleDataError when someone acted first
+
+        session.execute(delete(BasicInfoColumnRow).where(BasicInfoColumnRow.form_id == form.id))
+        rows = _row_values(data)
+        for row in rows:
+            row["form_id"] = form.id
+        if rows:
+            session.execute(insert(BasicInfoColumnRow.__table__), rows)
+        session.expire(form, ["rows"])
+
+        record_many(session, [audit_values(
+            "correct" if correcting else "edit", OBJECT_TYPE, form.id, actor=actor,
+            org_id=getattr(org, "id", None), from_stage=form.stage, to_stage=form.stage,
+            detail={"version": [from_version, form.version], "changes": diff})])
+        session.commit()
+        return form
+    except StaleDataError:
+        session.rollback()
+        raise ConcurrentChange(MSG_CONCURRENT) from None
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _edit_refusal(form, org, what):
+    if form.stage == review.COMPLETED:
+        return f"表单已办结，不能{what}；如需修改请使用在线修改"
+    if org is None or form.scope_path != org.path:
+        return f"只有导入该表单的单位才能{what}"
+    if form.holder_path != org.path:
+        if form.stage == review.RETURNED:
+            return f"表单已被上级退回，但尚未退回到本单位，暂不能{what}"
+        return f"表单已提交上级审核，不能{what}"
+    return f"当前状态下不能{what}该表单"
+
+
+def delete_form(session, actor, form_id, expected_version):
+    """删除: only the importer while it holds the form as draft/returned; audited."""
+    try:
+        form, org = _load_form(session, actor, form_id)
+        if not review.may_edit(form, org):
+            raise NotAllowed(_edit_refusal(form, org, "删除"))
+        _check_version(form, expected_version)
+        version = form.version
+        detail = {"uuid": form.uuid, "site_name": form.site_name, "package_id": form.package_id}
+        stage, fid = form.stage, form.id
+        table = BasicInfoForm.__table__
+        session.expunge(form)
+        session.execute(delete(BasicInfoColumnRow).where(BasicInfoColumnRow.form_id == fid))
+        result = session.execute(delete(table).where(table.c.id == fid, table.c.version == version))
+        if result.rowcount != 1:
+            raise ConcurrentChange(MSG_CONCURRENT)
+        record_many(session, [audit_values(
+            "delete", OBJECT_TYPE, fid, actor=actor, org_id=org.id, from_stage=stage,
+            detail=detail)])
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+__all__ = [
+    "FormError", "FormInvalid", "PackageRefused", "FormOutcome", "PackageReport", "ImportReport",
+    "IMPORTED", "UPDATED", "REFUSED", "import_packages", "transition", "transition_all",
+    "bulk_candidates", "edit_form", "delete_form", "document_diff", "stored_package_path",
+]
