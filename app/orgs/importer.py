@@ -189,7 +189,7 @@ def parse_rows(table, file_name=None):
                  get(c, "parent_code")) for n, c in table[1:]]
 
 
-def infer_kind(code, level):
+def infer_kind(code):
     """The kind a code implies, for files that leave 类型 empty."""
     if code == ROOT_CODE:
         return "national"
@@ -217,14 +217,12 @@ class _Unit:
 
 
 def _db_units(session):
-    parents = {}
     ids = {}
     units = {}
     for oid, code, name, level, kind, parent_id in session.execute(
             select(Org.id, Org.code, Org.name, Org.level, Org.kind, Org.parent_id)):
         ids[oid] = code
         units[code] = _Unit(code, name, level, kind, parent_id, existing=True)
-        parents[code] = parent_id
     for unit in units.values():
         unit.parent_code = ids.get(unit.parent_code) or ""
     return units
@@ -257,7 +255,7 @@ def validate(session, rows, file_name=None):
 
         kind = KIND_ALIASES.get(row.kind.strip(), row.kind.strip().lower())
         if not kind:
-            kind = db[code].kind if code in db else infer_kind(code, row.level)
+            kind = db[code].kind if code in db else infer_kind(code)
         if kind not in CODE_PATTERNS:
             problems.append(f"类型 {row.kind or '（空）'} 无效，应为：" + "、".join(
                 f"{k}（{KIND_LABELS[k]}）" for k in CODE_PATTERNS))
