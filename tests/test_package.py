@@ -548,3 +548,12 @@ def test_validate_forms_reports_per_form_with_the_schema_messages():
     assert results[1].to_dict()["errors"][0]["code"] == "format"
     # The same errors the filler gets from the schema directly.
     assert results[1].errors == SCHEMA.validate(SCHEMA.normalize(bad))
+
+
+def test_committed_sample_package_reads_and_validates():
+    from pathlib import Path
+
+    sample_zip = Path(__file__).resolve().parent.parent / "docs" / "sample-package.zip"
+    package = read_package(sample_zip, expected_form_type="basic_info")
+    results = validate_forms(package, SCHEMA)
+    assert len(results) == 3 and all(r.ok for r in results)
