@@ -339,3 +339,65 @@ def test_cli_loop_sends_and_stops_on_ctrl_c(make_app, smtp_server, tmp_path):
     assert "邮件发送进程已启动" in output and "邮件发送进程已停止" in output
     assert "Traceback" not in output
     assert {r.status for r in _rows(app)} == {SENT}
+
+
+# --- the administrator's view --------------------------------------------------------------------
+
+def _login(client, user_id):
+    with client.session_transaction() as s:
+        s["_user_id"] = str(user_id)
+        s["_fresh"] = True
+
+
+def test_outbox_view_for_administrators_only(make_app):
+    from werkzeug.security import generate_password_hash
+
+    from app.accounts.models import PuchaUser
+    from app.accounts.provisioning import create_admin, sync_roles
+    from app.extensions import db
+    from app.orgs.models import Org
+
+    app = make_app()
+    with app.app_context():
+        sync_roles()
+        admin, _ = create_admin(db.session, "admin")
+        org = Org(code="330000", name="浙江省", level=1, kind="province", path="/330000/")
+        unit = PuchaUser(username="330000", first_name="浙江省", last_name="-", email="zj@x.cn",
+                         active=True, org=org, must_change_password=False,
+                         password=generate_password_hash("Abcd12345"))
+        unit.roles = [app.appbuilder.sm.find_role(app.config["AUTH_ROLE_ORG"])]
+        db.session.add(unit)
+        admin.must_change_password = False
+        admin.password = generate_password_hash("Abcd12345")
+        failed = queue_mail(db.session, "fzr@zj.gov.cn", SUBJECT, BODY)
+        failed.status, failed.attempts, failed.last_error = FAILED, 12, "SMTPServerDisconnected"
+        sent = queue_mail(db.session, "lxr@zj.gov.cn", "已发送的邮件", "正文")
+        sent.status = SENT
+        db.session.commit()
+        admin_id, unit_id, failed_id, sent_id = admin.id, unit.id, failed.id, sent.id
+        view = next(v for v in app.appbuilder.baseviews if type(v).__name__ == "OutboxMailView")
+        assert view.admin_only and set(view.base_permissions) == {"can_list", "can_show", "resend"}
+        menu = [i for i in app.appbuilder.menu.get_list() if i.name == "系统管理"]
+        assert menu and "邮件发件箱" in [c.name for c in menu[0].childs]
+
+    client = app.test_client()
+    _login(client, unit_id)
+    assert client.get("/outbox/list/").status_code == 403
+    assert client.post("/outbox/action_post", data={"action": "resend",
+                                                    "rowid": [failed_id]}).status_code == 403
+
+    client = app.test_client()
+    _login(client, admin_id)
+    page = client.get("/outbox/list/")
+    assert page.status_code == 200
+    assert SUBJECT in page.get_data(as_text=True)
+    assert client.get("/outbox/add").status_code in (403, 404, 302)
+    reply = client.post("/outbox/action_post",
+                        data={"action": "resend", "rowid": [failed_id, sent_id]},
+                        follow_redirects=True)
+    assert reply.status_code == 200
+    assert "已重新加入发送队列 1 封" in reply.get_data(as_text=True)
+    rows = {r.id: r for r in _rows(app)}
+    assert (rows[failed_id].status, rows[failed_id].attempts) == (QUEUED, 0)
+    assert rows[failed_id].last_error == "SMTPServerDisconnected"  # the history stays visible
+    assert rows[sent_id].status == SENT
