@@ -15,3 +15,20 @@ def register_form_types(register):
 @hookimpl
 def register_workflows(register):
     register(models.WORKFLOW)
+
+
+@hookimpl
+def register_cli_commands(group):
+    from plugins.basic_info import cli
+
+    cli.register(group)
+
+
+@hookimpl
+def after_transition(workflow, transition, object_ids, actor, session):
+    # Only our own workflow completes websites; other plugins' transitions pass through.
+    if workflow.name != models.WORKFLOW.name:
+        return
+    from plugins.basic_info.completion import on_transition
+
+    on_transition(session, transition, object_ids, actor)
