@@ -1,0 +1,248 @@
+"""The headless command line: the same operations as the window, for scripts and servers.
+
+    python -m filler                          start the window
+    python -m filler --version
+    python -m filler validate FILE_OR_DIR     a form file, a data folder or a package .zip
+    python -m filler pack --out X.zip [FORM...]   FORM: internal id (or its first characters) or a form file
+    python -m filler import-excel FILE.xlsx
+    python -m filler excel-template OUT.xlsx
+    python -m filler list
+    python -m filler data-dir [DIR]
+
+Exit codes: 0 all went well; 1 something was refused or invalid (details printed); 2 nothing was
+done (bad arguments, unreadable input). Nothing here imports a GUI toolkit, so it runs on a
+machine without a display.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from filler import APP_NAME, __version__
+
+OK, REFUSED, FAILED = 0, 1, 2
+
+
+def _schema():
+    from plugins.basic_info.schema import SCHEMA
+
+    return SCHEMA
+
+
+def _console_safe() -> None:
+    # A Chinese Windows console is GBK: never let one unprintable character abort a command.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):
+            pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m filler",
+        description=f"{APP_NAME}：不带参数运行时打开窗口；以下命令无需窗口。")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--data-dir", help="本次使用的数据目录（不改变设置）")
+    parser.add_argument("--settings", help="设置文件路径（默认在用户目录下）")
+    sub = parser.add_subparsers(dest="command", metavar="命令")
+
+    p = sub.add_parser("validate", help="校验表单文件、数据目录或上报文件（.zip）")
+    p.add_argument("path", help="表单文件（.json）、数据目录或上报文件（.zip）")
+
+    p = sub.add_parser("pack", help="把通过校验的表单生成一个上报文件（.zip）")
+    p.add_argument("--out", required=True, help="上报文件保存路径，如 基本信息表.zip")
+    p.add_argument("forms", nargs="*", help="表单内部标识（可只写前几位）或表单文件；不写则为数据目录中的全部表单")
+
+    p = sub.add_parser("import-excel", help="从填好的 Excel 模板导入表单")
+    p.add_argument("file", help="填好的 .xlsx 文件")
+
+    p = sub.add_parser("excel-template", help="生成 Excel 批量填写模板")
+    p.add_argument("out", help="模板保存路径，如 批量填写模板.xlsx")
+
+    sub.add_parser("list", help="列出数据目录中的表单")
+
+    p = sub.add_parser("data-dir", help="显示或更改数据目录")
+    p.add_argument("dir", nargs="?", help="新的数据目录")
+    return parser
+
+
+def _settings(args):
+    from filler.core.settings import Settings
+
+    return Settings.load(args.settings)
+
+
+def _store(args):
+    from filler.core.store import FormStore
+
+    settings = _settings(args)
+    root = Path(args.data_dir).expanduser() if args.data_dir else settings.data_path
+    return FormStore(root, _schema())
+
+
+def cmd_validate(args) -> int:
+    from app.forms.package import PackageError
+    from filler.core.export import read_package_forms
+    from filler.core.store import FormStore, StoreError
+    from filler.core.validation import check
+
+    schema = _schema()
+    path = Path(args.path)
+    if not path.exists():
+        print(f"找不到“{path}”", file=sys.stderr)
+        return FAILED
+    results = []  # (name, uuid, [messages])
+    if path.is_file() and path.suffix.lower() == ".zip":
+        try:
+            for form in read_package_forms(path, schema):
+                results.append((form.title, form.uuid, [e.message for e in form.errors]))
+        except PackageError as exc:
+            print(f"上报文件无法导入：{exc.message}")
+            return REFUSED
+    else:
+        if path.is_dir():
+            forms_dir = path / "forms" if (path / "forms").is_dir() else path
+            files = sorted(forms_dir.glob("*.json"))
+            if not files:
+                print(f"“{path}”中没有表单文件", file=sys.stderr)
+                return FAILED
+        else:
+            files = [path]
+        store = FormStore(path if path.is_dir() else path.parent, schema)
+        for file in files:
+            try:
+                stored = store.load_path(file)
+            except StoreError as exc:
+                results.append((file.name, "", [str(exc)]))
+                continue
+            report = check(schema, stored.document)
+            results.append((schema.title(report.document), stored.uuid, [e.message for e in report.errors]))
+    bad = 0
+    for name, form_uuid, messages in results:
+        label = f"{name or '（未填写网站名称）'}（{form_uuid or '无内部标识'}）"
+        if messages:
+            bad += 1
+            print(f"[未通过] {label}")
+            for message in messages:
+                print(f"    - {message}")
+        else:
+            print(f"[通过]   {label}")
+    print(f"共 {len(results)} 份表单：{len(results) - bad} 份通过，{bad} 份未通过")
+    return REFUSED if bad else OK
+
+
+def cmd_pack(args) -> int:
+    from filler.core.export import ExportError, export_forms
+    from filler.core.store import StoreError
+
+    store = _store(args)
+    refs = []
+    for item in args.forms:
+        candidate = Path(item)
+        if candidate.suffix.lower() == ".json" and candidate.is_file():
+            refs.append(candidate)
+            continue
+        try:
+            refs.append(store.find(item))
+        except StoreError as exc:
+            print(str(exc), file=sys.stderr)
+            return FAILED
+    if not args.forms:
+        refs = store.uuids()
+        if not refs:
+            print(f"数据目录“{store.root}”中没有表单", file=sys.stderr)
+            return FAILED
+
+    def progress(done, total, text):
+        if total >= 50 and (done % 100 == 0 or done == total):
+            print(f"  {text}", file=sys.stderr)
+
+    try:
+        result = export_forms(store, refs, Path(args.out), progress=progress)
+    except ExportError as exc:
+        print(str(exc), file=sys.stderr)
+        return FAILED
+    print(f"已生成 {result.path}：{len(result.exported)} 份表单（用时 {result.seconds:.2f} 秒）")
+    if result.refused:
+        print(f"以下 {len(result.refused)} 份表单未通过校验，未包含在文件中：")
+        for refused in result.refused:
+            print(f"  - {refused.text(limit=5)}")
+        return REFUSED
+    return OK
+
+
+def cmd_import_excel(args) -> int:
+    from filler.core.excel import ExcelError, import_workbook
+
+    store = _store(args)
+    try:
+        result = import_workbook(store, Path(args.file))
+    except ExcelError as exc:
+        print(str(exc), file=sys.stderr)
+        return FAILED
+    if result.errors:
+        print(f"未导入任何表单。请改正以下 {len(result.errors)} 处问题后重新导入：")
+        for error in result.errors:
+            print(f"  - {error.text()}")
+        return REFUSED
+    print(f"已导入 {len(result.saved)} 份表单到“{store.root}”")
+    return OK
+
+
+def cmd_excel_template(args) -> int:
+    from filler.core.excel import write_template
+
+    path = write_template(_schema(), Path(args.out))
+    print(f"已生成 Excel 模板：{path}")
+    return OK
+
+
+def cmd_list(args) -> int:
+    from filler.core.listing import list_forms
+
+    store = _store(args)
+    forms = list_forms(store)
+    print(f"数据目录：{store.root}（{len(forms)} 份表单）")
+    for s in forms:
+        print(f"{s.uuid[:8]}  {s.row()[0]}  {s.url}  {s.row()[2]}  {s.valid_text}  {s.export_text}")
+    return OK
+
+
+def cmd_data_dir(args) -> int:
+    from filler.core.store import FormStore, StoreError
+
+    settings = _settings(args)
+    if args.dir:
+        try:
+            FormStore(Path(args.dir).expanduser().resolve(), _schema()).ensure()
+        except StoreError as exc:
+            print(str(exc), file=sys.stderr)
+            return FAILED
+        settings.data_dir = str(Path(args.dir).expanduser().resolve())
+        settings.save()
+    print(settings.data_path)
+    return OK
+
+
+COMMANDS = {
+    "validate": cmd_validate,
+    "pack": cmd_pack,
+    "import-excel": cmd_import_excel,
+    "excel-template": cmd_excel_template,
+    "list": cmd_list,
+    "data-dir": cmd_data_dir,
+}
+
+
+def main(argv=None) -> int:
+    _console_safe()
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        # Only here is the GUI imported: every other command must work without a display.
+        from filler.gui.app import run
+
+        return run(settings_path=args.settings, data_dir=args.data_dir)
+    return COMMANDS[args.command](args)
