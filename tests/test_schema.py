@@ -512,3 +512,11 @@ def test_importing_the_schema_and_package_does_not_import_web_or_gui_frameworks(
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_clean_returns_normalized_data_and_errors():
+    doc = with_field("principal_mobile", "１３８ １２３４ ５６７８")
+    data, errors = SCHEMA.clean(doc)
+    assert errors == [] and data["fields"]["principal_mobile"] == "13812345678"
+    data, errors = SCHEMA.clean(with_field("principal_mobile", "138"))
+    assert [e.path for e in errors] == ["fields.principal_mobile"]

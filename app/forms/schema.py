@@ -665,6 +665,11 @@ class FormSchema:
     def is_valid(self, data: Any) -> bool:
         return not self.validate(data)
 
+    def clean(self, data: Any, include_hidden: bool = False) -> tuple:
+        """``(normalized copy, errors)``: what an editor or importer usually wants in one call."""
+        normalized = self.normalize(data)
+        return normalized, self.validate(normalized, include_hidden=include_hidden)
+
     def _validate_fields(self, fields: Any, include_hidden: bool) -> list:
         if not isinstance(fields, dict):
             return [FieldError("fields", "基本信息", f"{self.label}缺少基本信息部分（fields），或其格式不正确", "type")]
