@@ -15,3 +15,4 @@ class HomeView(IndexView):
 
 def register(appbuilder):
     """Public pages other than the home page."""
+    from app.public import client_api; client_api.register(appbuilder)  # noqa: E702 (filler version check)
