@@ -330,6 +330,9 @@ def test_admin_adds_a_unit_on_the_web(app, client, session):
     session.expire_all()
     added = get(session, "330199")
     assert (added.level, added.path) == (3, "/000000/330000/330100/330199/")
+    # The new unit's account exists at once, with an initial password for the parent to hand out.
+    account = session.scalars(select(PuchaUser).where(PuchaUser.username == "330199")).one()
+    assert account.org_id == added.id and account.initial_password and account.must_change_password
     response = client.post("/orgs/admin/add", data={
         "code": "3301", "name": "格式不对", "kind": "county", "parent": str(hangzhou.id)},
         follow_redirects=True)

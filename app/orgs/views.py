@@ -138,6 +138,14 @@ class OrgAdminView(ModelView):
                      detail={"code": row.code, "name": row.name, "kind": item.kind,
                              "parent_code": parent.code})
 
+    def post_add(self, item):
+        # A new unit needs its account at once: the parent hands it out from its account table.
+        from app.accounts.provisioning import ensure_org_accounts
+
+        session = current_app.appbuilder.session
+        ensure_org_accounts(session)
+        session.commit()
+
     def pre_update(self, item):
         self._require_admin()
         item.name = (item.name or "").strip()
