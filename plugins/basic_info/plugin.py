@@ -32,3 +32,24 @@ def after_transition(workflow, transition, object_ids, actor, session):
     from plugins.basic_info.completion import on_transition
 
     on_transition(session, transition, object_ids, actor)
+
+
+@hookimpl
+def register_views(appbuilder):
+    from plugins.basic_info import views
+
+    views.register(appbuilder)
+
+
+@hookimpl
+def register_apis(appbuilder):
+    from plugins.basic_info import api
+
+    api.register(appbuilder)
+
+
+@hookimpl
+def load_demo_data(session, echo):
+    from plugins.basic_info import demo
+
+    demo.load(session, echo)

@@ -1,0 +1,294 @@
+"""REST API of 政府网站基本信息表 under /api/v1/basic_info/ (JWT, documented in /api/v1/_openapi).
+
+Scoped exactly like the web views: FAB's list and get go through ``base_filters`` with the one
+``OrgScopeFilter``; the custom endpoints call the same commands, which load rows through the
+scope themselves. FAB sets ``g.user`` for JWT calls after ``before_request``, so the forced
+password change is enforced in the JWT user loader (app.accounts.security), not here.
+"""
+from types import SimpleNamespace
+
+import prison
+from flask import g, request
+from flask_appbuilder.api import ModelRestApi, expose, protect, safe
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from app.orgs.scope import OrgScopeFilter, viewer_org
+from app.workflow.engine import (ConcurrentChange, NotAllowed, NotFound, ReasonRequired,
+                                 WorkflowError)
+from plugins.basic_info import workflow as review
+from plugins.basic_info.models import BasicInfoForm
+from plugins.basic_info.schema import COLUMNS_TABLE, SCHEMA
+from plugins.basic_info.views import (ORDER_COLUMNS, SEARCH_COLUMNS, StatusFilter, UPLOAD_FIELD,
+                                      may_see_check_code, viewer_path)
+
+FIELD_NAMES = [f.name for f in SCHEMA.fields]
+WORKFLOW_COLUMNS = ["id", "uuid", "version", "stage", "holder_path", "scope_path",
+                    "importer.code", "importer.name", "imported_at", "updated_at", "site_code"]
+
+
+def _status(item):
+    row = SimpleNamespace(stage=item.get("stage"), holder_path=item.get("holder_path") or "")
+    return review.status_for(row, viewer_path())
+
+
+class BasicInfoApi(ModelRestApi):
+    resource_name = "basic_info"
+    openapi_spec_tag = "政府网站基本信息表"
+    datamodel = SQLAInterface(BasicInfoForm)
+    allow_browser_login = False
+    # Read through FAB (scoped by base_filters); every change through our endpoints and commands.
+    include_route_methods = {"get_list", "get", "import_packages", "transition",
+                             "transition_all", "export"}
+    method_permission_name = {
+        "get_list": "read", "get": "read", "export": "read",
+        "import_packages": "write", "transition": "write", "transition_all": "write",
+    }
+    base_filters = [["id", OrgScopeFilter, None]]
+    base_order = ("updated_at", "desc")
+    list_columns = WORKFLOW_COLUMNS + ["province", "city", "county", "filing_unit", "site_name",
+                                       "icp_number"]
+    show_columns = WORKFLOW_COLUMNS + ["last_reason", "completed_at"] + FIELD_NAMES + ["document"]
+    search_columns = SEARCH_COLUMNS
+    search_filters = {"stage": [StatusFilter]}
+    order_columns = ORDER_COLUMNS
+    page_size = 20
+    max_page_size = 500
+    openapi_spec_methods = {
+        "get_list": {"get": {"summary": "表单列表（本单位及下级导入的表单；状态按查看单位推导）",
+                             "description": "过滤状态：`(filters:!((col:stage,opr:status,value:未审核)))`"}},
+        "get": {"get": {"summary": "一份表单（含栏目表；办结后导入单位可见校验码）"}},
+    }
+
+    def pre_get_list(self, data):
+        for item in data.get("result", []):
+            item["status"] = _status(item)
+
+    def pre_get(self, data):
+        item = data.get("result") or {}
+        item["status"] = _status(item)
+        item["columns"] = SCHEMA.table_rows(item.get("document") or {}, COLUMNS_TABLE.name)
+        org = viewer_org()
+        # The 校验码 is not a column of show_columns: it is added only where views show it.
+        stored = self.datamodel.session.get(BasicInfoForm, item["id"]) if "id" in item else None
+        if stored is not None and may_see_check_code(stored, org):
+            item["check_code"] = stored.check_code
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _error(self, error):
+        status = 400
+        if isinstance(error, NotFound):
+            status = 404
+        elif isinstance(error, ConcurrentChange):
+            status = 409
+        elif isinstance(error, ReasonRequired):
+            status = 400
+        elif isinstance(error, NotAllowed):
+            status = 403
+        return self.response(status, message=str(error))
+
+    def _json(self):
+        data = request.get_json(silent=True)
+        return data if isinstance(data, dict) else {}
+
+    # --- endpoints ----------------------------------------------------------------------------
+    @expose("/import", methods=["POST"])
+    @protect()
+    @safe
+    def import_packages(self):
+        """Import one or several packages (zip) as the caller's unit.
+        ---
+        post:
+          summary: 导入上报文件（可一次上传多个 zip）
+          requestBody:
+            required: true
+            content:
+              multipart/form-data:
+                schema:
+                  type: object
+                  properties:
+                    packages:
+                      type: array
+                      items: {type: string, format: binary}
+          responses:
+            200:
+              description: 每个文件、每份表单的导入结果（新导入 / 已覆盖更新 / 已拒绝及全部错误）
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      result: {type: object}
+            400:
+              $ref: '#/components/responses/400'
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+        """
+        from app.forms.package import MAX_PACKAGE_BYTES
+        from plugins.basic_info import commands
+
+        files = [(f.filename, f.stream.read(MAX_PACKAGE_BYTES + 1))
+                 for f in request.files.getlist(UPLOAD_FIELD) if f and f.filename]
+        if not files:
+            return self.response_400(message="请上传上报文件（字段名 packages，可多个）")
+        session = self.datamodel.session
+        try:
+            report = commands.import_packages(session, g.user, files)
+        except WorkflowError as error:
+            session.rollback()
+            return self._error(error)
+        return self.response(200, result=report.to_dict())
+
+    @expose("/transition", methods=["POST"])
+    @protect()
+    @safe
+    def transition(self):
+        """提交 / 审核通过 / 退回 forms.
+        ---
+        post:
+          summary: 提交（submit）、审核通过（approve）或退回（return，必须填写原因）
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [name, ids]
+                  properties:
+                    name: {type: string, enum: [submit, approve, return]}
+                    ids: {type: array, items: {type: integer}}
+                    reason: {type: string}
+                    expected_versions:
+                      type: object
+                      description: 表单编号 → 页面显示时的版本号；表单已变化时返回 409
+                      additionalProperties: {type: integer}
+          responses:
+            200:
+              description: 已处理的表单
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      ids: {type: array, items: {type: integer}}
+                      count: {type: integer}
+            400:
+              $ref: '#/components/responses/400'
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+            409:
+              description: 表单已被其他单位处理，请刷新后重试
+        """
+        from plugins.basic_info import commands
+
+        data = self._json()
+        name, ids = data.get("name"), data.get("ids")
+        if name not in ("submit", "approve", "return") or not isinstance(ids, list) or not ids:
+            return self.response_400(message="请提供 name（submit/approve/return）和 ids")
+        session = self.datamodel.session
+        try:
+            result = commands.transition(session, g.user, name, ids, reason=data.get("reason"),
+                                         expected_versions=data.get("expected_versions") or None)
+        except WorkflowError as error:
+            session.rollback()
+            return self._error(error)
+        return self.response(200, ids=result.ids, count=result.count)
+
+    @expose("/transition_all", methods=["POST"])
+    @protect()
+    @safe
+    def transition_all(self):
+        """全部提交 / 全部审核.
+        ---
+        post:
+          summary: 全部提交（submit）或全部审核（approve）本单位可处理的全部表单
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [name]
+                  properties:
+                    name: {type: string, enum: [submit, approve]}
+          responses:
+            200:
+              description: 处理的表单数
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      count: {type: integer}
+                      skipped: {type: integer}
+            400:
+              $ref: '#/components/responses/400'
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+        """
+        from plugins.basic_info import commands
+
+        name = self._json().get("name")
+        if name not in ("submit", "approve"):
+            return self.response_400(message="name 应为 submit（全部提交）或 approve（全部审核）")
+        session = self.datamodel.session
+        try:
+            result = commands.transition_all(session, g.user, name)
+        except WorkflowError as error:
+            session.rollback()
+            return self._error(error)
+        return self.response(200, count=result.count, skipped=len(result.skipped))
+
+    @expose("/export", methods=["GET"])
+    @protect()
+    @safe
+    def export(self):
+        """导出上报表 under the same filters and order as the list.
+        ---
+        get:
+          summary: 导出上报表（.xlsx；与列表相同的过滤和排序，q 参数为 rison）
+          parameters:
+          - in: query
+            name: q
+            schema: {type: string}
+            description: 与列表相同的 rison 参数，如 (filters:!((col:site_name,opr:ct,value:上城)))
+          responses:
+            200:
+              description: Excel 文件
+              content:
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet:
+                  schema: {type: string, format: binary}
+            400:
+              $ref: '#/components/responses/400'
+            401:
+              $ref: '#/components/responses/401'
+        """
+        from plugins.basic_info.export import report_filename, write_report, xlsx_response
+
+        try:
+            args = prison.loads(request.args.get("q", "()")) if request.args.get("q") else {}
+        except Exception:  # noqa: BLE001 - any rison error is the caller's
+            return self.response_400(message="q 参数不是有效的 rison")
+        if not isinstance(args, dict):
+            return self.response_400(message="q 参数不是有效的 rison")
+        filters = self._handle_filters_args(args).get_joined_filters(self._base_filters)
+        order_column = args.get("order_column") or self.base_order[0]
+        direction = args.get("order_direction") or self.base_order[1]
+        if order_column not in self.order_columns or direction not in ("asc", "desc"):
+            order_column, direction = self.base_order
+        session = self.datamodel.session
+        query = self.datamodel.apply_all(session.query(BasicInfoForm), filters, order_column,
+                                         direction)
+        fh, _count = write_report(session, query, viewer_path(), order=(order_column, direction))
+        return xlsx_response(fh, report_filename(viewer_org()))
+
+
+def register(appbuilder):
+    appbuilder.add_api(BasicInfoApi)

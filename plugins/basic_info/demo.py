@@ -1,0 +1,154 @@
+"""Demo data for 政府网站基本信息表: one province (浙江) with forms in every status.
+
+Everything is created THROUGH the business commands — packages written by the same package
+writer the filler uses, imported by the units, then submitted, approved and returned — so the
+demo's audit trails, 网站标识码, 校验码 and outbox mails are exactly what real use produces.
+
+Demo accounts get fixed, documented INITIAL passwords (not hashes): a new user logs in with
+them and meets the forced password change at once, as every real unit does. They are printed by
+``flask pucha setup`` and listed in docs/user-guide.md.
+"""
+import copy
+
+from sqlalchemy import func, select
+
+from app.forms.package import write_package
+from plugins.basic_info.schema import FORM_TYPE, SCHEMA, SCHEMA_VERSION, example_form
+
+# Marker in meta: lets the loader see that the demo is already there (idempotent).
+DEMO_CLIENT = "pucha-demo"
+
+# Initial passwords of the demo accounts. Letters and digits, none of 0 O o 1 l I (SPEC §2).
+DEMO_ACCOUNTS = (
+    ("330102", "Pucha2468sc"),  # 杭州市上城区 — county, imports and submits
+    ("330100", "Pucha2468hz"),  # 杭州市 — city, reviews
+    ("330000", "Pucha2468zj"),  # 浙江省 — province, last reviewer: completes
+    ("330106", "Pucha2468xh"),  # 杭州市西湖区 — a sibling county (sees none of 上城区's forms)
+)
+
+# (importing unit, site name, host, portal?) — realistic websites of the demo units.
+SITES = {
+    "330102": [
+        ("杭州市上城区人民政府", "www.hzsc.gov.cn", "是"),
+        ("杭州市上城区教育局", "jyj.hzsc.gov.cn", "否"),
+        ("杭州市上城区卫生健康局", "wjj.hzsc.gov.cn", "否"),
+        ("杭州市上城区民政局", "mzj.hzsc.gov.cn", "否"),
+        ("杭州市上城区市场监督管理局", "scjgj.hzsc.gov.cn", "否"),
+        ("杭州市上城区文化和旅游局", "wlj.hzsc.gov.cn", "否"),
+        ("杭州市上城区住房和城乡建设局", "zjj.hzsc.gov.cn", "否"),
+    ],
+    "330100": [("杭州市人民政府", "www.hangzhou.gov.cn", "是")],
+    "330106": [("杭州市西湖区人民政府", "www.hzxh.gov.cn", "是")],
+    "330200": [("宁波市人民政府", "www.ningbo.gov.cn", "是")],
+}
+
+
+def site_form(name, host, portal, variant=0, uuid=None):
+    """A valid, realistic form for the website ``name`` at ``host``."""
+    doc = example_form(uuid=uuid, variant=variant)
+    fields = doc["fields"]
+    old_host = fields["home_url"].rstrip("/")
+    fields.update({
+        "site_name": name, "home_url": f"http://{host}/", "is_portal": portal,
+        "supervisor_unit": name if portal == "否" else f"{name}办公室",
+        "filing_unit": name if portal == "否" else f"{name}办公室",
+        "icp_number": "浙ICP备05070602号-1" if portal == "是" else "无",
+        "principal_email": f"admin@{host.split('.', 1)[1]}",
+        "contact_email": f"web@{host.split('.', 1)[1]}",
+        "principal_phone": "0571-87654321", "contact_phone": "0571-87654322-808",
+    })
+    text = repr(doc["columns"]).replace(old_host, f"http://{host}")
+    import ast
+
+    doc["columns"] = ast.literal_eval(text)
+    doc["meta"] = {"client": DEMO_CLIENT}
+    return doc
+
+
+def package_bytes(forms, client=DEMO_CLIENT):
+    """A package (zip bytes) of ``forms``, written exactly as the desktop filler writes one."""
+    return write_package([copy.deepcopy(f) for f in forms], FORM_TYPE, SCHEMA_VERSION, client,
+                         "1.0", folder=SCHEMA.package_folder, title=SCHEMA.title)
+
+
+def _user(session, username):
+    from app.accounts.models import PuchaUser
+
+    return session.execute(select(PuchaUser).where(PuchaUser.username == username)).scalars().one()
+
+
+def demo_present(session):
+    from plugins.basic_info.models import BasicInfoForm
+
+    return bool(session.scalar(select(func.count()).select_from(BasicInfoForm).where(
+        BasicInfoForm.site_name == SITES["330102"][0][0])))
+
+
+def _import(session, user, forms):
+    from plugins.basic_info import commands
+
+    report = commands.import_packages(session, user, [("演示上报文件.zip", package_bytes(forms))])
+    ids = [f.form_id for f in report.forms if f.form_id]
+    if len(ids) != len(forms):
+        raise RuntimeError(f"演示数据导入失败：{report.to_dict()}")
+    return ids
+
+
+def load(session, echo=print):
+    """Load the demo (once). Returns False when it was already there."""
+    from app.orgs.models import Org
+    from plugins.basic_info import commands
+
+    codes = [code for code, _ in DEMO_ACCOUNTS] + ["330200"]
+    found = set(session.execute(select(Org.code).where(Org.code.in_(codes))).scalars())
+    if not set(codes) <= found:
+        echo("未载入演示数据：组织机构中缺少浙江省的演示单位")
+        return False
+    if demo_present(session):
+        echo("演示数据已存在，跳过。")
+        _echo_accounts(echo)
+        return False
+
+    county, city, province = (_user(session, c) for c in ("330102", "330100", "330000"))
+    sibling, ningbo = _user(session, "330106"), _user(session, "330200")
+    forms = [site_form(n, h, p, variant=i) for i, (n, h, p) in enumerate(SITES["330102"])]
+    a_draft, b_city, c_prov, d_mid, e_back, f_done, g_done2 = _import(session, county, forms)
+
+    def act(user, name, ids, reason=None):
+        commands.transition(session, user, name, ids, reason=reason)
+
+    # 上城区 submits everything but the draft; 杭州市 approves most and returns one.
+    act(county, "submit", [b_city, c_prov, d_mid, e_back, f_done, g_done2])
+    act(city, "return", [e_back], reason="栏目“规划计划”的地址无法访问，请核实后重新导入")
+    act(city, "approve", [c_prov, d_mid, f_done, g_done2])
+    # 浙江省 returns one to the middle level and completes two (网站标识码, 校验码, mails).
+    act(province, "return", [d_mid], reason="网站主管单位名称与机构编制部门核定的名称不一致")
+    act(province, "approve", [f_done, g_done2])
+    # The city and a sibling county import their own websites; 宁波市 too (another city).
+    [city_form] = _import(session, city, [site_form(*SITES["330100"][0])])
+    act(city, "submit", [city_form])
+    _import(session, sibling, [site_form(*SITES["330106"][0], variant=2)])
+    _import(session, ningbo, [site_form(*SITES["330200"][0], variant=1)])
+
+    _set_demo_passwords(session)
+    echo("已载入演示数据：浙江省的基本信息表，覆盖 未提交 / 未审核 / 已审核 / 已退回 / 已办结 各状态。")
+    _echo_accounts(echo)
+    return True
+
+
+def _set_demo_passwords(session):
+    """Give the demo accounts known INITIAL passwords: the first login asks to change them."""
+    for username, password in DEMO_ACCOUNTS:
+        user = _user(session, username)
+        if user.password is None or user.must_change_password:
+            user.password = None
+            user.initial_password = password
+            user.must_change_password = True
+    session.commit()
+
+
+def _echo_accounts(echo):
+    echo("演示账号（初始密码，首次登录须修改）：")
+    for username, password in DEMO_ACCOUNTS:
+        echo(f"  {username}  {password}")
+    echo("  上报文件样例：docs/sample-package.zip")

@@ -1,0 +1,521 @@
+"""Web views of 政府网站基本信息表: list, detail, import, review actions, edit and 导出上报表.
+
+Thin on purpose: every route loads rows through the org scope (``load_scoped``; FAB's list uses
+``OrgScopeFilter`` as a base filter), calls one command of ``plugins.basic_info.commands`` and
+maps its WorkflowError to a Chinese flash message. FAB's generic routes (show/edit/delete/add,
+action/action_post, list/<pk>, download) are NOT exposed: ``include_route_methods`` lists only
+the routes below, each of which goes through the scope.
+"""
+import os
+import re
+
+from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.widgets import ListWidget
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import false, func, select
+from wtforms import SelectField
+
+from app.audit import AuditEvent
+from app.orgs.models import Org
+from app.orgs.scope import OrgScopeFilter, load_scoped, viewer_org
+from app.workflow.engine import WorkflowError, available_transitions
+from plugins.basic_info import workflow as review
+from plugins.basic_info.models import WORKFLOW, BasicInfoForm
+from plugins.basic_info.schema import COLUMNS_TABLE, SCHEMA
+
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+UPLOAD_FIELD = "packages"
+
+ACTION_LABELS = {
+    "import": "导入", "reimport": "重新导入", "submit": "提交", "approve": "审核通过",
+    "return": "退回", "complete": "办结", "edit": "编辑", "correct": "在线修改",
+    "delete": "删除", "imported": "导入", "updated": "重新导入", "completed": "办结",
+    "codes_issued": "发放网站标识码", "mail_queued": "通知邮件",
+}
+
+
+def _session():
+    return current_app.appbuilder.session
+
+
+def viewer_path():
+    org = viewer_org()
+    return org.path if org is not None else None
+
+
+def commands():
+    # Imported late: the commands module pulls in the package reader and mail, which the list
+    # page does not need, and tests can replace it.
+    from plugins.basic_info import commands as module
+
+    return module
+
+
+# --- the status column and its filter ----------------------------------------------------------
+class BasicInfoInterface(SQLAInterface):
+    """FAB's interface plus the pseudo-column ``status``: the status the viewer sees (SPEC §3.3)."""
+
+    def _get_attr_value(self, item, col):
+        if col == "status":
+            return review.status_for(item, viewer_path())
+        if col == "importer_name":
+            return item.importer.name if item.importer is not None else ""
+        return SQLAInterface._get_attr_value(item, col)
+
+
+class StatusFilter(BaseFilter):
+    """状态 as the viewer sees it, computed in SQL (``status_case``) so it filters 100,000 rows
+    with the same result as the list's column."""
+
+    name = _l("等于")
+    arg_name = "status"
+
+    def apply(self, query, value):
+        if value not in review.STATUS_LABELS:
+            return query.filter(false())
+        return query.filter(review.status_case(self.model, viewer_path()) == value)
+
+
+SEARCH_COLUMNS = ["site_name", "site_code", "filing_unit", "stage", "province", "city", "county"]
+ORDER_COLUMNS = ["updated_at", "site_code", "province", "city", "county", "filing_unit",
+                 "site_name", "icp_number"]
+
+
+def install_status_filter(filters, datamodel):
+    """Replace the generic text filters FAB made for ``stage`` by the one status filter."""
+    filters._search_filters["stage"] = [StatusFilter("stage", datamodel)]
+    return filters
+
+
+def _label(name):
+    return SCHEMA.field(name).label
+
+
+LIST_LABELS = {
+    "importer_name": _l("填报人"), "updated_at": _l("时间"), "status": _l("状态"),
+    "stage": _l("状态"), "site_code": _l("网站标识码"),
+    **{f.name: f.label for f in SCHEMA.fields},
+}
+
+
+class BasicInfoListWidget(ListWidget):
+    template = "basic_info/list_widget.html"
+
+
+# --- helpers for the detail page ---------------------------------------------------------------
+def grouped_rows(form):
+    """The columns table of ``form`` as [(group label, [(slot label, [row, ...]), ...]), ...]."""
+    rows = SCHEMA.table_rows(form.document or {}, COLUMNS_TABLE.name)
+    out = []
+    for group in COLUMNS_TABLE.groups:
+        slots = []
+        for slot in group.slots:
+            slots.append((slot.label, [r for r in rows
+                                       if r["group"] == group.key and r["slot"] == slot.key]))
+        out.append((group.label, slots))
+    return out
+
+
+def may_see_check_code(form, org):
+    """校验码 is a credential for the filing unit (it signs in to the self-check with it). It is
+    shown after completion only, on the detail page only (never in the list, the export or the
+    API list), to the importing unit — which hands codes over when a mail bounced — and to
+    administrators. Upper units see the 网站标识码 but not the 校验码."""
+    if form.stage != review.COMPLETED or not form.check_code:
+        return False
+    return org is None or form.scope_path == org.path
+
+
+def timeline(session, form):
+    org = Org.__table__
+    stmt = (select(AuditEvent, org.c.name)
+            .outerjoin(org, org.c.id == AuditEvent.org_id)
+            .where(AuditEvent.object_type == (WORKFLOW.object_type or WORKFLOW.name),
+                   AuditEvent.object_id == str(form.id))
+            .order_by(AuditEvent.id))
+    events = []
+    for event, org_name in session.execute(stmt):
+        events.append({
+            "at": event.at, "actor": event.actor_name or "系统", "org": org_name or "",
+            "action": ACTION_LABELS.get(event.action, event.action),
+            "from": WORKFLOW.stage_label(event.from_stage) if event.from_stage else "",
+            "to": WORKFLOW.stage_label(event.to_stage) if event.to_stage else "",
+            "reason": event.reason or "", "changes": _changes(event.detail),
+        })
+    return events
+
+
+def _changes(detail):
+    """Field-by-field differences recorded by an edit or an online correction, as
+    [(label, before, after)]; accepts {"changes": {name: [old, new]}} or a list of dicts."""
+    if not isinstance(detail, dict):
+        return []
+    changes = detail.get("changes") or detail.get("diff")
+    out = []
+    if isinstance(changes, dict):
+        for key, value in changes.items():
+            old, new = (value if isinstance(value, (list, tuple)) and len(value) == 2
+                        else (value.get("old", value.get("before")),
+                              value.get("new", value.get("after")))
+                        if isinstance(value, dict) else ("", value))
+            out.append((_path_label(key), old, new))
+    elif isinstance(changes, list):
+        for item in changes:
+            if isinstance(item, dict):
+                out.append((item.get("label") or _path_label(item.get("path", item.get("field", ""))),
+                            item.get("old", item.get("before")), item.get("new", item.get("after"))))
+    return out
+
+
+def _path_label(path):
+    name = str(path).split(".")[-1]
+    if str(path).startswith("fields.") or "." not in str(path):
+        try:
+            return SCHEMA.field(name).label
+        except KeyError:
+            return str(path)
+    return str(path)
+
+
+# --- the edit form: driven by the schema --------------------------------------------------------
+_ROW_KEY = re.compile(r"^c\.([a-z_]+)\.([a-z_]+)\.(\d+)\.([a-z_]+)$")
+
+
+def document_from_request(form, data):
+    """Rebuild a document from the edit page's inputs: ``f.<field>`` and
+    ``c.<group>.<slot>.<index>.<column>``; rows keep their on-page order."""
+    doc = dict(form.document or {})
+    fields = dict(doc.get("fields") or {})
+    for field in SCHEMA.filler_fields():
+        fields[field.name] = data.get(f"f.{field.name}", "")
+    doc["fields"] = fields
+    rows = {}
+    for key in data:
+        match = _ROW_KEY.match(key)
+        if match:
+            group, slot, index, column = match.groups()
+            rows.setdefault((group, slot), {}).setdefault(int(index), {})[column] = data.get(key)
+    table = {}
+    for group in COLUMNS_TABLE.groups:
+        table[group.key] = {}
+        for slot in group.slots:
+            found = rows.get((group.key, slot.key), {})
+            table[group.key][slot.key] = [
+                {c.name: found[i].get(c.name, "") for c in COLUMNS_TABLE.columns}
+                for i in sorted(found)]
+    doc[COLUMNS_TABLE.name] = table
+    doc.setdefault("uuid", form.uuid)
+    return doc
+
+
+def errors_by_path(errors):
+    out = {}
+    for error in errors:
+        path = getattr(error, "path", None) or (error.get("path") if isinstance(error, dict) else "")
+        message = getattr(error, "message", None) or (
+            error.get("message") if isinstance(error, dict) else str(error))
+        # "columns.info.news[2].address" -> "c.info.news.2.address", the input's name.
+        key = re.sub(r"\[(\d+)\]", r".\1", path or "")
+        if key.startswith("fields."):
+            key = "f." + key[len("fields."):]
+        elif key.startswith(COLUMNS_TABLE.name + "."):
+            key = "c." + key[len(COLUMNS_TABLE.name) + 1:]
+        out.setdefault(key, []).append(message)
+    return out
+
+
+def edit_context(form, doc, errors=None):
+    doc = doc or {}
+    fields = doc.get("fields") or {}
+    table = doc.get(COLUMNS_TABLE.name) or {}
+    slots = []
+    for group in COLUMNS_TABLE.groups:
+        items = []
+        for slot in group.slots:
+            rows = (table.get(group.key) or {}).get(slot.key) or [COLUMNS_TABLE.blank_row()]
+            items.append({"key": slot.key, "label": slot.label,
+                          "rows": [r if isinstance(r, dict) else {} for r in rows]})
+        slots.append({"key": group.key, "label": group.label, "slots": items})
+    return {"form": form, "fields": SCHEMA.filler_fields(), "values": fields, "groups": slots,
+            "columns": COLUMNS_TABLE.columns, "table": COLUMNS_TABLE,
+            "errors": errors_by_path(errors or [])}
+
+
+def _version_arg():
+    value = request.form.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
+def bulk_counts(session, org):
+    """How many forms 全部提交 / 全部审核 would move for ``org`` now (for the confirm dialogs)."""
+    if org is None:
+        return {}
+    model = BasicInfoForm
+    held = select(func.count()).select_from(model).where(model.holder_path == org.path)
+    submit = held.where(model.scope_path == org.path,
+                        model.stage.in_((review.DRAFT, review.RETURNED)))
+    approve = held.where(model.scope_path != org.path,
+                         model.stage.in_((review.PENDING, review.RETURNED)))
+    return {"submit": session.scalar(submit) or 0, "approve": session.scalar(approve) or 0}
+
+
+def report_view(report):
+    """The import report as plain dicts for the template, whatever shape the command returns."""
+    def get(obj, *names, default=None):
+        for name in names:
+            if isinstance(obj, dict) and name in obj:
+                return obj[name]
+            if hasattr(obj, name):
+                return getattr(obj, name)
+        return default
+
+    packages = get(report, "packages", default=None)
+    if packages is None:
+        packages = [report]
+    out = []
+    for package in packages:
+        forms = []
+        for item in get(package, "forms", "results", default=[]) or []:
+            errors = get(item, "errors", default=[]) or []
+            forms.append({
+                "title": get(item, "title", "site_name", default="") or "",
+                "uuid": get(item, "uuid", default="") or "",
+                "outcome": get(item, "outcome", "status", "result", default="") or "",
+                "message": get(item, "message", default="") or "",
+                "errors": [getattr(e, "message", None) or (e.get("message") if isinstance(e, dict)
+                                                           else str(e)) for e in errors],
+            })
+        out.append({"filename": get(package, "filename", "name", default="") or "",
+                    "error": get(package, "error", default=None),
+                    "forms": forms})
+    return out
+
+
+OUTCOME_LABELS = {"imported": "已导入", "updated": "已更新", "refused": "未导入"}
+
+
+# --- the view ----------------------------------------------------------------------------------
+class BasicInfoView(ModelView):
+    route_base = "/basic_info"
+    template_folder = TEMPLATES
+    datamodel = BasicInfoInterface(BasicInfoForm)
+    list_template = "basic_info/list.html"
+    list_widget = BasicInfoListWidget
+    list_title = _l("政府网站基本信息表")
+    # Only our routes; each loads rows through the org scope (FAB's generic show/edit/delete and
+    # action routes would load by primary key without base_filters).
+    include_route_methods = {"list", "detail", "upload", "transition", "bulk", "edit_form",
+                             "delete_form", "export"}
+    method_permission_name = {
+        "list": "read", "detail": "read", "export": "read",
+        "upload": "write", "transition": "write", "bulk": "write", "edit_form": "write",
+        "delete_form": "write",
+    }
+    base_permissions = ["can_read", "can_write"]
+    can_add = can_edit = can_delete = can_show = False
+    base_filters = [["id", OrgScopeFilter, None]]
+    base_order = ("updated_at", "desc")
+    list_columns = ["importer_name", "updated_at", "status", "site_code", "province", "city",
+                    "county", "filing_unit", "site_name", "icp_number"]
+    order_columns = ORDER_COLUMNS
+    search_columns = SEARCH_COLUMNS
+    search_form_extra_fields = {
+        "stage": SelectField(_l("状态"), choices=[(s, s) for s in review.STATUS_LABELS]),
+    }
+    label_columns = LIST_LABELS
+    formatters_columns = {"updated_at": lambda v: v.strftime("%Y-%m-%d %H:%M") if v else ""}
+    page_size = 20
+
+    def render_template(self, template, **kwargs):
+        # Our forms carry the CSRF token whether or not CSRFProtect put ``csrf_token`` into the
+        # Jinja globals (it does not when WTF_CSRF_ENABLED is off, as in some tests).
+        from flask_wtf.csrf import generate_csrf
+
+        kwargs.setdefault("csrf_token", generate_csrf)
+        return super().render_template(template, **kwargs)
+
+    def _init_properties(self):
+        super()._init_properties()
+        install_status_filter(self._filters, self.datamodel)
+
+    def fresh_filters(self):
+        """The list's search filters parsed from this request, in a new object (FAB keeps one
+        per view instance, shared by concurrent requests)."""
+        from flask_appbuilder.urltools import get_filter_args
+
+        filters = install_status_filter(self.datamodel.get_filters(self.search_columns),
+                                        self.datamodel)
+        get_filter_args(filters)
+        return filters
+
+    def current_query(self):
+        """The list's query for this request (scope + search + order), unpaginated."""
+        from flask_appbuilder.urltools import get_order_args
+
+        filters = self.fresh_filters().get_joined_filters(self._base_filters)
+        order_column, direction = get_order_args().get(self.__class__.__name__, ("", ""))
+        if order_column not in self.order_columns:
+            order_column, direction = self.base_order
+        query = self.datamodel.session.query(BasicInfoForm)
+        query = self.datamodel.apply_all(query, filters, order_column, direction)
+        return query, (order_column, direction)
+
+    def render_list_extras(self):
+        org = viewer_org()
+        return {"bulk": bulk_counts(_session(), org), "viewer": org,
+                "export_args": request.args.to_dict(flat=False)}
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        widgets = self._list()
+        return self.render_template(self.list_template, title=self.list_title, widgets=widgets,
+                                    **self.render_list_extras())
+
+    @expose("/form/<int:pk>")
+    @has_access
+    def detail(self, pk):
+        session = _session()
+        form = load_scoped(session, BasicInfoForm, pk)
+        org = viewer_org()
+        path = org.path if org is not None else None
+        below_holder = path is not None and path.startswith(form.holder_path)
+        return self.render_template(
+            "basic_info/detail.html", title=SCHEMA.label, form=form,
+            status=review.status_for(form, path),
+            fields=SCHEMA.fields, values=form, groups=grouped_rows(form),
+            columns=COLUMNS_TABLE.columns,
+            transitions=available_transitions(WORKFLOW, form, org),
+            may_edit=review.may_edit(form, org), may_correct=review.may_correct(form, org),
+            show_check_code=may_see_check_code(form, org),
+            show_reason=bool(form.last_reason) and form.stage == review.RETURNED and (
+                below_holder or org is None),
+            events=timeline(session, form))
+
+    @expose("/form/<int:pk>/do/<name>", methods=["POST"])
+    @has_access
+    def transition(self, pk, name):
+        session = _session()
+        form = load_scoped(session, BasicInfoForm, pk)
+        version = _version_arg()
+        try:
+            commands().transition(session, g.user, name, [form.id],
+                                  reason=request.form.get("reason"),
+                                  expected_versions={form.id: version} if version else None)
+        except WorkflowError as error:
+            session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for(".detail", pk=pk))
+        label = {t.name: t.label for t in WORKFLOW.transitions}.get(name, name)
+        flash(f"已{label}：{form.site_name or form.uuid}", "success")
+        return redirect(url_for(".detail", pk=pk))
+
+    @expose("/bulk/<name>", methods=["POST"])
+    @has_access
+    def bulk(self, name):
+        session = _session()
+        labels = {t.name: t.bulk_label for t in WORKFLOW.transitions if t.bulk_label}
+        if name not in labels:
+            abort(404)
+        try:
+            result = commands().transition_all(session, g.user, name)
+        except WorkflowError as error:
+            session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for(".list"))
+        count = getattr(result, "count", None)
+        if count is None:
+            count = len(result) if hasattr(result, "__len__") else result
+        flash(f"{labels[name]}：共 {count or 0} 份表单", "success" if count else "info")
+        return redirect(url_for(".list"))
+
+    @expose("/upload", methods=["POST"])
+    @has_access
+    def upload(self):
+        from app.forms.package import MAX_PACKAGE_BYTES
+
+        files = []
+        for storage in request.files.getlist(UPLOAD_FIELD):
+            if not storage or not storage.filename:
+                continue
+            # Read one byte more than allowed: a larger file is refused by the package reader as
+            # too big without being held in memory in full.
+            files.append((storage.filename, storage.stream.read(MAX_PACKAGE_BYTES + 1)))
+        if not files:
+            flash("请选择要导入的上报文件（.zip，可一次选择多个）", "warning")
+            return redirect(url_for(".list"))
+        session = _session()
+        try:
+            report = commands().import_packages(session, g.user, files)
+        except WorkflowError as error:
+            session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for(".list"))
+        return self.render_template("basic_info/import_report.html", title=_l("导入结果"),
+                                    packages=report_view(report), outcomes=OUTCOME_LABELS)
+
+    @expose("/form/<int:pk>/edit", methods=["GET", "POST"])
+    @has_access
+    def edit_form(self, pk):
+        session = _session()
+        form = load_scoped(session, BasicInfoForm, pk)
+        org = viewer_org()
+        correcting = review.may_correct(form, org)
+        if not (review.may_edit(form, org) or correcting):
+            flash("本单位当前不能修改该表单", "danger")
+            return redirect(url_for(".detail", pk=pk))
+        if request.method == "GET":
+            return self.render_template("basic_info/edit.html", title=SCHEMA.label,
+                                        correcting=correcting, version=form.version,
+                                        **edit_context(form, form.document))
+        version = _version_arg()
+        doc = SCHEMA.normalize(document_from_request(form, request.form))
+        errors = SCHEMA.validate(doc)
+        if not errors:
+            try:
+                commands().edit_form(session, g.user, form.id, doc, version)
+            except WorkflowError as error:
+                session.rollback()
+                errors = list(getattr(error, "errors", None) or [])
+                flash(str(error), "danger")
+            else:
+                flash("已保存" if not correcting else "已在线修改，修改记录已写入操作记录", "success")
+                return redirect(url_for(".detail", pk=pk))
+        else:
+            flash(f"表单有 {len(errors)} 处需要修改，请按提示更正后再保存", "danger")
+        return self.render_template("basic_info/edit.html", title=SCHEMA.label,
+                                    correcting=correcting, version=version or form.version,
+                                    **edit_context(form, doc, errors))
+
+    @expose("/form/<int:pk>/delete", methods=["POST"])
+    @has_access
+    def delete_form(self, pk):
+        session = _session()
+        form = load_scoped(session, BasicInfoForm, pk)
+        name = form.site_name or form.uuid
+        try:
+            commands().delete_form(session, g.user, form.id, _version_arg())
+        except WorkflowError as error:
+            session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for(".detail", pk=pk))
+        flash(f"已删除：{name}", "success")
+        return redirect(url_for(".list"))
+
+    @expose("/export")
+    @has_access
+    def export(self):
+        from plugins.basic_info.export import report_filename, write_report, xlsx_response
+
+        query, order = self.current_query()
+        fh, _count = write_report(_session(), query, viewer_path(), order=order)
+        return xlsx_response(fh, report_filename(viewer_org()))
+
+
+def register(appbuilder):
+    appbuilder.add_view(BasicInfoView, "政府网站基本信息表", icon="fa-table",
+                        label=_l("政府网站基本信息表"), category="普查表",
+                        category_icon="fa-list-alt", category_label=_l("普查表"))
