@@ -118,6 +118,10 @@ MAIL_DEFAULT_SENDER = _env("PUCHA_MAIL_SENDER", "普查报送系统 <pucha@local
 MAIL_MAX_ATTEMPTS = _env_int("PUCHA_MAIL_MAX_ATTEMPTS", 12)
 # PUCHA_MAIL_RETRY_BASE_SECONDS: first retry delay; doubles each attempt, capped at one hour.
 MAIL_RETRY_BASE_SECONDS = _env_int("PUCHA_MAIL_RETRY_BASE_SECONDS", 30)
+# PUCHA_MAIL_LEASE_SECONDS: how long a worker holds a claimed message before another may retry it.
+MAIL_LEASE_SECONDS = _env_int("PUCHA_MAIL_LEASE_SECONDS", 300)
+# PUCHA_MAIL_TIMEOUT: seconds to wait for the SMTP server before a send counts as failed.
+MAIL_TIMEOUT = _env_int("PUCHA_MAIL_TIMEOUT", 30)
 
 # --- plugins -------------------------------------------------------------------------------
 # PUCHA_PLUGINS: comma-separated names of external plugins (entry-point group `pucha.plugins`)
