@@ -29,7 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.audit import audit_values, record_many
 from app.orgs.models import Org
 from app.workflow.engine import (MSG_CONCURRENT, ConcurrentChange, NotAllowed, NotFound,
-                                 Result, WorkflowError, apply_and_commit)
+                                 Result, WorkflowError, apply, apply_and_commit)
 from plugins.basic_info import workflow as review
 from plugins.basic_info.models import (WORKFLOW, BasicInfoColumnRow, BasicInfoForm,
                                        StoredPackage)
@@ -461,13 +461,40 @@ def transition(session, actor, name, ids, reason=None, expected_versions=None):
     """提交 / 审核通过 / 退回 the forms ``ids`` as ``actor``; one transaction; returns the engine's
     ``Result``. Raises NotFound, NotAllowed, ReasonRequired or ConcurrentChange."""
     try:
-        return apply_and_commit(session, WORKFLOW, name, list(ids), actor, reason=reason,
-                                expected_versions=expected_versions)
+        result = apply(session, WORKFLOW, name, list(ids), actor, reason=reason,
+                       expected_versions=expected_versions)
+        if name == "return" and result.ids:
+            _remember_reason(session, result.ids, reason)
+        session.commit()
+        return result
     except StaleDataError:
+        session.rollback()
         raise ConcurrentChange(MSG_CONCURRENT) from None
     except IntegrityError:
+        session.rollback()
         # Only the unique 网站标识码 can collide here: a concurrent completion took the code.
         raise ConcurrentChange(MSG_CONCURRENT) from None
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _remember_reason(session, ids, reason):
+    """Keep the 退回 reason on the form, in the same transaction, so every unit below the holder
+    sees why it came back (the engine's effects do not receive the reason; the audit row has it
+    too). Moving up again clears it (workflow._move_up)."""
+    from sqlalchemy.orm.attributes import set_committed_value
+    from sqlalchemy.orm.util import identity_key
+
+    reason = (reason or "").strip()
+    for start in range(0, len(ids), 10_000):
+        session.execute(update(BasicInfoForm.__table__)
+                        .where(BasicInfoForm.__table__.c.id.in_(ids[start:start + 10_000]))
+                        .values(last_reason=reason))
+    for form_id in ids:
+        obj = session.identity_map.get(identity_key(BasicInfoForm, form_id))
+        if obj is not None:
+            set_committed_value(obj, "last_reason", reason)
 
 
 BULK_TRANSITIONS = ("submit", "approve")
