@@ -67,7 +67,7 @@ def export_forms(store: FormStore, form_uuids: Iterable[str], out_path,
     total = len(form_uuids)
     result = ExportResult(path=None)
     documents = []
-    in_store = []
+    in_store = {}
     seen = set()
     for done, ref in enumerate(form_uuids, start=1):
         try:
@@ -85,7 +85,7 @@ def export_forms(store: FormStore, form_uuids: Iterable[str], out_path,
                 documents.append(report.document)
                 result.exported.append(stored.uuid)
                 if not isinstance(ref, Path) or ref.resolve() == store.path_for(stored.uuid).resolve():
-                    in_store.append(stored.uuid)
+                    in_store[stored.uuid] = stored.revision
             else:
                 result.refused.append(Refused(stored.uuid, name, [e.message for e in report.errors]))
         if progress:

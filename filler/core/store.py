@@ -6,9 +6,11 @@ Layout of the data folder (FAQ §14: copy the whole folder, open it on the other
       说明.txt                 what this folder is, in Chinese, for whoever finds it
       forms/<uuid>.json       one file per form (see ``StoredForm``)
       recycle/<uuid>-<time>.json   deleted forms, kept until someone empties the folder by hand
+      exports.json            which forms went into which package, and when (one file, so that
+                              生成文件 of 500 forms is one write, not 500)
 
 A form file wraps the document (exactly what goes into a package) with the filler's own
-bookkeeping (when created, changed, exported). Nothing in a form file depends on this computer:
+bookkeeping (when created and changed, a revision counter). Nothing in a form file depends on this computer:
 no absolute paths are needed to open it, so a copied folder works anywhere.
 """
 from __future__ import annotations
@@ -30,6 +32,8 @@ FILE_FORMAT_VERSION = 1
 FORMS_DIR = "forms"
 RECYCLE_DIR = "recycle"
 README_NAME = "说明.txt"
+EXPORTS_NAME = "exports.json"
+EXPORTS_FORMAT = "pucha-filler-exports"
 
 README_TEXT = """这是“政府网站普查填报客户端”的数据文件夹。
 
@@ -47,7 +51,8 @@ class StoreError(Exception):
 
 
 def now_iso() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
+    # Microseconds keep "newest first" stable when several forms are saved within a second.
+    return datetime.now().astimezone().isoformat(timespec="microseconds")
 
 
 @dataclass
@@ -87,9 +92,6 @@ class StoredForm:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "revision": self.revision,
-            "exported_at": self.exported_at,
-            "exported_to": self.exported_to,
-            "exported_revision": self.exported_revision,
             "copied_from": self.copied_from,
             "document": self.document,
         }
@@ -120,9 +122,6 @@ class StoredForm:
             created_at=text("created_at") or "",
             updated_at=text("updated_at") or "",
             revision=number("revision") or 0,
-            exported_at=text("exported_at"),
-            exported_to=text("exported_to"),
-            exported_revision=number("exported_revision"),
             copied_from=text("copied_from"),
             form_type=text("form_type") or "",
             schema_version=number("schema_version") or 0,
@@ -184,8 +183,30 @@ class FormStore:
     def exists(self, form_uuid: str) -> bool:
         return self.path_for(form_uuid).exists()
 
+    @property
+    def exports_path(self) -> Path:
+        return self.root / EXPORTS_NAME
+
+    def export_records(self) -> dict:
+        """uuid → {"at", "to", "revision"} of each form's last 生成文件."""
+        try:
+            raw = read_json(self.exports_path)
+        except (OSError, ValueError):
+            return {}  # missing or damaged: only the "exported" column is lost, never a form
+        forms = raw.get("forms") if isinstance(raw, dict) else None
+        return forms if isinstance(forms, dict) else {}
+
+    def _apply_export(self, stored: StoredForm, records: dict) -> StoredForm:
+        record = records.get(stored.uuid)
+        if isinstance(record, dict):
+            stored.exported_at = record.get("at") if isinstance(record.get("at"), str) else None
+            stored.exported_to = record.get("to") if isinstance(record.get("to"), str) else None
+            revision = record.get("revision")
+            stored.exported_revision = revision if isinstance(revision, int) else None
+        return stored
+
     def load(self, form_uuid: str) -> StoredForm:
-        return self.load_path(self.path_for(form_uuid))
+        return self._apply_export(self.load_path(self.path_for(form_uuid)), self.export_records())
 
     def load_path(self, path) -> StoredForm:
         path = Path(path)
@@ -202,6 +223,7 @@ class FormStore:
 
     def load_all(self):
         """Yield ``StoredForm`` or ``BrokenForm`` for every file in forms/."""
+        records = self.export_records()
         for form_uuid in self.uuids():
             path = self.path_for(form_uuid)
             try:
@@ -212,7 +234,7 @@ class FormStore:
             if stored.uuid != form_uuid:
                 yield BrokenForm(path, f"表单文件“{path.name}”中的内部标识与文件名不一致，文件可能被手工修改过")
                 continue
-            yield stored
+            yield self._apply_export(stored, records)
 
     def find(self, ref: str) -> str:
         """A form's UUID from its UUID, a unique UUID prefix (≥ 4 characters) or its file path."""
@@ -302,12 +324,11 @@ class FormStore:
         os.replace(recycled_path, target)
         return stored
 
-    def mark_exported(self, form_uuids, package_path, when: Optional[str] = None) -> None:
-        """Record that these forms went into ``package_path`` (without bumping their revision)."""
+    def mark_exported(self, revisions: dict, package_path, when: Optional[str] = None) -> None:
+        """Record that these forms (uuid → the revision that was packed) went into
+        ``package_path``: one atomic write of exports.json, the forms themselves untouched."""
         when = when or now_iso()
-        for form_uuid in form_uuids:
-            stored = self.load(form_uuid)
-            stored.exported_at = when
-            stored.exported_to = str(package_path)
-            stored.exported_revision = stored.revision
-            atomic_write_json(self.path_for(form_uuid), stored.to_file())
+        records = self.export_records()
+        for form_uuid, revision in revisions.items():
+            records[form_uuid] = {"at": when, "to": str(package_path), "revision": revision}
+        atomic_write_json(self.exports_path, {"format": EXPORTS_FORMAT, "format_version": 1, "forms": records})

@@ -1,0 +1,447 @@
+"""The filler's GUI-free core: store, list model, validation, export, Excel, update check."""
+import copy
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from app.forms.package import read_package, validate_forms
+from filler import __version__
+from filler.core import atomic
+from filler.core.excel import ROWS_SHEET, SITES_SHEET, import_workbook, read_workbook, write_template
+from filler.core.export import ExportError, export_forms
+from filler.core.listing import list_forms
+from filler.core.settings import Settings
+from filler.core.store import FormStore, StoreError
+from filler.core.update import check_for_update, parse_version
+from filler.core.validation import check, check_field
+from plugins.basic_info.schema import SCHEMA, example_form
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def store(tmp_path):
+    return FormStore(tmp_path / "data", SCHEMA).ensure()
+
+
+def add_examples(store, count=3):
+    return [store.add_document(example_form(variant=i)).uuid for i in range(count)]
+
+
+# -- store -------------------------------------------------------------------------------------
+
+
+def test_save_is_atomic_and_leaves_no_temporary_files(store):
+    stored = store.new()
+    stored.document["fields"]["site_name"] = "只填了名称"
+    store.save(stored)
+    path = store.path_for(stored.uuid)
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    assert raw["format"] == "pucha-filler-form"
+    assert raw["document"]["fields"]["site_name"] == "只填了名称"
+    assert raw["revision"] == 1
+    assert [p.name for p in store.forms_dir.iterdir()] == [path.name]
+    # An incomplete form is saved as it is and comes back the same.
+    assert store.load(stored.uuid).document == stored.document
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace", "write"])
+def test_a_crash_mid_write_keeps_the_old_file(store, monkeypatch, failing):
+    stored = store.add_document(example_form())
+    path = store.path_for(stored.uuid)
+    before = path.read_bytes()
+    stored.document["fields"]["site_name"] = "改了一半"
+
+    def boom(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    if failing == "fsync":
+        monkeypatch.setattr(atomic.os, "fsync", boom)
+    elif failing == "replace":
+        monkeypatch.setattr(atomic.os, "replace", boom)
+    else:
+        # The process dies while the bytes are being written: half a file reaches the disk.
+        real_fdopen = os.fdopen
+
+        class HalfWriter:
+            def __init__(self, handle):
+                self.handle = handle
+
+            def write(self, data):
+                self.handle.write(data[: len(data) // 2])
+                raise OSError(5, "Input/output error")
+
+            def __getattr__(self, name):
+                return getattr(self.handle, name)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.handle.close()
+
+        monkeypatch.setattr(atomic.os, "fdopen", lambda fd, mode: HalfWriter(real_fdopen(fd, mode)))
+    with pytest.raises(StoreError, match="保存失败"):
+        store.save(stored)
+    assert path.read_bytes() == before
+    assert store.load(stored.uuid).document["fields"]["site_name"] == "杭州市上城区人民政府"
+    assert sorted(p.name for p in store.forms_dir.iterdir()) == [path.name]
+
+
+def test_the_data_folder_can_be_copied_to_another_computer(store, tmp_path):
+    uuids = add_examples(store)
+    draft = store.new()
+    draft.document["fields"]["site_name"] = "草稿"
+    store.save(draft)
+    # "Another computer": a different absolute path, found through its own settings file.
+    elsewhere = tmp_path / "另一台电脑" / "数据"
+    shutil.copytree(store.root, elsewhere)
+    settings = Settings(path=tmp_path / "other-home" / "settings.json", data_dir=str(elsewhere))
+    settings.save()
+    other = FormStore(Settings.load(settings.path).data_path, SCHEMA)
+    assert sorted(other.uuids()) == sorted(uuids + [draft.uuid])
+    for form_uuid in uuids:
+        assert other.load(form_uuid).document == store.load(form_uuid).document
+    listed = {s.uuid: s for s in list_forms(other)}
+    assert listed[draft.uuid].name == "草稿" and not listed[draft.uuid].valid
+    result = export_forms(other, uuids, tmp_path / "out.zip")
+    assert sorted(result.exported) == sorted(uuids)
+
+
+def test_list_model_names_validity_and_export_state(store, tmp_path):
+    good = store.add_document(example_form(variant=1))
+    bad_doc = example_form(variant=2)
+    bad_doc["fields"]["principal_mobile"] = "1380000"
+    bad = store.add_document(bad_doc)
+    (store.forms_dir / "0b0e5b7e-5a1c-4c43-9f0e-3e7d0b5b6f10.json").write_text("{broken", encoding="utf-8")
+    rows = {s.uuid: s for s in list_forms(store)}
+    assert rows[good.uuid].name == "南宁市兴宁区民政局"
+    assert rows[good.uuid].url == "http://mzj.nnxn.gov.cn/"
+    assert rows[good.uuid].valid and rows[good.uuid].valid_text == "通过"
+    assert not rows[bad.uuid].valid and rows[bad.uuid].valid_text == "未通过（1 处）"
+    assert "负责人手机" in rows[bad.uuid].problem
+    broken = rows["0b0e5b7e-5a1c-4c43-9f0e-3e7d0b5b6f10"]
+    assert broken.broken and "损坏" in broken.problem
+    assert rows[good.uuid].export_text == "未生成"
+
+    export_forms(store, [good.uuid], tmp_path / "p.zip")
+    summary = {s.uuid: s for s in list_forms(store)}[good.uuid]
+    assert summary.export_state == "current" and summary.export_text.startswith("已生成 ")
+    assert summary.exported_to == str(tmp_path / "p.zip")
+    again = store.load(good.uuid)
+    again.document["fields"]["contact_name"] = "韦小丽"
+    store.save(again)
+    assert {s.uuid: s for s in list_forms(store)}[good.uuid].export_text.startswith("生成后又修改")
+    # Newest change first.
+    assert list_forms(store)[0].uuid == good.uuid
+
+
+def test_validation_messages_are_per_field(store):
+    document = example_form()
+    document["fields"].update(principal_phone="0571 87654321 转 808", contact_mobile="１３９０５７１０００２",
+                              site_name="无", home_url="无", contact_email="a@b.cn; c@d.cn")
+    document["columns"]["info"]["news"].append({"name": "政务动态", "address": "www.hzsc.gov.cn/zwdt"})
+    report = check(SCHEMA, document)
+    assert report.document["fields"]["principal_phone"] == "0571-87654321-808"
+    assert report.document["fields"]["contact_mobile"] == "13905710002"
+    assert report.for_field("site_name") == []  # 无 is accepted for free text
+    assert "首页网址不能填写\"无\"" in report.field_message("home_url")
+    assert "联系人电子邮箱只能填写一个邮箱地址" in report.field_message("contact_email")
+    row = report.for_row("columns", "info", "news", 2)
+    assert [e.path for e in row] == ["columns.info.news[2].address"]
+    assert "信息发布类—动态要闻第 3 行地址" in row[0].message
+    assert check_field(SCHEMA, "principal_mobile", "138 0571 0001") == ("13805710001", "")
+    assert check_field(SCHEMA, "principal_mobile", "12345")[1].startswith("负责人手机应为")
+
+
+def test_copy_as_new_changes_the_uuid_and_delete_goes_to_the_recycle_folder(store):
+    original = store.add_document(example_form())
+    copy_ = store.copy_as_new(original.uuid)
+    assert copy_.uuid != original.uuid
+    assert copy_.copied_from == original.uuid
+    assert copy_.document["fields"] == original.document["fields"]
+    assert copy_.document["columns"] == original.document["columns"]
+    assert copy_.exported_at is None
+
+    recycled = store.delete(copy_.uuid)
+    assert recycled.parent == store.recycle_dir and recycled.exists()
+    assert copy_.uuid not in store.uuids()
+    assert store.restore(recycled).uuid == copy_.uuid
+    assert copy_.uuid in store.uuids()
+
+
+# -- export ------------------------------------------------------------------------------------
+
+
+def test_export_packs_the_valid_forms_and_lists_the_refused(store, tmp_path):
+    good = add_examples(store, 2)
+    bad_doc = example_form(variant=2)
+    bad_doc["fields"]["icp_number"] = "ICP备123号"
+    bad_doc["columns"]["service"]["guide"] = []
+    bad = store.add_document(bad_doc).uuid
+    seen = []
+    result = export_forms(store, good + [bad], tmp_path / "基本信息表.zip",
+                          progress=lambda done, total, text: seen.append((done, total, text)))
+    assert sorted(result.exported) == sorted(good)
+    assert [r.uuid for r in result.refused] == [bad]
+    reasons = "；".join(result.refused[0].reasons)
+    assert "ICP备案编号" in reasons and "办事服务类—办事指南" in reasons
+    assert result.refused[0].name == "北京市海淀区人民政府"
+    assert [d for d, _t, _x in seen] == sorted(d for d, _t, _x in seen) and seen[-1][0] == seen[-1][1]
+
+    package = read_package(result.path, expected_form_type="basic_info")
+    assert package.client == {"name": "pucha-filler", "version": __version__}
+    forms = validate_forms(package, SCHEMA)
+    assert sorted(f.uuid for f in forms) == sorted(good) and all(f.ok for f in forms)
+    for form in forms:
+        assert form.data == check(SCHEMA, store.load(form.uuid).document).document
+    with zipfile.ZipFile(result.path) as zf:
+        assert any(n.startswith("政府网站基本信息表/杭州市上城区人民政府_") for n in zf.namelist())
+
+    with pytest.raises(ExportError, match="都未通过校验"):
+        export_forms(store, [bad], tmp_path / "none.zip")
+    assert not (tmp_path / "none.zip").exists()
+
+
+def test_pack_500_forms(store, tmp_path, capsys):
+    uuids = []
+    for i in range(500):
+        document = example_form(variant=i)
+        document["fields"]["site_name"] = f"测试网站{i:03d}"
+        uuids.append(store.add_document(document).uuid)
+    started = time.perf_counter()
+    result = export_forms(store, uuids, tmp_path / "500.zip")
+    seconds = time.perf_counter() - started
+    with capsys.disabled():
+        print(f"\n[filler] packed 500 forms in {seconds:.2f} s "
+              f"({result.path.stat().st_size / 1024:.0f} KB)")
+    assert len(result.exported) == 500 and not result.refused
+    assert len(read_package(result.path)) == 500
+    assert seconds < 30
+
+
+# -- Excel -------------------------------------------------------------------------------------
+
+
+def fill_template(path, documents, breakage=None):
+    """Write ``documents`` into a generated template the way a person would."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    sites, rows = wb[SITES_SHEET], wb[ROWS_SHEET]
+    headers = [c.value for c in sites[1]]
+    by_label = {f.label: f.name for f in SCHEMA.filler_fields()}
+    row_number = 2
+    for key, document in enumerate(documents, start=1):
+        sites.cell(row=key + 1, column=1, value=key)
+        for c, label in enumerate(headers[1:], start=2):
+            value = document["fields"][by_label[label]]
+            # Excel users type mobile numbers as numbers.
+            if by_label[label].endswith("mobile"):
+                value = int(value)
+            sites.cell(row=key + 1, column=c, value=value)
+        table = SCHEMA.table("columns")
+        for group, slot in table.slots():
+            for row in document["columns"][group.key][slot.key]:
+                rows.cell(row=row_number, column=1, value=key)
+                rows.cell(row=row_number, column=2, value=table.slot_label(group, slot))
+                rows.cell(row=row_number, column=3, value=row["name"])
+                rows.cell(row=row_number, column=4, value=row["address"])
+                row_number += 1
+    if breakage:
+        breakage(sites, rows, row_number)
+    wb.save(path)
+
+
+def test_excel_template_round_trip(store, tmp_path):
+    template = write_template(SCHEMA, tmp_path / "模板.xlsx")
+    from openpyxl import load_workbook
+
+    wb = load_workbook(template)
+    assert wb.sheetnames == ["填写说明", SITES_SHEET, ROWS_SHEET]
+    assert [c.value for c in wb[SITES_SHEET][1]][:3] == ["序号", "网站名称", "首页网址"]
+    assert [c.value for c in wb[ROWS_SHEET][1]] == ["网站序号", "栏目类别", "名称", "地址"]
+    wb.close()
+
+    documents = [example_form(variant=i) for i in range(3)]
+    fill_template(template, documents)
+    result = import_workbook(store, template)
+    assert result.errors == [], [e.text() for e in result.errors]
+    assert len(result.saved) == 3
+    imported = sorted((store.load(u).document for u in result.saved), key=lambda d: d["fields"]["site_name"])
+    expected = sorted(documents, key=lambda d: d["fields"]["site_name"])
+    for got, want in zip(imported, expected):
+        assert got["fields"] == want["fields"]
+        assert got["columns"] == want["columns"]
+        assert got["uuid"] != want["uuid"]
+
+    # The same sheet again would make a second form per website: refused, row by row.
+    again = import_workbook(store, template)
+    assert not again.saved and len(again.errors) == 3
+    assert all("数据目录中已有该网站的表单" in e.message for e in again.errors)
+
+
+def test_excel_import_reports_every_problem_row_by_row_and_saves_nothing(store, tmp_path):
+    template = write_template(SCHEMA, tmp_path / "模板.xlsx")
+    documents = [example_form(variant=i) for i in range(3)]
+    documents[1]["fields"]["principal_mobile"] = "1380771000"  # 10 digits
+    documents[2]["columns"]["interaction"]["survey"] = []  # category left out
+
+    def breakage(sites, rows, next_row):
+        rows.cell(row=next_row, column=1, value=9)  # no such website
+        rows.cell(row=next_row, column=2, value="信息发布类—动态要闻")
+        rows.cell(row=next_row, column=3, value="要闻")
+        rows.cell(row=next_row + 1, column=1, value=1)
+        rows.cell(row=next_row + 1, column=2, value="新闻中心")  # not a category
+        rows.cell(row=next_row + 2, column=1, value=1)
+        rows.cell(row=next_row + 2, column=2, value="信息发布类-动态要闻")  # ASCII dash is fine
+        rows.cell(row=next_row + 2, column=3, value="视频新闻")
+        rows.cell(row=next_row + 2, column=4, value="hzsc.gov.cn/spxw")  # no scheme
+        rows.cell(row=next_row + 3, column=1, value=2)
+        rows.cell(row=next_row + 3, column=2, value="信息发布类—动态要闻")
+        rows.cell(row=next_row + 3, column=3, value="无")
+        rows.cell(row=next_row + 3, column=4, value="无")
+
+    fill_template(template, documents, breakage)
+    result = import_workbook(store, template)
+    texts = [e.text() for e in result.errors]
+    assert result.saved == [] and store.uuids() == []
+    assert any(t.startswith("「网站基本信息」第 3 行：负责人手机应为") for t in texts), texts
+    assert any(t.startswith("「网站基本信息」第 4 行：序号 3 的网站没有填写“互动交流类—调查征集”") for t in texts), texts
+    assert any("网站序号 9 在「网站基本信息」中不存在" in t for t in texts), texts
+    assert any("“新闻中心”不是可选的栏目类别" in t for t in texts), texts
+    assert any("（网站序号 1）" in t and "动态要闻" in t and "地址应为" in t for t in texts), texts
+    assert any("（网站序号 2）" in t and "不应再填写\"无\"" in t for t in texts), texts
+    # Rows are reported in sheet order: websites first, then column rows.
+    sheets = [e.sheet for e in result.errors]
+    assert sheets == sorted(sheets, key=lambda s: s != SITES_SHEET)
+
+
+def test_excel_import_refuses_a_workbook_that_is_not_the_template(store, tmp_path):
+    from openpyxl import Workbook
+
+    from filler.core.excel import ExcelError
+
+    path = tmp_path / "随便.xlsx"
+    Workbook().save(path)
+    with pytest.raises(ExcelError, match="没有工作表「网站基本信息」"):
+        read_workbook(SCHEMA, path)
+    (tmp_path / "假的.xlsx").write_bytes(b"not a workbook")
+    with pytest.raises(ExcelError, match="不是 Excel"):
+        read_workbook(SCHEMA, tmp_path / "假的.xlsx")
+
+
+# -- update check ------------------------------------------------------------------------------
+
+
+class VersionServer:
+    def __init__(self, body, status=200):
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.paths.append(self.path)
+                data = outer.body if isinstance(outer.body, bytes) else json.dumps(outer.body).encode()
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.body, self.status, self.paths = body, status, []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_update_check_newer_same_and_offline():
+    server = VersionServer({"latest": "1.2.0", "download_url": "/support/"})
+    try:
+        info = check_for_update(server.url, current="1.0.0")
+        assert info.status == "newer" and info.latest == "1.2.0"
+        assert info.download_url == server.url + "/support/"
+        assert "发现新版本 1.2.0" in info.message()
+        assert server.paths == ["/api/v1/client/version"]
+
+        server.body = {"latest": "1.0.0", "download_url": "/support/"}
+        assert check_for_update(server.url, current="1.0.0").status == "current"
+        assert check_for_update(server.url, current="1.0.1").status == "current"
+
+        server.body = b"<html>proxy login</html>"
+        assert check_for_update(server.url, current="1.0.0").status == "offline"
+        server.body, server.status = {"message": "Not found"}, 404
+        assert check_for_update(server.url, current="1.0.0").status == "offline"
+    finally:
+        server.close()
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.perf_counter()
+    info = check_for_update(f"http://127.0.0.1:{port}", current="1.0.0", timeout=2)
+    assert info.status == "offline" and "离线" in info.message()
+    assert time.perf_counter() - started < 3
+    assert check_for_update("", current="1.0.0").status == "offline"
+    assert parse_version("1.10.0") > parse_version("1.9.9") and parse_version("2.0") == parse_version("2.0.0")
+
+
+def test_settings_round_trip_and_damaged_file(tmp_path):
+    path = tmp_path / "s" / "settings.json"
+    settings = Settings.load(path)
+    assert settings.server_url == "http://127.0.0.1:8080"
+    settings.data_dir = str(tmp_path / "数据")
+    settings.server_url = "https://pucha.example.gov.cn"
+    settings.save()
+    again = Settings.load(path)
+    assert again.data_path == tmp_path / "数据" and again.server_url == "https://pucha.example.gov.cn"
+    path.write_text("{half", encoding="utf-8")
+    assert Settings.load(path).server_url == "http://127.0.0.1:8080"
+
+
+def test_store_refuses_an_unwritable_place_with_a_chinese_message(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="无法使用数据目录"):
+        FormStore(blocker / "data", SCHEMA).ensure()
+
+
+# -- no GUI, no web framework in the core --------------------------------------------------------
+
+
+def test_core_and_headless_commands_import_no_gui_and_no_flask(tmp_path):
+    code = f"""
+import sys
+import filler.core.atomic, filler.core.settings, filler.core.store, filler.core.listing
+import filler.core.validation, filler.core.export, filler.core.excel, filler.core.update
+from filler.cli import main
+assert main(["--data-dir", {str(tmp_path / 'd')!r}, "excel-template", {str(tmp_path / 't.xlsx')!r}]) == 0
+assert main(["--data-dir", {str(tmp_path / 'd')!r}, "list"]) == 0
+banned = [m for m in sys.modules if m.split(".")[0] in
+          ("tkinter", "_tkinter", "PySimpleGUI", "flask", "flask_appbuilder", "sqlalchemy", "filler.gui")
+          or m.startswith("filler.gui")]
+assert not banned, banned
+print("clean")
+"""
+    env = dict(os.environ, PUCHA_FILLER_HOME=str(tmp_path / "home"))
+    env.pop("DISPLAY", None)
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "clean" in out.stdout
