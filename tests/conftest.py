@@ -9,6 +9,22 @@ os.environ.setdefault("PUCHA_VAR_DIR", str(_VAR))
 os.environ.setdefault("PUCHA_SECRET_KEY", "test-secret-key-not-for-production")
 
 import pytest  # noqa: E402
+from flask import g, request_started  # noqa: E402
+
+
+def _fresh_request_globals(sender, **extra):
+    """Give every test request a fresh login, as a real server does.
+
+    The fixtures keep an app context open for the whole test (so tests can use the session), and
+    Flask then reuses that context's ``g`` for every request — Flask-Login would hand a second
+    test client the user the first one logged in. ``request_started`` fires before any
+    ``before_request`` function, so the user is loaded anew from the request's own session.
+    """
+    for name in ("_login_user", "user"):
+        g.pop(name, None)
+
+
+request_started.connect(_fresh_request_globals)
 
 
 def base_overrides(db_url, tmp_path):
