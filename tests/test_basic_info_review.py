@@ -106,7 +106,9 @@ def test_returns_at_each_level_need_a_reason_shown_to_every_unit_below(app, sess
     transition(session, actor(session, CITY), "return", [form.id], reason="请核对联系人手机")
     form = form_of(session, form.uuid)
     assert form.holder_path == form.scope_path and form.stage == "returned"
-    assert statuses(session, form)[COUNTY] == "已退回" and form.last_reason == "请核对联系人手机"
+    assert statuses(session, form) == {COUNTY: "已退回", CITY: "待下级审核",
+                                       PROVINCE: "待下级审核", NATION: "待下级审核"}
+    assert form.last_reason == "请核对联系人手机"
     assert buttons(session, form, COUNTY) == ["submit", "edit", "delete"]
     # The importer cannot "return" to itself.
     with pytest.raises(NotAllowed):
