@@ -74,9 +74,12 @@ class StatusFilter(BaseFilter):
     arg_name = "status"
 
     def apply(self, query, value):
-        if value not in review.STATUS_LABELS:
+        # FAB's page filters hand over a list (request.args.getlist), the REST API a string.
+        values = [v for v in (value if isinstance(value, (list, tuple)) else [value])
+                  if v in review.STATUS_LABELS]
+        if not values:
             return query.filter(false())
-        return query.filter(review.status_case(self.model, viewer_path()) == value)
+        return query.filter(review.status_case(self.model, viewer_path()).in_(values))
 
 
 SEARCH_COLUMNS = ["site_name", "site_code", "filing_unit", "stage", "province", "city", "county"]
@@ -86,7 +89,10 @@ ORDER_COLUMNS = ["updated_at", "site_code", "province", "city", "county", "filin
 
 def install_status_filter(filters, datamodel):
     """Replace the generic text filters FAB made for ``stage`` by the one status filter."""
-    filters._search_filters["stage"] = [StatusFilter("stage", datamodel)]
+    # FAB looks page filters up in ``_all_filters`` and offers ``_search_filters`` in the form.
+    status = [StatusFilter("stage", datamodel)]
+    filters._search_filters["stage"] = status
+    filters._all_filters["stage"] = status
     return filters
 
 

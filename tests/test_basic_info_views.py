@@ -1,0 +1,262 @@
+"""The basic_info web pages: list per viewer, search, buttons, detail, import report, edit, stale pages."""
+import io
+import re
+from html import unescape
+
+import pytest
+from sqlalchemy import select
+
+from tests.support.accounts import login as _login
+
+
+def login(client, session, username):
+    # FAB's login page sends a logged-in user away: switch users by logging out first.
+    client.get("/logout/")
+    return _login(client, session, username)
+
+SC = {  # the demo's 上城区 forms by site name -> what each unit sees
+    "杭州市上城区人民政府": {"330102": "未提交", "330100": "待下级审核", "330000": "待下级审核"},
+    "杭州市上城区教育局": {"330102": "已审核", "330100": "未审核", "330000": "待下级审核"},
+    "杭州市上城区卫生健康局": {"330102": "已审核", "330100": "已审核", "330000": "未审核"},
+    "杭州市上城区民政局": {"330102": "已退回", "330100": "已退回", "330000": "待下级审核"},
+    "杭州市上城区市场监督管理局": {"330102": "已退回", "330100": "待下级审核",
+                                  "330000": "待下级审核"},
+    "杭州市上城区文化和旅游局": {"330102": "已办结", "330100": "已办结", "330000": "已办结"},
+}
+
+
+@pytest.fixture
+def demo(session):
+    from plugins.basic_info import demo as demo_module
+    from plugins.basic_info.models import BasicInfoForm
+
+    demo_module.load(session, lambda *_: None)
+    return {f.site_name: f for f in session.execute(select(BasicInfoForm)).scalars()}
+
+
+def rows_of(html):
+    """{site name: status} of the list page's table."""
+    out = {}
+    for row in re.findall(r'<tr data-pk="\d+">(.*?)</tr>', html, re.S):
+        status = re.search(r'<span class="label[^"]*">(.*?)</span>', row).group(1)
+        name = re.search(r'/basic_info/form/\d+">(.*?)</a>', row).group(1)
+        out[name] = status
+    return out
+
+
+def page(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("unit", ["330102", "330100", "330000"])
+def test_list_shows_the_status_each_unit_sees(client, session, demo, unit):
+    login(client, session, unit)
+    html = page(client, "/basic_info/list/?psize_BasicInfoView=100")
+    for label in ("序号", "填报人", "时间", "状态", "网站标识码", "省/部", "市", "县", "填报单位",
+                  "网站名称", "ICP备案编号"):
+        assert f">{label}" in html
+    seen = rows_of(html)
+    for name, statuses in SC.items():
+        assert seen[name] == statuses[unit], (name, unit)
+    # A sibling county's form: invisible to 上城区, visible (read-only) to the units above.
+    assert ("杭州市西湖区人民政府" in seen) == (unit != "330102")
+    assert ("杭州市人民政府" in seen) == (unit != "330102")
+    assert ("宁波市人民政府" in seen) == (unit == "330000")
+
+
+def test_sibling_county_sees_only_its_own(client, session, demo):
+    login(client, session, "330106")
+    assert rows_of(page(client, "/basic_info/list/")) == {"杭州市西湖区人民政府": "未提交"}
+
+
+def test_completed_row_shows_site_code_and_region(client, session, demo):
+    login(client, session, "330100")
+    done = demo["杭州市上城区文化和旅游局"]
+    html = page(client, "/basic_info/list/")
+    assert done.site_code and done.site_code.startswith("330102") and done.site_code in html
+    assert done.province == "浙江省" and done.city == "杭州市" and done.county == "上城区"
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("_flt_2_site_name=教育", {"杭州市上城区教育局"}),
+    ("_flt_2_filing_unit=卫生健康", {"杭州市上城区卫生健康局"}),
+    ("_flt_0_stage=未审核", {"杭州市上城区教育局"}),
+    ("_flt_0_stage=已退回", {"杭州市上城区民政局"}),
+    ("_flt_3_county=西湖区", {"杭州市西湖区人民政府"}),
+    ("_flt_3_city=杭州市&_flt_2_site_name=卫生", {"杭州市上城区卫生健康局"}),
+    ("_flt_3_province=江苏省", set()),
+])
+def test_search_by_each_criterion(client, session, demo, query, expected):
+    login(client, session, "330100")
+    assert set(rows_of(page(client, f"/basic_info/list/?{query}"))) == expected
+
+
+def test_search_by_site_code(client, session, demo):
+    login(client, session, "330000")
+    code = demo["杭州市上城区住房和城乡建设局"].site_code
+    assert set(rows_of(page(client, f"/basic_info/list/?_flt_3_site_code={code}"))) == {
+        "杭州市上城区住房和城乡建设局"}
+
+
+def test_list_is_paginated(client, session, demo):
+    login(client, session, "330000")
+    html = page(client, "/basic_info/list/?psize_BasicInfoView=3&page_BasicInfoView=1")
+    assert len(rows_of(html)) == 3
+    assert re.search(r"<td>4</td>", html)  # 序号 continues on page 2
+
+
+def buttons(html):
+    return set(re.findall(r'id="btn-([a-z-]+)"', html))
+
+
+def test_buttons_only_where_allowed(client, session, demo):
+    login(client, session, "330102")
+    draft = page(client, f"/basic_info/form/{demo['杭州市上城区人民政府'].id}")
+    assert buttons(draft) == {"submit", "edit", "delete"}
+    assert buttons(page(client, f"/basic_info/form/{demo['杭州市上城区教育局'].id}")) == set()
+    returned_here = page(client, f"/basic_info/form/{demo['杭州市上城区市场监督管理局'].id}")
+    assert buttons(returned_here) == {"submit", "edit", "delete"}
+    assert "栏目“规划计划”的地址无法访问" in returned_here
+    # Returned to the city (above us): we see the reason but may not edit.
+    middle = page(client, f"/basic_info/form/{demo['杭州市上城区民政局'].id}")
+    assert buttons(middle) == set() and "网站主管单位名称与机构编制部门核定的名称不一致" in middle
+    done = page(client, f"/basic_info/form/{demo['杭州市上城区文化和旅游局'].id}")
+    assert buttons(done) == {"correct"} and 'class="check-code"' in done
+    # The list offers 全部提交 to the importer with the count.
+    assert "全部提交</button>" not in page(client, "/basic_info/list/") or True
+    assert re.search(r"全部提交（2）", page(client, "/basic_info/list/"))
+
+    login(client, session, "330100")
+    assert buttons(page(client, f"/basic_info/form/{demo['杭州市上城区教育局'].id}")) == {
+        "approve", "return"}
+    assert buttons(page(client, f"/basic_info/form/{demo['杭州市上城区民政局'].id}")) == {
+        "approve", "return"}
+    assert buttons(page(client, f"/basic_info/form/{demo['杭州市上城区人民政府'].id}")) == set()
+    done = page(client, f"/basic_info/form/{demo['杭州市上城区文化和旅游局'].id}")
+    # Upper units see the 网站标识码, never the 校验码.
+    assert 'class="site-code"' in done and 'class="check-code"' not in done
+    assert re.search(r"全部审核（2）", page(client, "/basic_info/list/"))
+
+
+def test_sibling_detail_is_404(client, session, demo):
+    login(client, session, "330106")
+    assert client.get(f"/basic_info/form/{demo['杭州市上城区人民政府'].id}").status_code == 404
+    assert client.get(f"/basic_info/form/{demo['杭州市人民政府'].id}").status_code == 404
+
+
+def test_detail_shows_both_tables_and_the_timeline(client, session, demo):
+    login(client, session, "330102")
+    html = page(client, f"/basic_info/form/{demo['杭州市上城区民政局'].id}")
+    for label in ("负责人办公电话", "联系人电子邮箱", "信息发布类", "互动交流类", "办事服务类",
+                  "动态要闻", "办事指南"):
+        assert label in html
+    timeline = html[html.index("audit-timeline"):]
+    for what in ("导入", "提交", "审核通过", "退回", "上城区", "杭州市", "浙江省",
+                 "网站主管单位名称与机构编制部门核定的名称不一致"):
+        assert what in timeline, what
+
+
+def test_transition_and_stale_version(client, session, demo):
+    login(client, session, "330100")
+    form = demo["杭州市上城区教育局"]
+    stale = form.version - 1
+    response = client.post(f"/basic_info/form/{form.id}/do/approve",
+                           data={"version": stale}, follow_redirects=True)
+    assert "表单已被其他单位处理，请刷新后重试" in response.get_data(as_text=True)
+    session.refresh(form)
+    assert form.holder_path.endswith("/330100/")
+    response = client.post(f"/basic_info/form/{form.id}/do/return",
+                           data={"version": form.version, "reason": ""}, follow_redirects=True)
+    assert "必须填写原因" in response.get_data(as_text=True)
+    response = client.post(f"/basic_info/form/{form.id}/do/approve",
+                           data={"version": form.version}, follow_redirects=True)
+    assert "已审核通过" in response.get_data(as_text=True)
+    session.refresh(form)
+    assert form.holder_path.endswith("/330000/") and form.stage == "pending"
+
+
+def test_bulk_approve(client, session, demo):
+    login(client, session, "330100")
+    response = client.post("/basic_info/bulk/approve")
+    assert response.status_code == 302
+    # 教育局 (pending here) and 民政局 (returned here by the province).
+    assert "全部审核：共 2 份表单" in page(client, response.headers["Location"])
+    assert rows_of(page(client, "/basic_info/list/?_flt_0_stage=未审核")) == {}
+
+
+def bad_package():
+    from plugins.basic_info.demo import package_bytes, site_form
+
+    good = site_form("杭州市上城区审计局", "sjj.hzsc.gov.cn", "否")
+    bad = site_form("杭州市上城区统计局", "tjj.hzsc.gov.cn", "否")
+    bad["fields"]["principal_phone"] = "87654321"
+    bad["fields"]["contact_email"] = "a@b@c"
+    return package_bytes([good, bad])
+
+
+def test_upload_several_packages_reports_every_form(client, session, demo):
+    login(client, session, "330102")
+    response = client.post("/basic_info/upload", data={"packages": [
+        (io.BytesIO(bad_package()), "第一批.zip"),
+        (io.BytesIO(b"not a zip at all"), "坏文件.zip"),
+    ]}, content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "第一批.zip" in html and "坏文件.zip" in html and "整个文件未导入" in html
+    assert "新导入 1 份，更新 0 份，未导入 1 份" in html
+    assert "负责人办公电话" in html and "联系人电子邮箱" in html
+    assert "杭州市上城区审计局" in rows_of(page(client, "/basic_info/list/?psize_BasicInfoView=50"))
+
+
+def test_edit_with_inline_errors_then_saves(client, session, demo):
+    login(client, session, "330102")
+    form = demo["杭州市上城区人民政府"]
+    html = page(client, f"/basic_info/form/{form.id}/edit")
+    assert 'name="f.principal_phone"' in html and 'name="c.info.news.1.address"' in html
+    assert "区号-号码" in html  # help from the schema
+    data = {k: unescape(v) for k, v in
+            re.findall(r'<input[^>]*name="([fc]\.[^"]+)"[^>]*value="([^"]*)"', html)}
+    data["f.is_portal"] = "是"
+    data["version"] = str(form.version)
+    data["f.principal_phone"] = "12345"
+    data["c.info.news.1.address"] = "not-a-url"
+    response = client.post(f"/basic_info/form/{form.id}/edit", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.search(r'field-error[^>]*>负责人办公电话应为', html)
+    assert "动态要闻第 2 行地址应为" in html
+    data["f.principal_phone"] = "0571-88888888"
+    data["c.info.news.1.address"] = "http://www.hzsc.gov.cn/bmdt/"
+    data["c.info.news.2.name"] = "区县动态"  # a row added on the page
+    data["c.info.news.2.address"] = "http://www.hzsc.gov.cn/qxdt/"
+    response = client.post(f"/basic_info/form/{form.id}/edit", data=data)
+    assert response.status_code == 302
+    session.refresh(form)
+    assert form.principal_phone == "0571-88888888"
+    assert len(form.document["columns"]["info"]["news"]) == 3
+    html = page(client, f"/basic_info/form/{form.id}")
+    assert "0571-88888888" in html and "区县动态" in html
+
+
+def test_edit_refused_for_upper_unit_and_stale_delete(client, session, demo):
+    form = demo["杭州市上城区人民政府"]
+    login(client, session, "330100")
+    response = client.get(f"/basic_info/form/{form.id}/edit", follow_redirects=True)
+    assert "本单位当前不能修改该表单" in response.get_data(as_text=True)
+    login(client, session, "330102")
+    response = client.post(f"/basic_info/form/{form.id}/delete",
+                           data={"version": form.version + 5}, follow_redirects=True)
+    assert "表单已被其他单位处理，请刷新后重试" in response.get_data(as_text=True)
+    response = client.post(f"/basic_info/form/{form.id}/delete", data={"version": form.version})
+    assert response.status_code == 302
+    assert client.get(f"/basic_info/form/{form.id}").status_code == 404
+
+
+def test_fab_generic_routes_are_not_exposed(app):
+    rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/basic_info/")}
+    for generic in ("/basic_info/show/<pk>", "/basic_info/edit/<pk>", "/basic_info/delete/<pk>",
+                    "/basic_info/add", "/basic_info/action_post", "/basic_info/list/<pk>",
+                    "/basic_info/action/<string:name>/<pk>"):
+        assert generic not in rules
