@@ -40,6 +40,7 @@ CHECK = "-CHECK-"
 EXPORT = "-EXPORT-"
 CLOSE = "-CLOSE-"
 STATUS = "-STATUS-"
+FIELDS_COLUMN = "-FIELDS-"
 
 TABLE_HEADINGS = ["栏目类别", "序号", "名称", "地址", "问题"]
 
@@ -95,9 +96,9 @@ class EditorController:
             hint = sg.Text(f.hint(), size=(76, 1), text_color="#666666", font=self.app.small_font)
             rows.append([label, widget, hint])
             # The message line sits right under its input, so the user sees which field it is.
-            rows.append([sg.Text("", size=(16, 1), pad=(5, 0)),
-                         sg.Text("", key=(FIELD_ERROR, f.name), size=(120, 1), text_color=ERROR_COLOR,
-                                 font=self.app.small_font, pad=(5, 0))])
+            # Shown only while there is a message, so a correct form stays compact.
+            rows.append([sg.pin(sg.Text("", key=(FIELD_ERROR, f.name), size=(120, 1), text_color=ERROR_COLOR,
+                                        font=self.app.small_font, pad=((150, 5), (0, 4)), visible=False))])
         return rows
 
     def _group_tab(self, gid: str):
@@ -125,7 +126,7 @@ class EditorController:
         return sg.Tab(group.label, layout, key=(TAB, gid))
 
     def _build(self):
-        fields_tab = sg.Tab("网站基本信息", [[sg.Column(self._field_rows(), scrollable=True,
+        fields_tab = sg.Tab("网站基本信息", [[sg.Column(self._field_rows(), scrollable=True, key=FIELDS_COLUMN,
                                                   vertical_scroll_only=True, size=(1180, 560))]],
                             key=(TAB, "fields"))
         tabs = [fields_tab] + [self._group_tab(gid) for gid in self.groups]
@@ -202,10 +203,17 @@ class EditorController:
             self.document["fields"][name] = normalized
             self.window[(FIELD, name)].update(normalized)
             self.dirty = True
-        self.window[(FIELD_ERROR, name)].update(message)
+        self.show_field_message(name, message)
         if name == self.schema.title_field:
             self.window.set_title(self._title())
         self.autosave()
+
+    def show_field_message(self, name: str, message: str, refresh: bool = True) -> None:
+        element = self.window[(FIELD_ERROR, name)]
+        changed = element.visible != bool(message)
+        element.update(message, visible=bool(message))
+        if changed and refresh:
+            self.window[FIELDS_COLUMN].contents_changed()  # the scroll area grew or shrank
 
     # -- columns table ------------------------------------------------------------------------
 
@@ -398,7 +406,8 @@ class EditorController:
             element = self.window[(FIELD, f.name)]
             if element.get() != value:
                 element.update(value)
-            self.window[(FIELD_ERROR, f.name)].update(report.field_message(f.name))
+            self.show_field_message(f.name, report.field_message(f.name), refresh=False)
+        self.window[FIELDS_COLUMN].contents_changed()
         for gid in self.groups:
             table, group = self.groups[gid]
             self._refresh_table(gid, select=self.selected[gid])
