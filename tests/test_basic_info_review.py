@@ -235,3 +235,24 @@ def test_approve_all_of_5000_forms_is_set_based(app, session):
     assert counter.count <= 40
     codes = session.scalars(select(BasicInfoForm.site_code)).all()
     assert len(set(codes)) == 5000 and max(codes) == f"{COUNTY}5000"
+
+
+def test_cli_transition_by_id_and_all(app, session):
+    docs = [example_form(variant=i) for i in range(3)]
+    import_forms(session, COUNTY, *docs)
+    first = form_of(session, docs[0]["uuid"])
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["pucha", "basic-info-transition", COUNTY, "submit", "--id", str(first.id)])
+    assert result.exit_code == 0 and "提交：已处理 1 份表单" in result.output, result.output
+    result = runner.invoke(args=["pucha", "basic-info-transition", COUNTY, "submit", "--all"])
+    assert result.exit_code == 0 and "已处理 2 份表单" in result.output, result.output
+    result = runner.invoke(args=["pucha", "basic-info-transition", CITY, "return", "--id", str(first.id)])
+    assert result.exit_code != 0 and "必须填写原因" in result.output
+    result = runner.invoke(args=["pucha", "basic-info-transition", CITY, "return", "--id",
+                                 str(first.id), "--reason", "网址有误"])
+    assert result.exit_code == 0, result.output
+    assert form_of(session, first.uuid).last_reason == "网址有误"
+    result = runner.invoke(args=["pucha", "basic-info-transition", CITY, "approve"])
+    assert result.exit_code != 0 and "--all" in result.output
+    result = runner.invoke(args=["pucha", "basic-info-transition", SIBLING, "approve", "--id", str(first.id)])
+    assert result.exit_code != 0 and "不在本单位管辖范围内" in result.output

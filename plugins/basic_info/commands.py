@@ -70,10 +70,6 @@ class FormInvalid(FormError):
         return [_error_dict(e) for e in self.errors]
 
 
-class PackageRefused(FormError):
-    """A whole package could not be imported (the package's own problem)."""
-
-
 # --------------------------------------------------------------------------------------------
 # Reports
 
@@ -447,8 +443,9 @@ def _import_forms(session, actor, org, package_id, results, regions):
     record_many(session, audit_rows)
     if updated_ids:
         # Objects of these forms that this session holds are now stale.
+        stale = set(updated_ids)
         for obj in list(session.identity_map.values()):
-            if isinstance(obj, BasicInfoForm) and obj.id in set(updated_ids):
+            if isinstance(obj, BasicInfoForm) and obj.id in stale:
                 session.expire(obj)
     return outcomes
 
@@ -692,7 +689,7 @@ def delete_form(session, actor, form_id, expected_version):
 
 
 __all__ = [
-    "FormError", "FormInvalid", "PackageRefused", "FormOutcome", "PackageReport", "ImportReport",
+    "FormError", "FormInvalid", "FormOutcome", "PackageReport", "ImportReport",
     "IMPORTED", "UPDATED", "REFUSED", "import_packages", "transition", "transition_all",
     "bulk_candidates", "edit_form", "delete_form", "document_diff", "stored_package_path",
 ]
