@@ -242,7 +242,17 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
         # Only here is the GUI imported: every other command must work without a display.
-        from filler.gui.app import run
-
-        return run(settings_path=args.settings, data_dir=args.data_dir)
+        try:
+            from filler.gui.app import run
+        except ImportError as exc:
+            print(f"无法打开窗口：缺少图形界面组件（{exc}）。命令行用法见 python -m filler --help", file=sys.stderr)
+            return FAILED
+        try:
+            return run(settings_path=args.settings, data_dir=args.data_dir)
+        except Exception as exc:
+            # Tk without a display raises TclError: say so plainly instead of a traceback.
+            if type(exc).__name__ == "TclError":
+                print(f"无法打开窗口（{exc}）。没有图形界面时请使用命令行，见 python -m filler --help", file=sys.stderr)
+                return FAILED
+            raise
     return COMMANDS[args.command](args)
