@@ -47,7 +47,7 @@ def row_values(child, user):
         return [child.code, child.name, level_label(child), "", "", "未开通"]
     password = user.initial_password if user.has_initial_password else CHANGED
     return [child.code, child.name, level_label(child), user.username, password,
-            user.status_label()]
+            user.status_name()]
 
 
 def table_filename(org):

@@ -7,6 +7,7 @@ commit to the caller so the change and its audit row land together.
 import datetime
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select
 
 from app import audit
@@ -84,11 +85,11 @@ def load_managed_user(session, actor, username=None, pk=None):
         stmt.where(PuchaUser.id == int(pk))
     target = session.execute(stmt).scalars().first()
     if target is None:
-        raise AccountNotFound("账号不存在")
+        raise AccountNotFound(gettext("账号不存在"))
     if not can_manage(actor, target):
         # The same wording whether the account is a sibling's, a parent's or one's own: the
         # actor learns nothing about accounts outside its reach.
-        raise AccountAccessDenied("无权管理该账号：只有上级单位或系统管理员可以重置")
+        raise AccountAccessDenied(gettext("无权管理该账号：只有上级单位或系统管理员可以重置"))
     return target
 
 
@@ -105,9 +106,9 @@ def change_password(session, user, old_password, new_password, repeat=None):
     """The user replaces its own password (the forced first change included)."""
     problems = []
     if not verify_password(user, old_password or ""):
-        problems.append("原密码不正确")
+        problems.append(gettext("原密码不正确"))
     if repeat is not None and repeat != new_password:
-        problems.append("两次输入的新密码不一致")
+        problems.append(gettext("两次输入的新密码不一致"))
     problems += password_problems(new_password, user)
     if problems:
         raise AccountError(problems)
@@ -128,7 +129,7 @@ def set_password(session, actor, user, new_password):
     if problems:
         raise AccountError(problems)
     if actor is not None and actor.id != user.id and not is_admin(actor):
-        raise AccountAccessDenied("只有系统管理员可以为他人设置密码")
+        raise AccountAccessDenied(gettext("只有系统管理员可以为他人设置密码"))
     _store_new_password(user, new_password)
     user.must_change_password = actor is not None and actor.id != user.id
     audit.record(session, "password_set", "user", user.username, actor=actor,
@@ -144,7 +145,7 @@ def reset_password(session, actor, target, reason=None):
     next login, lifts any lock; the parent sees the new password in its account table.
     """
     if actor is not None and not can_manage(actor, target):
-        raise AccountAccessDenied("无权管理该账号：只有上级单位或系统管理员可以重置")
+        raise AccountAccessDenied(gettext("无权管理该账号：只有上级单位或系统管理员可以重置"))
     new_password = generate_initial_password()
     target.password = None
     target.initial_password = new_password
@@ -163,5 +164,5 @@ def find_user(session, username):
     user = session.execute(select(PuchaUser).where(PuchaUser.username == username)
                            ).scalars().first()
     if user is None:
-        raise AccountNotFound(f"账号 {username} 不存在")
+        raise AccountNotFound(gettext("账号 %(name)s 不存在", name=username))
     return user

@@ -2,8 +2,14 @@
 import datetime
 
 from flask_appbuilder.security.sqla.models import User
+from flask_babel import gettext
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import relationship
+
+
+def N_(text):
+    """Mark ``text`` for extraction only; it is translated where it is shown."""
+    return text
 
 
 class PuchaUser(User):
@@ -30,13 +36,18 @@ class PuchaUser(User):
         """True while the account still opens with its generated initial password."""
         return self.password is None and bool(self.initial_password)
 
-    def status_label(self):
+    def status_name(self):
+        """The status in Chinese, as the account table (an official document) prints it."""
         if not self.active:
-            return "已停用"
-        return "已锁定" if self.is_locked else "正常"
+            return N_("已停用")
+        return N_("已锁定") if self.is_locked else N_("正常")
+
+    def status_label(self):
+        """The status in the viewer's language, for lists."""
+        return gettext(self.status_name())
 
     def initial_password_label(self):
-        return "未修改" if self.has_initial_password else "已修改"
+        return gettext("未修改") if self.has_initial_password else gettext("已修改")
 
     def org_name(self):
         return self.org.name if self.org is not None else ""

@@ -9,7 +9,8 @@ import hmac
 import secrets
 import string
 
-from flask import current_app
+from flask import current_app, has_app_context
+from flask_babel import gettext
 from werkzeug.security import check_password_hash, generate_password_hash
 
 CONFUSABLE = set("0Oo1lI")
@@ -26,6 +27,14 @@ def _config(name, default):
         import config
 
         return getattr(config, name, default)
+
+
+def _(text, **variables):
+    """The message in the user's language; the Chinese source where Babel is not set up (a bare
+    Flask app or no app at all, as in a script)."""
+    if has_app_context() and "babel" in current_app.extensions:
+        return gettext(text, **variables)
+    return text % variables if variables else text
 
 
 def generate_initial_password(length=None):
@@ -79,15 +88,15 @@ def password_problems(new, user=None):
     new = new or ""
     min_length = max(int(_config("PASSWORD_MIN_LENGTH", 8)), 1)
     if len(new) < min_length:
-        problems.append(f"密码长度不能少于 {min_length} 位")
+        problems.append(_("密码长度不能少于 %(n)s 位", n=min_length))
     if not (_has_letter(new) and _has_digit(new)):
-        problems.append("密码必须同时包含字母和数字")
+        problems.append(_("密码必须同时包含字母和数字"))
     if any(c.isspace() for c in new):
-        problems.append("密码不能包含空格")
+        problems.append(_("密码不能包含空格"))
     if user is not None and new:
         if user.initial_password and hmac.compare_digest(
                 user.initial_password.encode("utf-8"), new.encode("utf-8")):
-            problems.append("新密码不能与初始密码相同")
+            problems.append(_("新密码不能与初始密码相同"))
         elif user.password and check_password_hash(user.password, new):
-            problems.append("新密码不能与当前密码相同")
+            problems.append(_("新密码不能与当前密码相同"))
     return problems

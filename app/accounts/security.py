@@ -4,6 +4,7 @@ import logging
 
 from flask import abort, current_app, flash, has_request_context, jsonify, make_response, request
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_babel import gettext
 from sqlalchemy import func, select, update
 
 from app import audit
@@ -20,7 +21,8 @@ API_PASSWORD_ENDPOINTS = {"AccountApi.change_password"}
 
 
 def locked_message(until):
-    return f"账号已锁定：连续多次登录失败，请于 {until:%Y-%m-%d %H:%M} 后再试，或请上级单位重置密码。"
+    return gettext("账号已锁定：连续多次登录失败，请于 %(until)s 后再试，或请上级单位重置密码。",
+                   until=f"{until:%Y-%m-%d %H:%M}")
 
 
 def _client_address():

@@ -16,6 +16,7 @@ from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import protect
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import PasswordField
@@ -28,7 +29,6 @@ from app.accounts.models import PuchaUser
 log = logging.getLogger(__name__)
 
 CHANGE_PASSWORD_URL = "/account/password/"
-PASSWORD_RULES = "至少 {n} 位，必须同时包含字母和数字，且不能与初始密码或当前密码相同"
 
 
 def _session():
@@ -39,14 +39,21 @@ def _min_length():
     return current_app.config.get("PASSWORD_MIN_LENGTH", 8)
 
 
+def password_rules():
+    return gettext("至少 %(n)s 位，必须同时包含字母和数字，且不能与初始密码或当前密码相同",
+                   n=_min_length())
+
+
 # --- change my password ------------------------------------------------------------------------
 class ChangePasswordForm(DynamicForm):
-    old_password = PasswordField(_l("原密码"), validators=[DataRequired(message="请输入原密码")],
+    old_password = PasswordField(_l("原密码"),
+                                 validators=[DataRequired(message=_l("请输入原密码"))],
                                  widget=BS3PasswordFieldWidget())
-    password = PasswordField(_l("新密码"), validators=[DataRequired(message="请输入新密码")],
+    password = PasswordField(_l("新密码"),
+                             validators=[DataRequired(message=_l("请输入新密码"))],
                              widget=BS3PasswordFieldWidget())
     conf_password = PasswordField(_l("确认新密码"),
-                                  validators=[DataRequired(message="请再次输入新密码")],
+                                  validators=[DataRequired(message=_l("请再次输入新密码"))],
                                   widget=BS3PasswordFieldWidget())
 
 
@@ -59,7 +66,7 @@ class ChangePasswordView(SimpleFormView):
 
     def _render(self, form):
         self._init_vars()
-        form.password.description = PASSWORD_RULES.format(n=_min_length())
+        form.password.description = password_rules()
         title = self.form_title
         if getattr(g.user, "must_change_password", False):
             title = _l("首次登录（或密码被重置后）必须修改初始密码")
@@ -89,7 +96,7 @@ class ChangePasswordView(SimpleFormView):
                 flash(message, "danger")
             return self._render(form)
         session.commit()
-        flash("密码已修改，请牢记新密码。", "success")
+        flash(gettext("密码已修改，请牢记新密码。"), "success")
         return redirect(self.appbuilder.get_url_for_index)
 
 
@@ -115,7 +122,7 @@ class AdminSetPasswordView(SimpleFormView):
         if user is None:
             abort(404)
         if form.password.data != form.conf_password.data:
-            flash("两次输入的新密码不一致", "danger")
+            flash(gettext("两次输入的新密码不一致"), "danger")
             return redirect(request.full_path)
         try:
             commands.set_password(session, g.user, user, form.password.data)
@@ -125,7 +132,7 @@ class AdminSetPasswordView(SimpleFormView):
                 flash(message, "danger")
             return redirect(request.full_path)
         session.commit()
-        flash(f"已为 {user.username} 设置新密码，该用户下次登录须修改。", "success")
+        flash(gettext("已为 %(name)s 设置新密码，该用户下次登录须修改。", name=user.username), "success")
         return redirect(self.appbuilder.get_url_for_index)
 
 
@@ -133,7 +140,7 @@ class AdminSetPasswordView(SimpleFormView):
 class ManagedAccountsFilter(BaseFilter):
     """The accounts the viewer manages: its direct sub-units' (everything for an administrator)."""
 
-    name = "下级单位账号"
+    name = _l("下级单位账号")
     arg_name = "managed"
 
     def apply(self, query, value):
@@ -184,8 +191,11 @@ class AccountModelView(ModelView):
                 refused.append(error.messages[0])
         session.commit()
         if done:
-            names = "、".join(f"{name}（新初始密码 {password}）" for name, password in done)
-            flash(f"已重置：{names}。新的初始密码已写入下级账号表，用户登录后须修改。", "success")
+            names = gettext("、").join(gettext("%(name)s（新初始密码 %(password)s）", name=name,
+                                                password=password)
+                                        for name, password in done)
+            flash(gettext("已重置：%(names)s。新的初始密码已写入下级账号表，用户登录后须修改。",
+                          names=names), "success")
         for message in sorted(set(refused)):
             flash(message, "danger")
         return redirect(url_for(".list"))
@@ -260,7 +270,7 @@ class AccountApi(BaseApi):
         payload = request.get_json(silent=True) or {}
         old, new = payload.get("old_password"), payload.get("new_password")
         if not isinstance(old, str) or not isinstance(new, str):
-            return self.response_400(message="请提供 old_password 与 new_password")
+            return self.response_400(message=gettext("请提供 old_password 与 new_password"))
         session = _session()
         user = session.get(PuchaUser, g.user.id)
         try:
@@ -269,7 +279,7 @@ class AccountApi(BaseApi):
             session.rollback()
             return self._error(error)
         session.commit()
-        return self.response(200, message="密码已修改")
+        return self.response(200, message=gettext("密码已修改"))
 
     @expose("/<username>/reset", methods=["POST"])
     @protect()
@@ -304,7 +314,7 @@ class AccountApi(BaseApi):
             return self._error(error)
         session.commit()
         return self.response(200, username=target.username, initial_password=password,
-                             message="密码已重置，用户登录后须修改")
+                             message=gettext("密码已重置，用户登录后须修改"))
 
 
 # --- the forced password change for pages ------------------------------------------------------

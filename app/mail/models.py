@@ -4,13 +4,22 @@ A worker (app.mail.worker) sends due rows and keeps them: ``sent`` rows are the 
 went out, ``failed`` rows (after MAIL_MAX_ATTEMPTS) stay visible to administrators for a resend.
 """
 from flask_appbuilder import Model
+from flask_babel import gettext
 from sqlalchemy import Column, DateTime, Index, Integer, String, Text
 
 from app.audit import now
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 
-STATUS_LABELS = {QUEUED: "待发送", SENDING: "发送中", SENT: "已发送", FAILED: "发送失败"}
+
+
+def N_(text):
+    """Mark ``text`` for extraction only; it is translated where it is shown."""
+    return text
+
+
+STATUS_LABELS = {QUEUED: N_("待发送"), SENDING: N_("发送中"), SENT: N_("已发送"),
+                 FAILED: N_("发送失败")}
 
 
 class OutboxMail(Model):
@@ -38,7 +47,7 @@ class OutboxMail(Model):
 
     @property
     def status_label(self):
-        return STATUS_LABELS.get(self.status, self.status)
+        return gettext(STATUS_LABELS[self.status]) if self.status in STATUS_LABELS else self.status
 
     def __repr__(self):
         return f"<OutboxMail {self.id} {self.to_addr} {self.status}>"

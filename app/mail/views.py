@@ -3,6 +3,7 @@ from flask import abort, flash, g, redirect
 from flask_appbuilder import ModelView
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
@@ -66,9 +67,9 @@ class OutboxMailView(ModelView):
         count = resend_failed(session, [item.id for item in items])
         session.commit()
         skipped = len(items) - count
-        message = f"已重新加入发送队列 {count} 封。"
+        message = gettext("已重新加入发送队列 %(n)s 封。", n=count)
         if skipped:
-            message += f"另有 {skipped} 封不是发送失败状态，未处理。"
+            message += gettext("另有 %(n)s 封不是发送失败状态，未处理。", n=skipped)
         flash(message, "success" if count else "warning")
         self.update_redirect()
         return redirect(self.get_redirect())
@@ -76,5 +77,6 @@ class OutboxMailView(ModelView):
 
 def register(appbuilder):
     """Add this area's views and menu entries."""
-    appbuilder.add_view(OutboxMailView, "邮件发件箱", icon="fa-envelope",
-                        category="系统管理", category_icon="fa-cogs")
+    appbuilder.add_view(OutboxMailView, "邮件发件箱", icon="fa-envelope", label=_l("邮件发件箱"),
+                        category="系统管理", category_label=_l("系统管理"),
+                        category_icon="fa-cogs")

@@ -6,6 +6,7 @@ path: no recursion per row at national scale. The column is compared byte-wise (
 on PostgreSQL) so the range is exact.
 """
 from flask_appbuilder import Model
+from flask_babel import gettext
 from sqlalchemy import Column, ForeignKey, Integer, SmallInteger, String, select
 from sqlalchemy.orm import relationship
 
@@ -13,15 +14,23 @@ PathString = String(128).with_variant(String(128, collation="C"), "postgresql")
 
 LEVEL_NATIONAL, LEVEL_TOP, LEVEL_2, LEVEL_3 = 0, 1, 2, 3
 
+
+
+def N_(text):
+    """Mark ``text`` for extraction only; it is translated where it is shown."""
+    return text
+
+
+# The Chinese names are data too (the org import accepts them as kinds); ``kind_label`` translates.
 KIND_LABELS = {
-    "national": "国务院办公厅",
-    "province": "省级",
-    "ministry": "国务院部门",
-    "xpcc": "新疆生产建设兵团",
-    "city": "地市级",
-    "county": "县级",
-    "bureau": "垂直管理省局",
-    "division": "兵团师",
+    "national": N_("国务院办公厅"),
+    "province": N_("省级"),
+    "ministry": N_("国务院部门"),
+    "xpcc": N_("新疆生产建设兵团"),
+    "city": N_("地市级"),
+    "county": N_("县级"),
+    "bureau": N_("垂直管理省局"),
+    "division": N_("兵团师"),
 }
 
 
@@ -53,7 +62,7 @@ class Org(Model):
 
     @property
     def kind_label(self):
-        return KIND_LABELS.get(self.kind, self.kind)
+        return gettext(KIND_LABELS[self.kind]) if self.kind in KIND_LABELS else self.kind
 
     def contains(self, other):
         """True when ``other`` is this unit or below it."""

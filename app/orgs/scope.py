@@ -10,6 +10,7 @@ requests skip ``before_request``: every custom route and action therefore loads 
 """
 from flask import abort, g
 from flask_appbuilder.models.filters import BaseFilter
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.orgs.models import Org
@@ -63,7 +64,7 @@ def load_scoped_many(session, model, pks, user=None):
 class OrgScopeFilter(BaseFilter):
     """FAB base filter: use in every view's ``base_filters`` as ``[["id", OrgScopeFilter, None]]``."""
 
-    name = "本单位及下级"
+    name = _l("本单位及下级")
     arg_name = "orgscope"
 
     def apply(self, query, value):

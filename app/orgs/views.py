@@ -10,6 +10,7 @@ from flask_appbuilder import ModelView
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import SelectField
@@ -42,7 +43,7 @@ class OrgSubtreeFilter(BaseFilter):
     instead of a copied ``scope_path``.
     """
 
-    name = "本单位及下级"
+    name = _l("本单位及下级")
     arg_name = "orgsubtree"
 
     def apply(self, query, value):
@@ -99,7 +100,7 @@ class OrgAdminView(ModelView):
     edit_columns = ["name"]
     label_columns = LABELS
     add_form_extra_fields = {
-        "kind": SelectField(_l("类型"), choices=[(k, v) for k, v in KIND_LABELS.items()
+        "kind": SelectField(_l("类型"), choices=[(k, _l(v)) for k, v in KIND_LABELS.items()
                                                   if k != "national"],
                             validators=[DataRequired()]),
     }
@@ -111,7 +112,7 @@ class OrgAdminView(ModelView):
 
     def _require_admin(self):
         if not is_admin(g.user):
-            raise ValueError("只有系统管理员可以维护组织机构")
+            raise ValueError(gettext("只有系统管理员可以维护组织机构"))
 
     def pre_add(self, item):
         from app.orgs.importer import OrgImportError, _Row, validate
@@ -125,7 +126,7 @@ class OrgAdminView(ModelView):
         # the validation queries so it does not count as an existing unit.
         with session.no_autoflush:
             if row.code and session.scalar(select(Org.id).where(Org.code == row.code)):
-                raise ValueError(f"代码 {row.code} 已存在")
+                raise ValueError(gettext("代码 %(code)s 已存在", code=row.code))
             try:
                 validate(session, [row])
             except OrgImportError as error:
@@ -150,7 +151,7 @@ class OrgAdminView(ModelView):
         self._require_admin()
         item.name = (item.name or "").strip()
         if not item.name:
-            raise ValueError("名称不能为空")
+            raise ValueError(gettext("名称不能为空"))
         audit.record(current_app.appbuilder.session, "rename_org", "org", object_id=item.code,
                      actor=g.user, detail={"code": item.code, "name": item.name})
 
