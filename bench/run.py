@@ -351,7 +351,7 @@ def write_docs(table, forms):
     text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
     section = (f"{DOC_MARK_START}\n## basic_info\n\n"
                f"Measured by `python -m bench.run` ({forms:,} generated forms over the real national "
-               f"org tree, ~17 column rows each, SQLite, {time.strftime('%Y-%m-%d')}). Each figure "
+               f"org tree, ~15 column rows each, SQLite, {time.strftime('%Y-%m-%d')}). Each figure "
                "sits beside a raw baseline measured in the same run; the ratio is ours / raw.\n\n"
                + table + "\n\nRaw baselines: plain `executemany` INSERTs of the same validated "
                "forms and rows (import); the same count + first-page query in plain SQL (list); "
