@@ -7,7 +7,7 @@ pucha_cli = AppGroup("pucha", help="普查报送系统管理命令")
 
 @pucha_cli.command("init-db")
 def init_db():
-    """Create all tables (safe to run again)."""
+    """创建数据库表（可重复运行，已有数据不受影响）。"""
     from app.extensions import db
 
     db.create_all()
@@ -17,9 +17,9 @@ def init_db():
 @pucha_cli.command("setup")
 @click.option("--demo/--no-demo", default=True, help="同时载入演示数据（默认载入）")
 def setup(demo):
-    """Create the database, load the national org tree with its accounts, an administrator and demo data.
+    """创建数据库，载入全国组织机构树及各单位账号、系统管理员和演示数据。
 
-    Safe to run again: existing units, accounts and data are kept.
+    可重复运行：已有的单位、账号和数据保持不变。
     """
     from app.accounts.provisioning import ensure_admin, ensure_org_accounts, sync_roles
     from app.extensions import db

@@ -9,6 +9,12 @@ from app.plugins import build_plugin_manager, get_plugin_manager, set_plugin_man
 
 log = logging.getLogger(__name__)
 
+# FAB warns at every start that it cannot build search filters for association proxies of its own
+# user/role views, and that "no user yet created, use flask fab" before `flask pucha setup` has
+# made the accounts: neither is actionable for an operator, and the noise hides real warnings.
+for _noisy in ("flask_appbuilder.models.filters", "flask_appbuilder.security.manager"):
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
+
 
 def create_app(overrides=None, plugin_manager=None):
     """Build the Flask app. ``overrides`` replaces config values (tests use it)."""

@@ -16,7 +16,7 @@ def register(group):
     @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
                   help="输出文件（默认 <单位代码>-下级单位账号表.xlsx）")
     def account_table(org_code, output):
-        """Write the account table of ORG_CODE's direct sub-units (xlsx)."""
+        """生成单位 ORG_CODE 的下级单位账号表（xlsx）：初始密码在修改前显示，修改后显示“已修改”。"""
         from sqlalchemy import select
 
         from app import audit
@@ -38,7 +38,7 @@ def register(group):
     @click.argument("username")
     @click.option("--reason", default=None, help="重置原因（写入审计记录）")
     def reset_password_cmd(username, reason):
-        """Reset USERNAME to a new initial password and print it."""
+        """将账号 USERNAME 重置为新的初始密码并显示；该账号下次登录须修改密码。"""
         from app.accounts import commands
         from app.extensions import db
 
@@ -53,7 +53,7 @@ def register(group):
 
     @group.command("sync-perms")
     def sync_perms():
-        """Create the roles and every view's permissions (run after installing or upgrading)."""
+        """创建角色并同步全部视图权限（安装或升级后运行一次）。"""
         from app.accounts.provisioning import sync_roles
         from app.extensions import db
 
@@ -66,7 +66,7 @@ def register(group):
     @click.argument("username")
     @click.option("--email", default=None, help="管理员邮箱（可选）")
     def create_admin_cmd(username, email):
-        """Create an administrator USERNAME with a generated initial password."""
+        """新建系统管理员账号 USERNAME，生成初始密码（首次登录须修改）。"""
         from app.accounts.provisioning import create_admin
         from app.extensions import db
 
