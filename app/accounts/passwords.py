@@ -9,9 +9,10 @@ import hmac
 import secrets
 import string
 
-from flask import current_app, has_app_context
-from flask_babel import gettext
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.i18n_text import gettext as _
 
 CONFUSABLE = set("0Oo1lI")
 LETTERS = "".join(c for c in string.ascii_letters if c not in CONFUSABLE)
@@ -27,14 +28,6 @@ def _config(name, default):
         import config
 
         return getattr(config, name, default)
-
-
-def _(text, **variables):
-    """The message in the user's language; the Chinese source where Babel is not set up (a bare
-    Flask app or no app at all, as in a script)."""
-    if has_app_context() and "babel" in current_app.extensions:
-        return gettext(text, **variables)
-    return text % variables if variables else text
 
 
 def generate_initial_password(length=None):
