@@ -12,6 +12,7 @@ from flask import g, request
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
+from app.i18n_text import gettext
 from app.orgs.scope import OrgScopeFilter, viewer_org
 from app.workflow.engine import (ConcurrentChange, NotAllowed, NotFound, ReasonRequired,
                                  WorkflowError)
@@ -131,7 +132,7 @@ class BasicInfoApi(ModelRestApi):
         files = [(f.filename, f.stream.read(MAX_PACKAGE_BYTES + 1))
                  for f in request.files.getlist(UPLOAD_FIELD) if f and f.filename]
         if not files:
-            return self.response_400(message="请上传上报文件（字段名 packages，可多个）")
+            return self.response_400(message=gettext("请上传上报文件（字段名 packages，可多个）"))
         session = self.datamodel.session
         try:
             report = commands.import_packages(session, g.user, files)
@@ -189,7 +190,7 @@ class BasicInfoApi(ModelRestApi):
         data = self._json()
         name, ids = data.get("name"), data.get("ids")
         if name not in ("submit", "approve", "return") or not isinstance(ids, list) or not ids:
-            return self.response_400(message="请提供 name（submit/approve/return）和 ids")
+            return self.response_400(message=gettext("请提供 name（submit/approve/return）和 ids"))
         session = self.datamodel.session
         try:
             result = commands.transition(session, g.user, name, ids, reason=data.get("reason"),
@@ -237,7 +238,8 @@ class BasicInfoApi(ModelRestApi):
 
         name = self._json().get("name")
         if name not in ("submit", "approve"):
-            return self.response_400(message="name 应为 submit（全部提交）或 approve（全部审核）")
+            return self.response_400(
+                message=gettext("name 应为 submit（全部提交）或 approve（全部审核）"))
         session = self.datamodel.session
         try:
             result = commands.transition_all(session, g.user, name)
@@ -275,9 +277,9 @@ class BasicInfoApi(ModelRestApi):
         try:
             args = prison.loads(request.args.get("q", "()")) if request.args.get("q") else {}
         except Exception:  # noqa: BLE001 - any rison error is the caller's
-            return self.response_400(message="q 参数不是有效的 rison")
+            return self.response_400(message=gettext("q 参数不是有效的 rison"))
         if not isinstance(args, dict):
-            return self.response_400(message="q 参数不是有效的 rison")
+            return self.response_400(message=gettext("q 参数不是有效的 rison"))
         filters = self._handle_filters_args(args).get_joined_filters(self._base_filters)
         order_column = args.get("order_column") or self.base_order[0]
         direction = args.get("order_direction") or self.base_order[1]

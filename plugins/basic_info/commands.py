@@ -3,7 +3,8 @@
 The web view, the REST API, the CLI and the tests all call these functions. Each one validates
 first (ownership included), then writes, and ends in exactly one commit — or a rollback that
 leaves nothing behind. Every refusal is a ``WorkflowError`` subclass whose ``str()`` is a
-Chinese sentence for the user.
+sentence for the user: in the user's language inside a request, Chinese in the CLI and scripts
+(``app.i18n_text.gettext``).
 
 Import is set-based: one query finds every UUID of a package that already exists, every form's
 fate (imported / updated / refused) is decided BEFORE anything is written, and the accepted
@@ -27,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import audit_values, record_many
+from app.i18n_text import N_, gettext
 from app.orgs.models import Org
 from app.workflow.engine import (MSG_CONCURRENT, ConcurrentChange, NotAllowed, NotFound,
                                  Result, WorkflowError, apply, apply_and_commit)
@@ -38,7 +40,7 @@ from plugins.basic_info.schema import COLUMNS_TABLE, FORM_TYPE, SCHEMA
 OBJECT_TYPE = WORKFLOW.object_type or WORKFLOW.name
 
 IMPORTED, UPDATED, REFUSED = "imported", "updated", "refused"
-OUTCOME_LABELS = {IMPORTED: "新导入", UPDATED: "已覆盖更新", REFUSED: "已拒绝"}
+OUTCOME_LABELS = {IMPORTED: N_("新导入"), UPDATED: N_("已覆盖更新"), REFUSED: N_("已拒绝")}
 
 # A whole import is retried when a concurrent import of the same UUID wins the race between our
 # read of the existing UUIDs and our INSERT: the retry sees the winner's row and decides again.
@@ -63,8 +65,12 @@ class FormInvalid(FormError):
     def __init__(self, errors):
         self.errors = list(errors)
         first = "；".join(e.message for e in self.errors[:3])
-        more = f"等 {len(self.errors)} 处" if len(self.errors) > 3 else ""
-        super().__init__(f"表单填写有误{more}：{first}")
+        if len(self.errors) > 3:
+            message = gettext("表单填写有误等 %(count)s 处：%(first)s", count=len(self.errors),
+                              first=first)
+        else:
+            message = gettext("表单填写有误：%(first)s", first=first)
+        super().__init__(message)
 
     def error_dicts(self):
         return [_error_dict(e) for e in self.errors]
@@ -84,7 +90,8 @@ class FormOutcome:
 
     @property
     def outcome_label(self):
-        return OUTCOME_LABELS.get(self.outcome, self.outcome)
+        label = OUTCOME_LABELS.get(self.outcome)
+        return gettext(label) if label else self.outcome
 
     def to_dict(self):
         return {"uuid": self.uuid, "title": self.title, "outcome": self.outcome,
@@ -157,9 +164,10 @@ class ImportReport:
         return [f for p in self.packages for f in p.forms]
 
     def summary(self):
-        text = f"新导入 {self.imported} 份，覆盖更新 {self.updated} 份，拒绝 {self.refused} 份"
+        text = gettext("新导入 %(imported)s 份，覆盖更新 %(updated)s 份，拒绝 %(refused)s 份",
+                       imported=self.imported, updated=self.updated, refused=self.refused)
         if self.refused_packages:
-            text += f"；{self.refused_packages} 个上报文件整体被拒绝"
+            text += gettext("；%(count)s 个上报文件整体被拒绝", count=self.refused_packages)
         return text
 
     def to_dict(self):
@@ -181,12 +189,14 @@ def _now():
 
 
 def _acting_org(actor, what):
-    """The organising unit ``actor`` acts for; administrators and anonymous callers are refused."""
+    """The organising unit ``actor`` acts for; administrators and anonymous callers are refused.
+    ``what`` is a verb phrase marked with ``N_`` (导入表单), translated here."""
     if actor is None:
-        raise NotAllowed("请先登录")
+        raise NotAllowed(gettext("请先登录"))
     org = getattr(actor, "org", None)
     if org is None:
-        raise NotAllowed(f"系统管理员账号不属于任何组织单位，不能{what}；请使用组织单位的账号操作")
+        raise NotAllowed(gettext("系统管理员账号不属于任何组织单位，不能%(what)s；请使用组织单位的账号操作",
+                                 what=gettext(what)))
     return org
 
 
@@ -274,7 +284,7 @@ def import_packages(session, actor, files):
     transaction: a damaged package next to a good one does not hold the good one back.
     Returns an ``ImportReport``; raises ``NotAllowed`` when the actor has no organising unit.
     """
-    org = _acting_org(actor, "导入表单")
+    org = _acting_org(actor, N_("导入表单"))
     report = ImportReport()
     for filename, data in files:
         report.packages.append(_import_one(session, actor, org, _clean_filename(filename), data))
@@ -301,9 +311,10 @@ def _import_one(session, actor, org, filename, data):
     try:
         package = read_package(data, expected_form_type=FORM_TYPE)
         if package.schema_version > SCHEMA.version:
-            raise PackageError(
-                f"该上报文件由较新版本的填报客户端生成（表单版本 {package.schema_version}），"
-                f"本系统支持的表单版本为 {SCHEMA.version}，请联系技术支持", "schema_version")
+            raise PackageError(gettext(
+                "该上报文件由较新版本的填报客户端生成（表单版本 %(version)s），"
+                "本系统支持的表单版本为 %(supported)s，请联系技术支持",
+                version=package.schema_version, supported=SCHEMA.version), "schema_version")
         results = validate_forms(package, SCHEMA)
     except PackageError as exc:
         report.error, report.error_code = exc.message, exc.code
@@ -375,13 +386,13 @@ def _import_forms(session, actor, org, package_id, results, regions):
         if found is None:
             new.append((doc, outcome))
         elif found.scope_path != org.path:
-            outcome.errors = [{"path": "uuid", "label": "内部标识", "message": (
-                f"该表单已由 {found.name}（{found.code}）导入，不能重复导入；"
-                f"如需修改，请联系{found.name}处理")}]
+            outcome.errors = [{"path": "uuid", "label": "内部标识", "message": gettext(
+                "该表单已由 %(unit)s（%(code)s）导入，不能重复导入；如需修改，请联系%(unit)s处理",
+                unit=found.name, code=found.code)}]
         elif found.stage == review.COMPLETED:
-            outcome.errors = [{"path": "uuid", "label": "内部标识", "message": (
-                f"该网站已办结（网站标识码 {found.site_code}），不再接受重新导入，"
-                f"如需修改请在系统中在线修改")}]
+            outcome.errors = [{"path": "uuid", "label": "内部标识", "message": gettext(
+                "该网站已办结（网站标识码 %(site_code)s），不再接受重新导入，如需修改请在系统中在线修改",
+                site_code=found.site_code)}]
         else:
             updates.append((found, doc, outcome))
 
@@ -514,8 +525,8 @@ def transition_all(session, actor, name):
     selected in one query and applied in one set-based call. Returns the engine's ``Result``
     (``count`` 0 when there was nothing to do)."""
     if name not in BULK_TRANSITIONS:
-        raise FormError("只有“提交”和“审核通过”可以批量执行（全部提交 / 全部审核）")
-    org = _acting_org(actor, "批量处理表单")
+        raise FormError(gettext("只有“提交”和“审核通过”可以批量执行（全部提交 / 全部审核）"))
+    org = _acting_org(actor, N_("批量处理表单"))
     ids = session.execute(bulk_candidates(org, name)).scalars().all()
     if not ids:
         session.rollback()  # end the read transaction; nothing to do
@@ -539,18 +550,18 @@ def _load_form(session, actor, form_id):
 
     org = getattr(actor, "org", None) if actor is not None else None
     if actor is None:
-        raise NotAllowed("请先登录")
+        raise NotAllowed(gettext("请先登录"))
     try:
         form_id = int(form_id)
     except (TypeError, ValueError):
-        raise NotFound("表单编号无效") from None
+        raise NotFound(gettext("表单编号无效")) from None
     stmt = select(BasicInfoForm).where(BasicInfoForm.id == form_id)
     clause = scope_clause(BasicInfoForm, org)
     if clause is not None:
         stmt = stmt.where(clause)
     form = session.execute(stmt.execution_options(populate_existing=True)).scalars().first()
     if form is None:
-        raise NotFound(f"未找到表单（编号 {form_id}），或不在本单位管辖范围内")
+        raise NotFound(gettext("未找到表单（编号 %(id)s），或不在本单位管辖范围内", id=form_id))
     return form, org
 
 
@@ -596,7 +607,7 @@ def edit_form(session, actor, form_id, document, expected_version):
         correcting = form.stage == review.COMPLETED
         if correcting:
             if not review.may_correct(form, org):
-                raise NotAllowed("只有该表单审核链上的组织单位可以在线修改已办结的表单")
+                raise NotAllowed(gettext("只有该表单审核链上的组织单位可以在线修改已办结的表单"))
         elif not review.may_edit(form, org):
             raise NotAllowed(_edit_refusal(form, org, "编辑"))
         _check_version(form, expected_version)
@@ -651,16 +662,30 @@ def edit_form(session, actor, form_id, document, expected_version):
         raise
 
 
+# Why 编辑 / 删除 is refused, as whole sentences (a verb slotted into a sentence does not
+# translate): case -> (编辑, 删除).
+_EDIT_REFUSALS = {
+    "completed": (N_("表单已办结，不能编辑；如需修改请使用在线修改"),
+                  N_("表单已办结，不能删除；如需修改请使用在线修改")),
+    "not_importer": (N_("只有导入该表单的单位才能编辑"), N_("只有导入该表单的单位才能删除")),
+    "returned_above": (N_("表单已被上级退回，但尚未退回到本单位，暂不能编辑"),
+                       N_("表单已被上级退回，但尚未退回到本单位，暂不能删除")),
+    "submitted": (N_("表单已提交上级审核，不能编辑"), N_("表单已提交上级审核，不能删除")),
+    "other": (N_("当前状态下不能编辑该表单"), N_("当前状态下不能删除该表单")),
+}
+
+
 def _edit_refusal(form, org, what):
+    """The message refusing ``what`` (编辑 or 删除) on ``form`` to ``org``."""
     if form.stage == review.COMPLETED:
-        return f"表单已办结，不能{what}；如需修改请使用在线修改"
-    if org is None or form.scope_path != org.path:
-        return f"只有导入该表单的单位才能{what}"
-    if form.holder_path != org.path:
-        if form.stage == review.RETURNED:
-            return f"表单已被上级退回，但尚未退回到本单位，暂不能{what}"
-        return f"表单已提交上级审核，不能{what}"
-    return f"当前状态下不能{what}该表单"
+        case = "completed"
+    elif org is None or form.scope_path != org.path:
+        case = "not_importer"
+    elif form.holder_path != org.path:
+        case = "returned_above" if form.stage == review.RETURNED else "submitted"
+    else:
+        case = "other"
+    return gettext(_EDIT_REFUSALS[case][what == "删除"])
 
 
 def delete_form(session, actor, form_id, expected_version):

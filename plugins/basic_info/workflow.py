@@ -3,19 +3,24 @@
 Internal state: the importing unit (``scope_path``), the holder (``holder_path``: the unit where
 the form sits now) and a stage. What a unit SEES is derived from where it stands relative to the
 holder on the form's chain — see ``status_for`` and its SQL twin ``status_case``.
+
+Labels are Chinese values (compared, filtered on in SQL, keys of the list's colours), marked with
+``N_`` for the catalogue and translated only where shown: ``{{ _(status) }}``, ``gettext(label)``.
 """
 from sqlalchemy import case, func, literal
 
+from app.i18n_text import N_
 from app.orgs.paths import child_on_chain, level_of, parent_path
 from app.workflow.engine import Transition, Workflow
 
 DRAFT, PENDING, RETURNED, COMPLETED = "draft", "pending", "returned", "completed"
 
-STAGES = {DRAFT: "草稿", PENDING: "审核中", RETURNED: "已退回", COMPLETED: "已办结"}
+STAGES = {DRAFT: N_("草稿"), PENDING: N_("审核中"), RETURNED: N_("已退回"),
+          COMPLETED: N_("已办结")}
 
 # What the viewer sees (SPEC §3.3 table).
 NOT_SUBMITTED, TO_REVIEW, REVIEWED, RETURNED_LABEL, COMPLETED_LABEL, BELOW_REVIEWING = (
-    "未提交", "未审核", "已审核", "已退回", "已办结", "待下级审核")
+    N_("未提交"), N_("未审核"), N_("已审核"), N_("已退回"), N_("已办结"), N_("待下级审核"))
 STATUS_LABELS = (NOT_SUBMITTED, TO_REVIEW, REVIEWED, RETURNED_LABEL, COMPLETED_LABEL,
                  BELOW_REVIEWING)
 
@@ -49,11 +54,11 @@ WORKFLOW = Workflow(
     model=None,  # set by plugins.basic_info.models to avoid importing SQLAlchemy models here
     stages=STAGES,
     transitions=(
-        Transition(name="submit", label="提交", sources=(DRAFT, RETURNED),
-                   allowed=_holds_as_importer, effect=_move_up, bulk_label="全部提交"),
-        Transition(name="approve", label="审核通过", sources=(PENDING, RETURNED),
-                   allowed=_holds_as_reviewer, effect=_move_up, bulk_label="全部审核"),
-        Transition(name="return", label="退回", sources=(PENDING, RETURNED),
+        Transition(name="submit", label=N_("提交"), sources=(DRAFT, RETURNED),
+                   allowed=_holds_as_importer, effect=_move_up, bulk_label=N_("全部提交")),
+        Transition(name="approve", label=N_("审核通过"), sources=(PENDING, RETURNED),
+                   allowed=_holds_as_reviewer, effect=_move_up, bulk_label=N_("全部审核")),
+        Transition(name="return", label=N_("退回"), sources=(PENDING, RETURNED),
                    allowed=_holds_as_reviewer, effect=_move_down, reason_required=True),
     ),
     object_type="basic_info",
