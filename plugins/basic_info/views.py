@@ -14,11 +14,13 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import ListWidget
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, func, select
 from wtforms import SelectField
 
 from app.audit import AuditEvent
+from app.i18n_text import N_
 from app.orgs.models import Org
 from app.orgs.scope import OrgScopeFilter, load_scoped, viewer_org
 from app.workflow.engine import WorkflowError, available_transitions
@@ -29,11 +31,13 @@ from plugins.basic_info.schema import COLUMNS_TABLE, SCHEMA
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 UPLOAD_FIELD = "packages"
 
+# Shown in the detail page's history, translated there (gettext at render time).
 ACTION_LABELS = {
-    "import": "导入", "reimport": "重新导入", "submit": "提交", "approve": "审核通过",
-    "return": "退回", "complete": "办结", "edit": "编辑", "correct": "在线修改",
-    "delete": "删除", "imported": "导入", "updated": "重新导入", "completed": "办结",
-    "codes_issued": "发放网站标识码", "mail_queued": "通知邮件",
+    "import": N_("导入"), "reimport": N_("重新导入"), "submit": N_("提交"),
+    "approve": N_("审核通过"), "return": N_("退回"), "complete": N_("办结"), "edit": N_("编辑"),
+    "correct": N_("在线修改"), "delete": N_("删除"), "imported": N_("导入"),
+    "updated": N_("重新导入"), "completed": N_("办结"), "codes_issued": N_("发放网站标识码"),
+    "mail_queued": N_("通知邮件"),
 }
 
 
@@ -103,7 +107,9 @@ def _label(name):
 LIST_LABELS = {
     "importer_name": _l("填报人"), "updated_at": _l("时间"), "status": _l("状态"),
     "stage": _l("状态"), "site_code": _l("网站标识码"),
-    **{f.name: f.label for f in SCHEMA.fields},
+    # The schema's labels are census data (filler, package, export); scripts/update_catalogues.py
+    # extracts them, and the list translates them when it renders its headers.
+    **{f.name: _l(f.label) for f in SCHEMA.fields},
 }
 
 
@@ -145,10 +151,11 @@ def timeline(session, form):
     events = []
     for event, org_name in session.execute(stmt):
         events.append({
-            "at": event.at, "actor": event.actor_name or "系统", "org": org_name or "",
-            "action": ACTION_LABELS.get(event.action, event.action),
-            "from": WORKFLOW.stage_label(event.from_stage) if event.from_stage else "",
-            "to": WORKFLOW.stage_label(event.to_stage) if event.to_stage else "",
+            "at": event.at, "actor": event.actor_name or gettext("系统"), "org": org_name or "",
+            "action": gettext(ACTION_LABELS[event.action]) if event.action in ACTION_LABELS
+            else event.action,
+            "from": gettext(WORKFLOW.stage_label(event.from_stage)) if event.from_stage else "",
+            "to": gettext(WORKFLOW.stage_label(event.to_stage)) if event.to_stage else "",
             "reason": event.reason or "", "changes": _changes(event.detail),
         })
     return events
@@ -300,7 +307,8 @@ def report_view(report):
     return out
 
 
-OUTCOME_LABELS = {"imported": "已导入", "updated": "已更新", "refused": "未导入"}
+# Translated in the import report's template.
+OUTCOME_LABELS = {"imported": N_("已导入"), "updated": N_("已更新"), "refused": N_("未导入")}
 
 
 # --- the view ----------------------------------------------------------------------------------
@@ -329,7 +337,7 @@ class BasicInfoView(ModelView):
     order_columns = ORDER_COLUMNS
     search_columns = SEARCH_COLUMNS
     search_form_extra_fields = {
-        "stage": SelectField(_l("状态"), choices=[(s, s) for s in review.STATUS_LABELS]),
+        "stage": SelectField(_l("状态"), choices=[(s, _l(s)) for s in review.STATUS_LABELS]),
     }
     label_columns = LIST_LABELS
     formatters_columns = {"updated_at": lambda v: v.strftime("%Y-%m-%d %H:%M") if v else ""}
@@ -390,7 +398,7 @@ class BasicInfoView(ModelView):
         path = org.path if org is not None else None
         below_holder = path is not None and path.startswith(form.holder_path)
         return self.render_template(
-            "basic_info/detail.html", title=SCHEMA.label, form=form,
+            "basic_info/detail.html", title=gettext(SCHEMA.label), form=form,
             status=review.status_for(form, path),
             fields=SCHEMA.fields, values=form, groups=grouped_rows(form),
             columns=COLUMNS_TABLE.columns,
@@ -415,8 +423,9 @@ class BasicInfoView(ModelView):
             session.rollback()
             flash(str(error), "danger")
             return redirect(url_for(".detail", pk=pk))
-        label = {t.name: t.label for t in WORKFLOW.transitions}.get(name, name)
-        flash(f"已{label}：{form.site_name or form.uuid}", "success")
+        label = {t.name: gettext(t.label) for t in WORKFLOW.transitions}.get(name, name)
+        flash(gettext("已%(label)s：%(name)s", label=label, name=form.site_name or form.uuid),
+              "success")
         return redirect(url_for(".detail", pk=pk))
 
     @expose("/bulk/<name>", methods=["POST"])
@@ -435,7 +444,8 @@ class BasicInfoView(ModelView):
         count = getattr(result, "count", None)
         if count is None:
             count = len(result) if hasattr(result, "__len__") else result
-        flash(f"{labels[name]}：共 {count or 0} 份表单", "success" if count else "info")
+        flash(gettext("%(label)s：共 %(count)s 份表单", label=gettext(labels[name]), count=count or 0),
+              "success" if count else "info")
         return redirect(url_for(".list"))
 
     @expose("/upload", methods=["POST"])
@@ -451,7 +461,7 @@ class BasicInfoView(ModelView):
             # too big without being held in memory in full.
             files.append((storage.filename, storage.stream.read(MAX_PACKAGE_BYTES + 1)))
         if not files:
-            flash("请选择要导入的上报文件（.zip，可一次选择多个）", "warning")
+            flash(gettext("请选择要导入的上报文件（.zip，可一次选择多个）"), "warning")
             return redirect(url_for(".list"))
         session = _session()
         try:
@@ -471,10 +481,10 @@ class BasicInfoView(ModelView):
         org = viewer_org()
         correcting = review.may_correct(form, org)
         if not (review.may_edit(form, org) or correcting):
-            flash("本单位当前不能修改该表单", "danger")
+            flash(gettext("本单位当前不能修改该表单"), "danger")
             return redirect(url_for(".detail", pk=pk))
         if request.method == "GET":
-            return self.render_template("basic_info/edit.html", title=SCHEMA.label,
+            return self.render_template("basic_info/edit.html", title=gettext(SCHEMA.label),
                                         correcting=correcting, version=form.version,
                                         **edit_context(form, form.document))
         version = _version_arg()
@@ -488,11 +498,13 @@ class BasicInfoView(ModelView):
                 errors = list(getattr(error, "errors", None) or [])
                 flash(str(error), "danger")
             else:
-                flash("已保存" if not correcting else "已在线修改，修改记录已写入操作记录", "success")
+                flash(gettext("已保存") if not correcting
+                      else gettext("已在线修改，修改记录已写入操作记录"), "success")
                 return redirect(url_for(".detail", pk=pk))
         else:
-            flash(f"表单有 {len(errors)} 处需要修改，请按提示更正后再保存", "danger")
-        return self.render_template("basic_info/edit.html", title=SCHEMA.label,
+            flash(gettext("表单有 %(count)s 处需要修改，请按提示更正后再保存", count=len(errors)),
+                  "danger")
+        return self.render_template("basic_info/edit.html", title=gettext(SCHEMA.label),
                                     correcting=correcting, version=version or form.version,
                                     **edit_context(form, doc, errors))
 
@@ -508,7 +520,7 @@ class BasicInfoView(ModelView):
             session.rollback()
             flash(str(error), "danger")
             return redirect(url_for(".detail", pk=pk))
-        flash(f"已删除：{name}", "success")
+        flash(gettext("已删除：%(name)s", name=name), "success")
         return redirect(url_for(".list"))
 
     @expose("/export")
