@@ -5,7 +5,11 @@
 
 1. Extracts every string from app/ and plugins/ (python: ``_``, ``gettext``, ``lazy_gettext``,
    ``_l``, ``N_``; templates: ``_()`` / ``gettext()``) as babel.cfg lists them, into
-   app/translations/messages.pot. Our source strings are Chinese.
+   app/translations/messages.pot. Our source strings are Chinese. The labels of the census
+   schemas (``plugins/*/schema.py``: ``Field("name", "网站名称", …)``, ``Group``/``Slot`` labels,
+   ``label=`` of ``Table``/``FormSchema``) are added too: the schema stays their one definition,
+   as data shared with the filler and the Excel export, and the web views translate them where
+   shown (``gettext(field.label)``).
 2. Merges the .pot into the en catalogue (Babel's update): new strings arrive with an empty
    msgstr (or a fuzzy guess from a similar old string) for a developer to fill in; strings no longer
    in the source are dropped.
@@ -34,6 +38,11 @@ TRANSLATIONS = ROOT / "app" / "translations"
 POT = TRANSLATIONS / "messages.pot"
 # Python call names that mark a translatable string (Babel's defaults cover _, gettext, N_, ...).
 KEYWORDS = ("lazy_gettext", "_l", "lazy_ngettext:1,2")
+# Census schema modules whose labels are extracted (see ``schema_labels``).
+SCHEMA_MODULES = ("plugins/*/schema.py",)
+# Schema constructors whose second positional argument is the label (Field("name", "label", ...)).
+_LABEL_SECOND = {"Field", "Group", "Slot"}
+_SCHEMA_CALLS = _LABEL_SECOND | {"Table", "FormSchema"}
 
 # A call to a gettext function whose argument is one or more adjacent string literals
 # (FAB writes long messages as implicitly concatenated literals).
@@ -55,7 +64,33 @@ def extract(pot_path):
         catalog = read_po(fh)
     for message in catalog:
         message.locations = [(_relative(path), lineno) for path, lineno in message.locations]
+    for path in sorted(p for pattern in SCHEMA_MODULES for p in ROOT.glob(pattern)):
+        for label, _lineno in schema_labels(path.read_text(encoding="utf-8")):
+            # Locations without line numbers, like the rest of the .pot (--add-location file).
+            catalog.add(label, string="", locations=[(_relative(path), None)])
+    for message in catalog:  # in file order, as the .po writer puts them
+        message.locations = sorted(message.locations, key=lambda location: location[0])
     return catalog
+
+
+def schema_labels(source):
+    """[(label, line)] of a schema module: the label of every ``Field``/``Group``/``Slot`` (second
+    positional argument or ``label=``) and the ``label=`` of ``Table``/``FormSchema``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        if name not in _SCHEMA_CALLS:
+            continue
+        candidates = [kw.value for kw in node.keywords if kw.arg == "label"]
+        if name in _LABEL_SECOND and len(node.args) > 1:
+            candidates.append(node.args[1])
+        for value in candidates:
+            if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value:
+                found.append((value.value, value.lineno))
+    return sorted(found, key=lambda item: item[1])
 
 
 def _relative(path):
