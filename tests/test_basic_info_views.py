@@ -158,6 +158,16 @@ def test_detail_shows_both_tables_and_the_timeline(client, session, demo):
         assert what in timeline, what
 
 
+def test_timeline_of_a_completed_form_names_every_action_in_chinese(client, session, demo):
+    # Completion writes an audit event of its own (the codes issued); the history showed its
+    # internal name ("issue_codes") to the unit.
+    login(client, session, "330000")
+    html = page(client, f"/basic_info/form/{demo['杭州市上城区文化和旅游局'].id}")
+    timeline = html[html.index("audit-timeline"):]
+    assert "发放网站标识码" in timeline
+    assert not re.search(r"<td>\s*[a-z_]+\s*</td>", timeline), timeline
+
+
 def test_transition_and_stale_version(client, session, demo):
     login(client, session, "330100")
     form = demo["杭州市上城区教育局"]

@@ -37,7 +37,7 @@ ACTION_LABELS = {
     "approve": N_("审核通过"), "return": N_("退回"), "complete": N_("办结"), "edit": N_("编辑"),
     "correct": N_("在线修改"), "delete": N_("删除"), "imported": N_("导入"),
     "updated": N_("重新导入"), "completed": N_("办结"), "codes_issued": N_("发放网站标识码"),
-    "mail_queued": N_("通知邮件"),
+    "issue_codes": N_("发放网站标识码"), "mail_queued": N_("通知邮件"),
 }
 
 
