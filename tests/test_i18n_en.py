@@ -117,6 +117,42 @@ def test_org_account_menu_in_english(app, session, english_client):
     assert "Prefecture" in html or "County" in html
 
 
+def _import_sample_package(session, username):
+    from app.accounts.models import PuchaUser
+    from plugins.basic_info.commands import import_packages
+
+    user = session.query(PuchaUser).filter_by(username=username).one()
+    data = (ROOT / "docs/sample-package.zip").read_bytes()
+    report = import_packages(session, user, [("sample-package.zip", data)])
+    assert report.imported > 0, report.summary()
+    return report
+
+
+def test_basic_info_list_and_detail_in_english(app, session, english_client):
+    """Column headers (the census schema's labels included) and the status the unit sees."""
+    report = _import_sample_package(session, "330102")
+    login(english_client, session, "330102")
+    html = english_client.get("/basic_info/list/").get_data(as_text=True)
+    thead = re.search(r'<table class="table table-bordered table-hover basic-info-list">\s*'
+                      r'<thead>(.*?)</thead>', html, re.S)
+    assert thead, "no list table"
+    assert not CJK.search(thead.group(1)), CJK.findall(thead.group(1))
+    for header in ("No.", "Filled in by", "Status", "Website ID code", "Province/Ministry",
+                   "Filing unit", "Website name", "ICP filing number"):
+        assert header in thead.group(1), header
+    statuses = re.findall(r'<span class="label label-\w+">([^<]*)</span>', html)
+    assert statuses and set(statuses) == {"Not submitted"}, statuses
+    for text in ("Submit all", "Export report", "Import"):
+        assert text in html, text
+
+    form_id = report.packages[0].forms[0].form_id
+    detail = english_client.get(f"/basic_info/form/{form_id}").get_data(as_text=True)
+    assert '<span class="label label-primary form-status">Not submitted</span>' in detail
+    for text in ("Home page URL", "Head's email", "Information publishing", "News", "Address",
+                 "History", "Import", "Draft"):
+        assert text in detail, text
+
+
 def test_chinese_by_default(app, session, client):
     compile_all()
     html = client.get("/").get_data(as_text=True)
