@@ -90,3 +90,26 @@ def test_export_writes_in_batches(app, session, demo):
     wb = load_workbook(fh)
     assert len(names(wb.worksheets[0])) == 10
     assert Workbook(write_only=True).write_only
+
+
+def test_a_table_longer_than_excels_row_limit_continues_on_new_sheets(app, session, demo):
+    """A national export's column table (~1.5 million rows) is longer than the 1,048,576 rows an
+    Excel sheet holds: the rows continue on 续 sheets with the same title and header, none lost."""
+    from plugins.basic_info import export
+    from plugins.basic_info.models import BasicInfoColumnRow, BasicInfoForm
+
+    query = session.query(BasicInfoForm).order_by(BasicInfoForm.id)
+    total_rows = session.query(BasicInfoColumnRow).count()
+    limit = 2 + 40  # title + header + 40 rows per sheet
+    fh, count = export.write_report(session, query, None, max_rows=limit)
+    wb = load_workbook(fh)
+    column_sheets = [ws for ws in wb.worksheets if ws.title.startswith("栏目（系统）基本信息表")]
+    assert len(column_sheets) == -(-total_rows // 40) > 1
+    assert column_sheets[1].title.endswith("（续2）")
+    written = 0
+    for ws in column_sheets:
+        assert ws.max_row <= limit and ws.freeze_panes == "A3"
+        assert [c.value for c in ws[2]][:2] == ["网站名称", "网站标识码"]
+        written += ws.max_row - 2
+    assert written == total_rows
+    assert len(names(wb.worksheets[0])) == count == 10

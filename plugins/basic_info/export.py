@@ -24,6 +24,8 @@ from plugins.basic_info.schema import COLUMNS_TABLE, SCHEMA
 from plugins.basic_info.workflow import status_case
 
 BATCH = 2000
+# Excel opens at most 1,048,576 rows per sheet; a national export's column table is longer.
+EXCEL_MAX_ROWS = 1_048_576
 SPOOL_BYTES = 8 * 1024 * 1024
 CHUNK = 256 * 1024
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -65,6 +67,34 @@ def _title_cell(ws, text):
     return cell
 
 
+class RollingSheet:
+    """A write-only sheet that continues on a new sheet — 名称（续2）, （续3）… with the same
+    title and header — when Excel's row limit is reached, so every exported file opens in Excel."""
+
+    def __init__(self, wb, name, title, headers, max_rows=EXCEL_MAX_ROWS):
+        self.wb, self.name, self.title, self.headers = wb, name, title, headers
+        self.max_rows, self.sheets = max_rows, 0
+        self._next_sheet()
+
+    def _next_sheet(self):
+        self.sheets += 1
+        name = self.name if self.sheets == 1 else f"{self.name[:25]}（续{self.sheets}）"
+        ws = self.wb.create_sheet(name)
+        for index, (_, width) in enumerate(self.headers, start=1):
+            ws.column_dimensions[get_column_letter(index)].width = width
+        # Row 1 is the title, row 2 the header; freezing at A3 keeps both in view while scrolling.
+        ws.freeze_panes = "A3"
+        ws.append([_title_cell(ws, self.title)])
+        ws.append(_header_cells(ws, [label for label, _ in self.headers]))
+        self.ws, self.rows = ws, 2
+
+    def append(self, values):
+        if self.rows >= self.max_rows:
+            self._next_sheet()
+        self.ws.append(values)
+        self.rows += 1
+
+
 def _fmt_time(value):
     return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime.datetime) else value
 
@@ -74,7 +104,7 @@ def _slot_labels():
 
 
 def write_report(session, query, viewer_path, order=("updated_at", "desc"), title=None,
-                 out=None):
+                 out=None, max_rows=EXCEL_MAX_ROWS):
     """Write the report of ``query`` (a FAB-filtered ``Query`` over BasicInfoForm) into ``out``
     (default: a new spooled temporary file), rewound; returns ``(file, form_count)``.
 
@@ -95,25 +125,15 @@ def write_report(session, query, viewer_path, order=("updated_at", "desc"), titl
     title = title or SCHEMA.label
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
 
-    ws = wb.create_sheet("政府网站基本信息表")
     headers = [(label, width) for _, label, width in WORKFLOW_HEADERS] + [
         (f.label, _width(f)) for f in fields]
-    for index, (_, width) in enumerate(headers, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = width
-    # Row 1 is the title, row 2 the header; freezing at A3 keeps both in view while scrolling.
-    ws.freeze_panes = "A3"
-    ws.append([_title_cell(ws, f"{title}（导出时间 {stamp}）")])
-    ws.append(_header_cells(ws, [label for label, _ in headers]))
+    ws = RollingSheet(wb, "政府网站基本信息表", f"{title}（导出时间 {stamp}）", headers, max_rows)
     count = 0
     for count, row in enumerate(rows_query, start=1):
         ws.append([count, row[0], _fmt_time(row[1]), *row[2:]])
 
-    ws2 = wb.create_sheet("栏目（系统）基本信息表")
-    for index, (_, width) in enumerate(ROW_HEADERS, start=1):
-        ws2.column_dimensions[get_column_letter(index)].width = width
-    ws2.freeze_panes = "A3"
-    ws2.append([_title_cell(ws2, f"{COLUMNS_TABLE.label}（导出时间 {stamp}）")])
-    ws2.append(_header_cells(ws2, [label for label, _ in ROW_HEADERS]))
+    ws2 = RollingSheet(wb, "栏目（系统）基本信息表", f"{COLUMNS_TABLE.label}（导出时间 {stamp}）",
+                       ROW_HEADERS, max_rows)
     labels = _slot_labels()
     for group, slot, site_name, site_code, name, address in _column_rows(session, query, order):
         group_label, slot_label = labels.get((group, slot), (group, slot))
