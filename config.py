@@ -133,8 +133,9 @@ TRACE_PLUGINS = _env_bool("PUCHA_TRACE_PLUGINS", False)
 # --- the filler ----------------------------------------------------------------------------
 # PUCHA_FILLER_LATEST_VERSION: the filler version announced to clients on start.
 FILLER_LATEST_VERSION = _env("PUCHA_FILLER_LATEST_VERSION", "1.0.0")
-# PUCHA_FILLER_DOWNLOAD_URL: where the announcement sends users for the new version.
-FILLER_DOWNLOAD_URL = _env("PUCHA_FILLER_DOWNLOAD_URL", "/support/")
+# PUCHA_FILLER_DOWNLOAD_URL: where the new-version notice sends users (seed 000: download only
+# from the home page or the 技术支持中心).
+FILLER_DOWNLOAD_URL = _env("PUCHA_FILLER_DOWNLOAD_URL", "/")
 
 # --- packages ------------------------------------------------------------------------------
 # PUCHA_UPLOAD_MAX_BYTES: largest upload accepted in one request.

@@ -37,7 +37,7 @@ class ClientApi(BaseApi):
                     type: object
                     properties:
                       latest: {type: string, example: "1.0.0"}
-                      download_url: {type: string, example: "/support/"}
+                      download_url: {type: string, example: "/"}
             429:
               description: Too many requests from this address
         """
