@@ -29,7 +29,7 @@ def test_the_filler_reads_the_real_endpoint(app, client, monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
     info = check_for_update("http://127.0.0.1:8080", current="1.0.0")
     assert info.status == "newer" and info.latest == "9.0.0"
-    assert info.download_url == "http://127.0.0.1:8080/support/"
+    assert info.download_url == "http://127.0.0.1:8080/"
 
 
 @pytest.fixture
