@@ -166,6 +166,8 @@ def test_timeline_of_a_completed_form_names_every_action_in_chinese(client, sess
     timeline = html[html.index("audit-timeline"):]
     assert "发放网站标识码" in timeline
     assert not re.search(r"<td>\s*[a-z_]+\s*</td>", timeline), timeline
+    # Each move up names the unit the form went to.
+    assert "审核中（杭州市）" in timeline and "审核中（浙江省）" in timeline
 
 
 def test_transition_and_stale_version(client, session, demo):

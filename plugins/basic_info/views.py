@@ -148,15 +148,25 @@ def timeline(session, form):
             .where(AuditEvent.object_type == (WORKFLOW.object_type or WORKFLOW.name),
                    AuditEvent.object_id == str(form.id))
             .order_by(AuditEvent.id))
+    rows = session.execute(stmt).all()
+    # A transition moves the form to another unit (its new holder_path is in the audit detail);
+    # name that unit so the timeline reads "审核中（杭州市）", not "审核中 → 审核中".
+    moved_to = {e.detail["holder_path"] for e, _ in rows
+                if isinstance(e.detail, dict) and e.detail.get("holder_path")}
+    unit_names = dict(session.execute(
+        select(org.c.path, org.c.name).where(org.c.path.in_(moved_to))).all()) if moved_to else {}
     events = []
-    for event, org_name in session.execute(stmt):
+    for event, org_name in rows:
+        to = gettext(WORKFLOW.stage_label(event.to_stage)) if event.to_stage else ""
+        holder = event.detail.get("holder_path") if isinstance(event.detail, dict) else None
+        if to and holder in unit_names:
+            to = f"{to}（{unit_names[holder]}）"
         events.append({
             "at": event.at, "actor": event.actor_name or gettext("系统"), "org": org_name or "",
             "action": gettext(ACTION_LABELS[event.action]) if event.action in ACTION_LABELS
             else event.action,
             "from": gettext(WORKFLOW.stage_label(event.from_stage)) if event.from_stage else "",
-            "to": gettext(WORKFLOW.stage_label(event.to_stage)) if event.to_stage else "",
-            "reason": event.reason or "", "changes": _changes(event.detail),
+            "to": to, "reason": event.reason or "", "changes": _changes(event.detail),
         })
     return events
 
