@@ -29,10 +29,12 @@ from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit import audit_values, record_many
+from app.i18n_text import N_, gettext
 
 
 class WorkflowError(Exception):
-    """A transition was refused; ``str(exc)`` is a Chinese message for the user."""
+    """A transition was refused; ``str(exc)`` is the message for the user, in the user's language
+    (Chinese source strings, translated through app.i18n_text where a request says otherwise)."""
 
 
 class NotAllowed(WorkflowError):
@@ -47,11 +49,14 @@ class ReasonRequired(WorkflowError):
     """The transition needs a reason and none was given."""
 
 
+MSG_CONCURRENT = N_("表单已被其他单位处理，请刷新后重试")
+
+
 class ConcurrentChange(WorkflowError):
     """The row changed since it was read (another unit acted first)."""
 
-
-MSG_CONCURRENT = "表单已被其他单位处理，请刷新后重试"
+    def __init__(self, message=MSG_CONCURRENT):
+        super().__init__(gettext(message))
 
 # Rows loaded per SELECT. SQLite allows 32,766 bound parameters and PostgreSQL 65,535; one
 # statement covers any realistic bulk action, and the statement count stays bounded above that.
@@ -125,7 +130,7 @@ def _actor_org(actor):
     if actor is None:
         # Refuse rather than treat "nobody" as an administrator: a view that forgot to pass the
         # user must not act with unlimited scope.
-        raise NotAllowed("请先登录")
+        raise NotAllowed(gettext("请先登录"))
     return getattr(actor, "org", None)
 
 
@@ -154,10 +159,12 @@ def _load(session, model, ids, actor_org):
 
 def _refusal(workflow, transition, row, actor_org):
     if row.stage not in transition.sources:
-        return (f"「{transition.label}」不适用于状态为「{workflow.stage_label(row.stage)}」的表单"
-                f"（编号 {row.id}）")
+        return gettext("「%(action)s」不适用于状态为「%(stage)s」的表单（编号 %(id)s）",
+                       action=gettext(transition.label),
+                       stage=gettext(workflow.stage_label(row.stage)), id=row.id)
     if not transition.allowed(row, actor_org):
-        return f"本单位无权对该表单执行「{transition.label}」（编号 {row.id}）"
+        return gettext("本单位无权对该表单执行「%(action)s」（编号 %(id)s）",
+                       action=gettext(transition.label), id=row.id)
     return None
 
 
@@ -185,14 +192,14 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
     actor_org = _actor_org(actor)
     reason = (reason or "").strip() or None
     if transition.reason_required and not reason:
-        raise ReasonRequired(f"{transition.label}必须填写原因")
+        raise ReasonRequired(gettext("%(action)s必须填写原因", action=gettext(transition.label)))
 
     model = workflow.model
     id_type = inspect(model).columns["id"].type.python_type
     try:
         wanted = sorted({id_type(i) for i in ids})
     except (TypeError, ValueError):
-        raise NotFound("表单编号无效") from None
+        raise NotFound(gettext("表单编号无效")) from None
     if not wanted:
         return Result(workflow, transition, [], {}, {})
 
@@ -203,7 +210,7 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
         shown = "、".join(str(i) for i in missing[:10]) + ("等" if len(missing) > 10 else "")
         # The same message for "does not exist" and "belongs to another unit": a sibling must not
         # learn that a form exists.
-        raise NotFound(f"未找到表单（编号 {shown}），或不在本单位管辖范围内")
+        raise NotFound(gettext("未找到表单（编号 %(ids)s），或不在本单位管辖范围内", ids=shown))
     rows.sort(key=lambda r: r.id)
 
     if expected_versions:
