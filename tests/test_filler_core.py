@@ -16,7 +16,7 @@ import pytest
 
 from app.forms.package import read_package, validate_forms
 from filler import __version__
-from filler.core import atomic
+from app.forms import atomic  # the writer the form store uses
 from filler.core.excel import ROWS_SHEET, SITES_SHEET, import_workbook, read_workbook, write_template
 from filler.core.export import ExportError, export_forms
 from filler.core.listing import list_forms

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import struct
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Union
 
+from app.forms.atomic import atomic_write_bytes
 from app.forms.schema import FieldError, is_valid_uuid4
 
 # --------------------------------------------------------------------------------------------
@@ -293,7 +293,7 @@ def write_package_file(path: Union[str, os.PathLike], forms: Iterable[dict], for
                        schema_version: int, client_name: str, client_version: str, **kwargs) -> Path:
     """Write a package to ``path`` atomically (a half-written zip never replaces a good one)."""
     data = write_package(forms, form_type, schema_version, client_name, client_version, **kwargs)
-    return _atomic_write(path, data)
+    return atomic_write_bytes(path, data)
 
 
 def pack(schema, forms: Iterable[dict], client_name: str, client_version: str,
@@ -303,29 +303,8 @@ def pack(schema, forms: Iterable[dict], client_name: str, client_version: str,
     kwargs = dict(folder=schema.package_folder or schema.name, title=schema.title, created_at=created_at)
     data = write_package(forms, schema.name, schema.version, client_name, client_version, **kwargs)
     if path is not None:
-        _atomic_write(path, data)
+        atomic_write_bytes(path, data)
     return data
-
-
-def _atomic_write(path: Union[str, os.PathLike], data: bytes) -> Path:
-    """Write to a temporary file beside ``path`` and rename it over, so a crash never leaves a
-    half-written zip where a good one was."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".pucha-", suffix=".zip.part", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,54 +1,9 @@
-"""Crash-safe file writes: a file on disk is always either the old version or the new one.
-
-People type into the filler for an hour and then the laptop's battery dies, or an antivirus tool
-kills the process (FAQ §9). Writing in place would leave a half-written, unreadable form; writing
-a temporary file in the same folder, flushing it to disk and renaming it over the old one cannot.
-"""
+"""The filler's crash-safe JSON files, on the shared atomic writer of app.forms.atomic."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 
-
-def _fsync_dir(folder: Path) -> None:
-    # The rename itself lives in the directory entry; without this a power cut right after
-    # os.replace can still lose it on some file systems. Windows cannot open a directory.
-    if os.name == "nt":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file + fsync + os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder as the target: os.replace is only atomic within one file system.
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        # Whatever failed, the old file is untouched; do not leave the temporary one behind.
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(path.parent)
+from app.forms.atomic import atomic_write_bytes
 
 
 def atomic_write_json(path, obj) -> None:
