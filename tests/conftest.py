@@ -1,4 +1,5 @@
 """Shared fixtures: a national database built once per session and copied per test."""
+import contextlib
 import os
 import shutil
 import tempfile
@@ -40,23 +41,51 @@ def base_overrides(db_url, tmp_path):
     }
 
 
-def build_national_db(db_path):
-    """Create a SQLite database with the real national tree, its accounts and the roles."""
+@contextlib.contextmanager
+def app_in_context(overrides):
+    """An app built with ``overrides``, inside its app context.
+
+    On the way out its session is removed and its engine disposed: a database file or a
+    PostgreSQL database with a connection still open can be neither deleted nor used as a
+    template.
+    """
+    from app.extensions import db
     from app.factory import create_app
 
-    app = create_app(base_overrides(f"sqlite:///{db_path}", db_path.parent))
-    with app.app_context():
+    application = create_app(overrides)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+def sqlite_copy(db_file, folder, name="pucha.db"):
+    """The URL of a private copy of the SQLite database ``db_file``, made in ``folder``."""
+    path = Path(folder) / name
+    shutil.copy(db_file, path)
+    return f"sqlite:///{path}"
+
+
+def build_database(db_url, workdir, load_orgs=None, accounts=True):
+    """Create the schema and load an org tree (the real national one unless ``load_orgs``, a
+    function of the session, loads another); with ``accounts`` also the roles, every org's
+    account and the administrator.
+
+    Built by the platform's own loaders, the code production runs, on SQLite as on PostgreSQL.
+    """
+    with app_in_context(base_overrides(db_url, workdir)):
         from app.accounts.provisioning import ensure_admin, ensure_org_accounts, sync_roles
         from app.extensions import db
         from app.orgs.importer import load_default_tree
 
         db.create_all()
-        sync_roles()
-        load_default_tree(db.session)
-        ensure_org_accounts(db.session)
-        ensure_admin(db.session)
+        if accounts:
+            sync_roles()
+        (load_orgs or load_default_tree)(db.session)
+        if accounts:
+            ensure_org_accounts(db.session)
+            ensure_admin(db.session)
         db.session.commit()
-        db.engine.dispose()
 
 
 # PUCHA_TEST_DB=postgres runs every test that uses `app` on a real PostgreSQL server (a copy of
@@ -68,28 +97,19 @@ TEST_DB = os.environ.get("PUCHA_TEST_DB", "sqlite").strip().lower()
 def national_db_file(tmp_path_factory):
     """The national SQLite database file (also the base of the browser tests' live server)."""
     path = tmp_path_factory.mktemp("national") / "national.db"
-    build_national_db(path)
+    build_database(f"sqlite:///{path}", path.parent)
     return path
 
 
 @pytest.fixture
 def app(request, tmp_path):
     """A fresh app on a private copy of the national database."""
-    from app.factory import create_app
-
     if TEST_DB == "postgres":
         db_url = request.getfixturevalue("pg_national_db")
     else:
-        db_path = tmp_path / "pucha.db"
-        shutil.copy(request.getfixturevalue("national_db_file"), db_path)
-        db_url = f"sqlite:///{db_path}"
-    application = create_app(base_overrides(db_url, tmp_path))
-    with application.app_context():
+        db_url = sqlite_copy(request.getfixturevalue("national_db_file"), tmp_path)
+    with app_in_context(base_overrides(db_url, tmp_path)) as application:
         yield application
-        from app.extensions import db
-
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
@@ -102,3 +122,32 @@ def session(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# --- a small org tree of its own, for the account tests (see tests/support/accounts.py) -------
+@pytest.fixture(scope="session")
+def small_db_file(tmp_path_factory):
+    from tests.support.accounts import SMALL_TREE, add_orgs
+
+    path = tmp_path_factory.mktemp("accounts") / "small.db"
+    build_database(f"sqlite:///{path}", path.parent,
+                   load_orgs=lambda session: add_orgs(session, SMALL_TREE))
+    return path
+
+
+@pytest.fixture
+def small_app(small_db_file, tmp_path):
+    with app_in_context(base_overrides(sqlite_copy(small_db_file, tmp_path), tmp_path)) as application:
+        yield application
+
+
+@pytest.fixture
+def db_session(small_app):
+    from app.extensions import db
+
+    return db.session
+
+
+@pytest.fixture
+def web(small_app):
+    return small_app.test_client()

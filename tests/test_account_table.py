@@ -7,19 +7,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from app.accounts.account_table import HEADERS, build_account_table
-from tests.test_accounts import (  # noqa: F401  (fixtures)
-    KNOWN,
-    NEW,
-    api_token,
-    audit_count,
-    db_session,
-    get_user,
-    give_password,
-    small_app,
-    small_db_file,
-    web,
-    web_login,
-)
+from tests.support.accounts import KNOWN_PASSWORD as KNOWN
+from tests.support.accounts import NEW_PASSWORD as NEW
+from tests.support.accounts import api_token, audit_count, get_user, give_password, web_login
 
 
 def _org(session, code):
@@ -74,7 +64,7 @@ def test_table_shows_locked_and_missing_accounts(db_session):
     import datetime
 
     from app.accounts.models import PuchaUser
-    from tests.test_accounts import add_orgs
+    from tests.support.accounts import add_orgs
 
     user = get_user(db_session, "330106")
     user.locked_until = datetime.datetime.now() + datetime.timedelta(minutes=5)

@@ -1,133 +1,22 @@
 """Accounts: provisioning, the forced first password change (pages and JWT), resets and scope.
 
-The fixtures build a small tree of their own (root, two provinces, two cities, two counties) so
-these tests do not depend on the national data set; `small_app` is reused by the other account
-test modules.
+They run on ``small_app`` (tests/conftest.py): a small tree of their own (root, two provinces,
+two cities, two counties), so they do not depend on the national data set.
 """
-import shutil
-
 import pytest
 from sqlalchemy import func, select
 
-from app.audit import AuditEvent
-from tests.conftest import base_overrides
-
-KNOWN = "Zhengque2026"
-NEW = "Xinmima2026"
-
-SMALL_TREE = [
-    # code, name, level, kind, parent
-    ("000000", "国务院办公厅", 0, "national", None),
-    ("330000", "浙江省人民政府办公厅", 1, "province", "000000"),
-    ("320000", "江苏省人民政府办公厅", 1, "province", "000000"),
-    ("330100", "杭州市人民政府办公厅", 2, "city", "330000"),
-    ("330200", "宁波市人民政府办公厅", 2, "city", "330000"),
-    ("330102", "上城区人民政府办公室", 3, "county", "330100"),
-    ("330106", "西湖区人民政府办公室", 3, "county", "330100"),
-]
-
-
-def add_orgs(session, rows):
-    from app.orgs.models import Org
-
-    by_code = {o.code: o for o in session.execute(select(Org)).scalars()}
-    for code, name, level, kind, parent in rows:
-        parent_org = by_code.get(parent)
-        path = (parent_org.path if parent_org else "/") + code + "/"
-        org = Org(code=code, name=name, level=level, kind=kind, path=path,
-                  parent_id=parent_org.id if parent_org else None)
-        session.add(org)
-        session.flush()
-        by_code[code] = org
-    return by_code
-
-
-def _build_small_db(path):
-    from app.factory import create_app
-
-    application = create_app(base_overrides(f"sqlite:///{path}", path.parent))
-    with application.app_context():
-        from app.accounts.provisioning import ensure_admin, ensure_org_accounts, sync_roles
-        from app.extensions import db
-
-        db.create_all()
-        sync_roles()
-        add_orgs(db.session, SMALL_TREE)
-        ensure_org_accounts(db.session)
-        ensure_admin(db.session)
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def small_db_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("accounts") / "small.db"
-    _build_small_db(path)
-    return path
-
-
-@pytest.fixture
-def small_app(small_db_file, tmp_path):
-    from app.extensions import db
-    from app.factory import create_app
-
-    path = tmp_path / "pucha.db"
-    shutil.copy(small_db_file, path)
-    application = create_app(base_overrides(f"sqlite:///{path}", tmp_path))
-    with application.app_context():
-        yield application
-        db.session.remove()
-        db.engine.dispose()
-
-
-@pytest.fixture
-def db_session(small_app):
-    from app.extensions import db
-
-    return db.session
-
-
-@pytest.fixture
-def web(small_app):
-    return small_app.test_client()
-
-
-# --- helpers -----------------------------------------------------------------------------------
-def get_user(session, username):
-    from app.accounts.models import PuchaUser
-
-    session.expire_all()
-    return session.execute(select(PuchaUser).where(PuchaUser.username == username)).scalar_one()
-
-
-def give_password(session, username, password=KNOWN):
-    from app.accounts.passwords import hash_password
-
-    user = get_user(session, username)
-    user.password = hash_password(password)
-    user.initial_password = None
-    user.must_change_password = False
-    session.commit()
-    return user
-
-
-def web_login(client, username, password):
-    return client.post("/login/", data={"username": username, "password": password})
-
-
-def api_token(client, username, password):
-    response = client.post("/api/v1/security/login", json={
-        "username": username, "password": password, "provider": "db"})
-    assert response.status_code == 200, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
-
-
-def audit_count(session, action, object_id=None):
-    stmt = select(func.count(AuditEvent.id)).where(AuditEvent.action == action)
-    if object_id is not None:
-        stmt = stmt.where(AuditEvent.object_id == object_id)
-    return session.scalar(stmt)
+from tests.support.accounts import (
+    KNOWN_PASSWORD as KNOWN,
+    NEW_PASSWORD as NEW,
+    SMALL_TREE,
+    add_orgs,
+    api_token,
+    audit_count,
+    get_user,
+    give_password,
+    web_login,
+)
 
 
 # --- provisioning ------------------------------------------------------------------------------

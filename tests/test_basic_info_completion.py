@@ -2,7 +2,6 @@
 outbox worker; nothing issued when the approval rolls back; distinct consecutive codes when
 several workers complete forms of one unit at once on PostgreSQL."""
 import re
-import shutil
 import threading
 
 import pytest
@@ -18,7 +17,7 @@ from plugins.basic_info.commands import transition, transition_all
 from plugins.basic_info.completion import CHECK_CODE_ALPHABET, SiteCodesExhausted
 from plugins.basic_info.models import BasicInfoForm, SiteCodeCounter
 from plugins.basic_info.schema import example_form
-from tests.conftest import base_overrides
+from tests.conftest import app_in_context, base_overrides, sqlite_copy
 from tests.test_basic_info_import import (CITY, COUNTY, PROVINCE, actor, form_of, import_forms,
                                           imported_form)
 
@@ -80,18 +79,10 @@ def test_check_codes_avoid_confusable_characters():
 @pytest.fixture
 def mail_app(national_db_file, tmp_path, smtp_server):
     """The national database with Flask-Mail pointed at the test's real SMTP server."""
-    from app.extensions import db
-    from app.factory import create_app
-
-    db_path = tmp_path / "pucha.db"
-    shutil.copy(national_db_file, db_path)
-    overrides = base_overrides(f"sqlite:///{db_path}", tmp_path)
+    overrides = base_overrides(sqlite_copy(national_db_file, tmp_path), tmp_path)
     overrides.update(smtp_server.app_config())
-    application = create_app(overrides)
-    with application.app_context():
+    with app_in_context(overrides) as application:
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.mark.smtp
@@ -181,18 +172,6 @@ def test_bulk_completion_issues_consecutive_codes_and_two_mails_each(app, sessio
 
 
 # --- PostgreSQL: concurrent completions ------------------------------------------------------
-
-
-@pytest.fixture
-def pg_app(pg_national_db, tmp_path):
-    from app.extensions import db
-    from app.factory import create_app
-
-    application = create_app(base_overrides(pg_national_db, tmp_path))
-    with application.app_context():
-        yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.mark.postgres

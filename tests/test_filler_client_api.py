@@ -1,7 +1,7 @@
 """The server side of the filler's version check: GET /api/v1/client/version, public."""
 import pytest
 
-from tests.conftest import base_overrides
+from tests.conftest import app_in_context, base_overrides, sqlite_copy
 
 
 def test_version_is_public_and_comes_from_config(app, client):
@@ -34,21 +34,10 @@ def test_the_filler_reads_the_real_endpoint(app, client, monkeypatch):
 
 @pytest.fixture
 def limited_app(national_db_file, tmp_path):
-    import shutil
-
-    from app.factory import create_app
-
-    db_path = tmp_path / "pucha.db"
-    shutil.copy(national_db_file, db_path)
-    overrides = base_overrides(f"sqlite:///{db_path}", tmp_path)
+    overrides = base_overrides(sqlite_copy(national_db_file, tmp_path), tmp_path)
     overrides.update(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
-    application = create_app(overrides)
-    with application.app_context():
+    with app_in_context(overrides) as application:
         yield application
-        from app.extensions import db
-
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_version_is_rate_limited(limited_app):

@@ -4,18 +4,8 @@ import datetime
 from sqlalchemy import select
 
 from app.audit import AuditEvent
-from tests.test_accounts import (  # noqa: F401  (fixtures)
-    KNOWN,
-    api_token,
-    audit_count,
-    db_session,
-    get_user,
-    give_password,
-    small_app,
-    small_db_file,
-    web,
-    web_login,
-)
+from tests.support.accounts import KNOWN_PASSWORD as KNOWN
+from tests.support.accounts import api_token, audit_count, get_user, give_password, web_login
 
 
 def _fail(web, username, times, password="wrong-password-9"):

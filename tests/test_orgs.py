@@ -1,6 +1,5 @@
 """The national org tree: real data, folding rules, tree queries, loader speed and the web view."""
 import csv
-import shutil
 import time
 
 import pytest
@@ -8,13 +7,7 @@ from sqlalchemy import func, select
 
 from app.orgs.importer import DEFAULT_FILES, load_default_tree
 from app.orgs.models import Org
-
-
-def _make_app(db_path, tmp_path):
-    from app.factory import create_app
-    from tests.conftest import base_overrides
-
-    return create_app(base_overrides(f"sqlite:///{db_path}", tmp_path))
+from tests.conftest import app_in_context, base_overrides, build_database, sqlite_copy
 
 
 @pytest.fixture(scope="session")
@@ -22,29 +15,15 @@ def org_db_file(tmp_path_factory):
     """A database holding only the default org tree (no accounts), built once."""
     folder = tmp_path_factory.mktemp("orgs")
     path = folder / "orgs.db"
-    application = _make_app(path, folder)
-    with application.app_context():
-        from app.extensions import db
-
-        db.create_all()
-        load_default_tree(db.session)
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
+    build_database(f"sqlite:///{path}", folder, accounts=False)
     return path
 
 
 @pytest.fixture
 def org_app(org_db_file, tmp_path):
-    db_path = tmp_path / "orgs.db"
-    shutil.copy(org_db_file, db_path)
-    application = _make_app(db_path, tmp_path)
-    with application.app_context():
+    db_url = sqlite_copy(org_db_file, tmp_path, "orgs.db")
+    with app_in_context(base_overrides(db_url, tmp_path)) as application:
         yield application
-        from app.extensions import db
-
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
@@ -179,8 +158,7 @@ def test_load_adds_only_missing_units_and_keeps_admin_renames(org_session):
 
 
 def test_full_load_is_fast(tmp_path):
-    application = _make_app(tmp_path / "fresh.db", tmp_path)
-    with application.app_context():
+    with app_in_context(base_overrides(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path)):
         from app.extensions import db
 
         db.create_all()
@@ -190,8 +168,6 @@ def test_full_load_is_fast(tmp_path):
         elapsed = time.perf_counter() - started
         assert added == db.session.scalar(select(func.count(Org.id)))
         assert elapsed < 2.0, elapsed
-        db.session.remove()
-        db.engine.dispose()
 
 
 # --- queries -------------------------------------------------------------------------------------

@@ -16,18 +16,6 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def pg_app(pg_national_db, tmp_path):
-    from app.extensions import db
-    from app.factory import create_app
-
-    application = create_app(base_overrides(pg_national_db, tmp_path))
-    with application.app_context():
-        yield application
-        db.session.remove()
-        db.engine.dispose()
-
-
-@pytest.fixture
 def sqlite_engine(national_db_file):
     engine = create_engine(f"sqlite:///{national_db_file}")
     yield engine

@@ -11,6 +11,8 @@ Fixtures:
   ``pg_url``       ``postgresql+psycopg://…?host=<socketdir>`` URL of an empty database (session)
   ``pg_database``  factory: ``pg_database(template=None)`` makes a fresh database per call and
                    returns its URL; the databases are dropped when the test ends.
+  ``pg_national_db``  URL of a private copy of the national database (tree, accounts, roles)
+  ``pg_app``       the app on ``pg_national_db``, inside its app context
 
 PUCHA_PG_BINDIR points at the folder holding initdb/pg_ctl when they are not found on their own.
 Loaded as a pytest plugin from pytest.ini.
@@ -229,37 +231,19 @@ def pg_database(pg_server):
         pg_server.drop_database(name)
 
 
-def build_national_database(url, workdir):
-    """Create the schema and load the real national tree, its accounts, roles and an admin.
-
-    The same steps as tests/conftest.py's SQLite build, through the platform's own loaders, so
-    the PostgreSQL copy is built by the code production runs, not copied row by row.
-    """
-    from app.factory import create_app
-    from tests.conftest import base_overrides
-
-    app = create_app(base_overrides(url, workdir))
-    with app.app_context():
-        from app.accounts.provisioning import ensure_admin, ensure_org_accounts, sync_roles
-        from app.extensions import db
-        from app.orgs.importer import load_default_tree
-
-        db.create_all()
-        sync_roles()
-        load_default_tree(db.session)
-        ensure_org_accounts(db.session)
-        ensure_admin(db.session)
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()  # a template database must have no open connections
-
-
 @pytest.fixture(scope="session")
 def pg_national_template(pg_server, tmp_path_factory):
-    """Name of a database holding the national tree and accounts, built once per session."""
+    """Name of a database holding the national tree and accounts, built once per session.
+
+    Built as tests/conftest.py builds the SQLite one, through the platform's own loaders, so the
+    PostgreSQL copy comes from the code production runs, not copied row by row. Its connections
+    are closed afterwards: a template database must have none open.
+    """
+    from tests.conftest import build_database
+
     url = pg_server.create_database("pucha_national", icu_locale=HOSTILE_ICU_LOCALE)
     started = time.monotonic()
-    build_national_database(url, tmp_path_factory.mktemp("pg-national"))
+    build_database(url, tmp_path_factory.mktemp("pg-national"))
     pg_server.national_build_seconds = time.monotonic() - started
     return pg_server.dbname(url)
 
@@ -268,6 +252,15 @@ def pg_national_template(pg_server, tmp_path_factory):
 def pg_national_db(pg_national_template, pg_database):
     """URL of a private copy of the national database for one test."""
     return pg_database(template=pg_national_template)
+
+
+@pytest.fixture
+def pg_app(pg_national_db, tmp_path):
+    """The app on a private copy of the national database on PostgreSQL, inside its context."""
+    from tests.conftest import app_in_context, base_overrides
+
+    with app_in_context(base_overrides(pg_national_db, tmp_path)) as application:
+        yield application
 
 
 def _has_psycopg():
