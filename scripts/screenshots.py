@@ -70,22 +70,6 @@ def initial_password(app, username):
     return password
 
 
-def log_in(page, base, username, password):
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    with page.expect_navigation():
-        page.locator("form [type=submit]").first.click()
-
-
-def change_password(page, old, new):
-    page.fill("input[name=old_password]", old)
-    page.fill("input[name=password]", new)
-    page.fill("input[name=conf_password]", new)
-    with page.expect_navigation():
-        page.locator("form [type=submit]").first.click()
-
-
 def take(page, out, name):
     path = out / name
     page.screenshot(path=str(path))
@@ -102,7 +86,8 @@ def main():
 
     from playwright.sync_api import sync_playwright
 
-    from tests.support.browser import chromium_available, launch_chromium
+    from tests.support.browser import (chromium_available, launch_chromium, log_in,
+                                       submit_password_change)
 
     if not chromium_available():
         sys.exit("Chromium is missing: apt-get install -y chromium fonts-noto-cjk")
@@ -131,7 +116,7 @@ def main():
                 context.clear_cookies()
 
                 log_in(page, base, admin_name, admin_initial)
-                change_password(page, admin_initial, ADMIN_PASSWORD)
+                submit_password_change(page, admin_initial, ADMIN_PASSWORD)
                 page.goto(f"{base}/orgs/list/")
                 take(page, out, "admin.png")
                 context.close()

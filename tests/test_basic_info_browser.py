@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.support import browser
+
 pytestmark = [pytest.mark.browser, pytest.mark.smtp]
 
 COUNTY, CITY, PROVINCE = "330102", "330100", "330000"
@@ -39,30 +41,16 @@ DOCS_IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
 def census_server(national_db_file, tmp_path, smtp_server):
     """The live app (as tests/support/browser.py's ``live_server``) with the demo data and mail
     going to ``smtp_server``."""
-    from app.extensions import db
-    from app.factory import create_app
-    from plugins.basic_info import demo
-    from tests.conftest import base_overrides
-    from tests.support.browser import LiveServer, start_live_server
-
-    db_path = tmp_path / "live.db"
-    shutil.copy(national_db_file, db_path)
-    db_url = f"sqlite:///{db_path}"
-    overrides = base_overrides(db_url, tmp_path)
-    overrides.update({"TESTING": False, "WTF_CSRF_ENABLED": True, **smtp_server.app_config()})
-    application = create_app(overrides)
-    with application.app_context():
-        assert demo.load(db.session, echo=lambda *a, **k: None)
-        db.session.remove()
-    server, thread, url = start_live_server(application)
-    live = LiveServer(app=application, url=url, db_url=db_url, _server=server, _thread=thread)
-    try:
+    with browser.serve_national_copy(national_db_file, tmp_path, config=smtp_server.app_config(),
+                                     prepare=_load_demo) as live:
         yield live
-    finally:
-        live.stop()
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
+
+
+def _load_demo(app):
+    from app.extensions import db
+    from plugins.basic_info import demo
+
+    assert demo.load(db.session, echo=lambda *a, **k: None)
 
 
 def _initial_password(live, username):
@@ -119,18 +107,12 @@ class Office:
 
         page = self.page
         password = _initial_password(self.live, username) if first_time else NEW_PASSWORDS[username]
-        page.goto(f"{self.url}/login/")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        self.submit_and_wait("form [type=submit]")
+        browser.log_in(page, self.url, username, password)
         if first_time:
             # Held on the forced change until the initial password is replaced.
             assert page.url.endswith(CHANGE_PASSWORD_URL), page.url
             assert "修改初始密码" in self.body()
-            page.fill("input[name=old_password]", password)
-            page.fill("input[name=password]", NEW_PASSWORDS[username])
-            page.fill("input[name=conf_password]", NEW_PASSWORDS[username])
-            self.submit_and_wait("form [type=submit]")
+            browser.submit_password_change(page, password, NEW_PASSWORDS[username])
             assert "密码已修改" in self.body()
         assert "/login/" not in page.url and not page.url.endswith(CHANGE_PASSWORD_URL), page.url
 

@@ -9,6 +9,8 @@ import re
 import pytest
 from sqlalchemy import select
 
+from tests.support.browser import log_in, submit_password_change
+
 pytestmark = pytest.mark.browser
 
 COUNTY = "330102"  # 杭州市上城区
@@ -29,14 +31,6 @@ def _account(live_server, username):
         return state
 
 
-def _log_in(page, base_url, username, password):
-    page.goto(f"{base_url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    with page.expect_navigation():
-        page.locator("form [type=submit]").first.click()
-
-
 def test_county_first_login_forces_password_change(live_server, browser_page, tmp_path):
     from app.accounts.views import CHANGE_PASSWORD_URL
 
@@ -48,7 +42,7 @@ def test_county_first_login_forces_password_change(live_server, browser_page, tm
     page.goto(f"{live_server.url}/login/")
     assert "登录" in page.content()
 
-    _log_in(page, live_server.url, COUNTY, account["initial_password"])
+    log_in(page, live_server.url, COUNTY, account["initial_password"])
     # Wherever the login lands, the account is held on the change-password page.
     assert page.url.endswith(CHANGE_PASSWORD_URL), page.url
     body = page.inner_text("body")
@@ -59,20 +53,12 @@ def test_county_first_login_forces_password_change(live_server, browser_page, tm
     page.screenshot(path=str(tmp_path / "forced-change.png"))
 
     # A weak password is refused with a Chinese reason, and nothing changes.
-    page.fill("input[name=old_password]", account["initial_password"])
-    page.fill("input[name=password]", "12345678")
-    page.fill("input[name=conf_password]", "12345678")
-    with page.expect_navigation():
-        page.locator("form [type=submit]").first.click()
+    submit_password_change(page, account["initial_password"], "12345678")
     assert page.url.endswith(CHANGE_PASSWORD_URL)
     assert re.search(r"字母|数字", page.inner_text("body"))
     assert _account(live_server, COUNTY)["must_change_password"]
 
-    page.fill("input[name=old_password]", account["initial_password"])
-    page.fill("input[name=password]", NEW_PASSWORD)
-    page.fill("input[name=conf_password]", NEW_PASSWORD)
-    with page.expect_navigation():
-        page.locator("form [type=submit]").first.click()
+    submit_password_change(page, account["initial_password"], NEW_PASSWORD)
     assert not page.url.endswith(CHANGE_PASSWORD_URL), page.url
     body = page.inner_text("body")
     assert "密码已修改" in body
@@ -89,7 +75,7 @@ def test_county_first_login_forces_password_change(live_server, browser_page, tm
 
     # The old password no longer opens the account; the new one does, straight into the admin.
     page.context.clear_cookies()
-    _log_in(page, live_server.url, COUNTY, account["initial_password"])
+    log_in(page, live_server.url, COUNTY, account["initial_password"])
     assert "/login/" in page.url
-    _log_in(page, live_server.url, COUNTY, NEW_PASSWORD)
+    log_in(page, live_server.url, COUNTY, NEW_PASSWORD)
     assert not page.url.endswith(CHANGE_PASSWORD_URL) and "/login/" not in page.url, page.url

@@ -9,6 +9,7 @@ browser download cannot work on these machines), started with a new empty profil
 flags that keep Chromium from calling out to a network that is closed here.
 Loaded as a pytest plugin from pytest.ini.
 """
+import contextlib
 import os
 import shutil
 import tempfile
@@ -59,17 +60,25 @@ def start_live_server(app, host="127.0.0.1", port=0):
     return server, thread, f"http://{host}:{server.server_port}"
 
 
-@pytest.fixture
-def live_server(national_db_file, tmp_path):
-    from app.factory import create_app
-    from tests.conftest import base_overrides
+@contextlib.contextmanager
+def serve_national_copy(national_db_file, tmp_path, config=None, prepare=None):
+    """A ``LiveServer`` on a private copy of the national database, CSRF protection on.
 
-    db_path = tmp_path / "live.db"
-    shutil.copy(national_db_file, db_path)
-    db_url = f"sqlite:///{db_path}"
+    ``config`` adds settings; ``prepare(app)`` runs inside the app context before the server
+    starts (to load data, say). Afterwards the server stops and the app's connections close.
+    """
+    from app.extensions import db
+    from app.factory import create_app
+    from tests.conftest import base_overrides, sqlite_copy
+
+    db_url = sqlite_copy(national_db_file, tmp_path, "live.db")
     overrides = base_overrides(db_url, tmp_path)
-    overrides.update({"TESTING": False, "WTF_CSRF_ENABLED": True})
+    overrides.update({"TESTING": False, "WTF_CSRF_ENABLED": True, **(config or {})})
     application = create_app(overrides)
+    if prepare is not None:
+        with application.app_context():
+            prepare(application)
+            db.session.remove()
     server, thread, url = start_live_server(application)
     live = LiveServer(app=application, url=url, db_url=db_url, _server=server, _thread=thread)
     try:
@@ -77,10 +86,14 @@ def live_server(national_db_file, tmp_path):
     finally:
         live.stop()
         with application.app_context():
-            from app.extensions import db
-
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(national_db_file, tmp_path):
+    with serve_national_copy(national_db_file, tmp_path) as live:
+        yield live
 
 
 def chromium_available():
@@ -119,3 +132,21 @@ def browser_page():
                 context.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+# --- what a person does on the login and forced password change pages ------------------------
+def log_in(page, base_url, username, password):
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.locator("form [type=submit]").first.click()
+
+
+def submit_password_change(page, old, new):
+    """Fill in the change-password form on the current page (new password twice) and send it."""
+    page.fill("input[name=old_password]", old)
+    page.fill("input[name=password]", new)
+    page.fill("input[name=conf_password]", new)
+    with page.expect_navigation():
+        page.locator("form [type=submit]").first.click()
