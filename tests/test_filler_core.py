@@ -1,13 +1,11 @@
 """The filler's GUI-free core: store, list model, validation, export, Excel, update check."""
 import copy
-import http.server
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -25,6 +23,7 @@ from filler.core.store import FormStore, StoreError
 from filler.core.update import check_for_update, parse_version
 from filler.core.validation import check, check_field
 from plugins.basic_info.schema import SCHEMA, example_form
+from tests.support.version_server import VersionServer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -342,33 +341,6 @@ def test_excel_import_refuses_a_workbook_that_is_not_the_template(store, tmp_pat
 
 
 # -- update check ------------------------------------------------------------------------------
-
-
-class VersionServer:
-    def __init__(self, body, status=200):
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer.paths.append(self.path)
-                data = outer.body if isinstance(outer.body, bytes) else json.dumps(outer.body).encode()
-                self.send_response(outer.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.body, self.status, self.paths = body, status, []
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def test_update_check_newer_same_and_offline():

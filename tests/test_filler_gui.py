@@ -5,18 +5,16 @@ inputs as X key events typed by xdotool or through the element, and leaving a fi
 ``<FocusOut>``. Only modal dialogs (file choosers, confirmations) are scripted, because a person
 answers those. Screenshots: PUCHA_UPDATE_SCREENSHOTS=1 copies them to docs/images/.
 """
-import json
 import os
 import shutil
 import subprocess
-import threading
 import time
-import http.server
 from pathlib import Path
 
 import pytest
 
 from tests.support.components import require
+from tests.support.version_server import VersionServer
 
 pytestmark = pytest.mark.gui
 
@@ -61,30 +59,6 @@ class ScriptedDialogs:
         return [entry for entry in self.log if entry[0] == kind]
 
 
-class VersionServer:
-    def __init__(self, latest):
-        body = json.dumps({"latest": latest, "download_url": "/support/"}).encode()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def gui(xvfb_display, tmp_path, monkeypatch):
     try:
@@ -97,7 +71,7 @@ def gui(xvfb_display, tmp_path, monkeypatch):
     require("Noto Sans CJK", "Noto Sans CJK SC" in available_families(),
             "Install it with `apt-get install -y fonts-noto-cjk` (.ci/run does).")
     monkeypatch.setenv("PUCHA_FILLER_HOME", str(tmp_path / "home"))
-    server = VersionServer("9.9.9")
+    server = VersionServer({"latest": "9.9.9", "download_url": "/support/"})
 
     from filler.core.settings import Settings
     from filler.core.store import FormStore
