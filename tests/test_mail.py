@@ -237,14 +237,19 @@ def _two_workers(app, limit):
     return results
 
 
-def test_two_concurrent_workers_never_send_twice(make_app, smtp_server):
-    app = make_app(**smtp_server.app_config())
+def _race_two_workers_over_twenty_mails(app):
+    """Queue 20 mails and let two workers claim at the same moment; their (sent, failed) counts."""
     _queue(app, 20)
     undo = _racing_claims(app)
     try:
-        results = _two_workers(app, limit=20)
+        return _two_workers(app, limit=20)
     finally:
         undo()
+
+
+def test_two_concurrent_workers_never_send_twice(make_app, smtp_server):
+    app = make_app(**smtp_server.app_config())
+    results = _race_two_workers_over_twenty_mails(app)
     assert sorted(results) == [(0, 0), (20, 0)]
     received = smtp_server.wait_for(20)
     ids = [m.header("X-Pucha-Outbox-Id") for m in received]
@@ -256,12 +261,7 @@ def test_two_concurrent_workers_never_send_twice(make_app, smtp_server):
 def test_two_concurrent_workers_on_postgresql(tmp_path, pg_database, smtp_server):
     app = _make_app(tmp_path, db_url=pg_database(), **smtp_server.app_config())
     try:
-        _queue(app, 20)
-        undo = _racing_claims(app)
-        try:
-            results = _two_workers(app, limit=20)
-        finally:
-            undo()
+        results = _race_two_workers_over_twenty_mails(app)
         assert sorted(results) == [(0, 0), (20, 0)]
         ids = [m.header("X-Pucha-Outbox-Id") for m in smtp_server.wait_for(20)]
         assert len(ids) == 20 and len(set(ids)) == 20
