@@ -14,8 +14,8 @@
    msgstr (or a fuzzy guess from a similar old string) for a developer to fill in; strings no longer
    in the source are dropped.
 3. Merges into the zh catalogue the strings FAB's own zh catalogue misses (found by reading FAB's
-   source, as tests/test_i18n.py does). Our Chinese source strings need no zh entry: gettext falls
-   back to the msgid, which is already Chinese.
+   source with ``app.i18n.fab_source_strings``, as tests/test_i18n.py does). Our Chinese source
+   strings need no zh entry: gettext falls back to the msgid, which is already Chinese.
 
 Files are only rewritten when their messages change, so a run without new strings leaves git clean.
 Afterwards: fill in the empty msgstr lines, then ``python -m app.i18n compile``.
@@ -24,7 +24,6 @@ import argparse
 import ast
 import gettext
 import io
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -34,6 +33,10 @@ from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.i18n import fab_source_strings  # noqa: E402  (needs ROOT on the path)
+
 TRANSLATIONS = ROOT / "app" / "translations"
 POT = TRANSLATIONS / "messages.pot"
 # Python call names that mark a translatable string (Babel's defaults cover _, gettext, N_, ...).
@@ -43,11 +46,6 @@ SCHEMA_MODULES = ("plugins/*/schema.py",)
 # Schema constructors whose second positional argument is the label (Field("name", "label", ...)).
 _LABEL_SECOND = {"Field", "Group", "Slot"}
 _SCHEMA_CALLS = _LABEL_SECOND | {"Table", "FormSchema"}
-
-# A call to a gettext function whose argument is one or more adjacent string literals
-# (FAB writes long messages as implicitly concatenated literals).
-_FAB_CALL = re.compile(
-    r"""(?:lazy_gettext|gettext|\b_)\(\s*((?:(?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')\s*)+)[,)]""")
 
 
 def extract(pot_path):
@@ -107,18 +105,7 @@ def fab_missing_zh():
     fab_dir = Path(flask_appbuilder.__file__).parent
     with (fab_dir / "translations/zh/LC_MESSAGES/messages.mo").open("rb") as fh:
         fab_zh = gettext.GNUTranslations(fh)
-    found = set()
-    for path in list(fab_dir.rglob("*.py")) + list(fab_dir.rglob("*.html")):
-        if "translations" in path.parts:
-            continue
-        for match in _FAB_CALL.finditer(path.read_text(encoding="utf-8", errors="ignore")):
-            try:
-                text = ast.literal_eval(match.group(1).strip())
-            except (SyntaxError, ValueError):
-                continue
-            if text and fab_zh.gettext(text) == text:
-                found.add(text)
-    return found
+    return {text for text in fab_source_strings() if text and fab_zh.gettext(text) == text}
 
 
 def _content(catalog):

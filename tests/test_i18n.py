@@ -1,30 +1,12 @@
 """The UI speaks Simplified Chinese by default, including the strings FAB's zh catalogue lacks."""
-import ast
 import gettext
-import re
 from pathlib import Path
 
 import flask_appbuilder
 
-from app.i18n import ROOT
+from app.i18n import ROOT, fab_source_strings
 
 FAB_DIR = Path(flask_appbuilder.__file__).parent
-# A call to a gettext function whose argument is one or more adjacent string literals
-# (FAB writes long messages as implicitly concatenated literals).
-STRING = re.compile(r"""(?:lazy_gettext|gettext|\b_)\(\s*((?:(?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')\s*)+)[,)]""")
-
-
-def fab_source_strings():
-    found = set()
-    for path in list(FAB_DIR.rglob("*.py")) + list(FAB_DIR.rglob("*.html")):
-        if "translations" in path.parts:
-            continue
-        for match in STRING.finditer(path.read_text(encoding="utf-8", errors="ignore")):
-            try:
-                found.add(ast.literal_eval(match.group(1).strip()))
-            except (SyntaxError, ValueError):
-                continue
-    return found
 
 
 def test_every_fab_string_has_a_chinese_translation():
