@@ -131,16 +131,10 @@ def build_dataset(db_path, forms):
 
 
 def _password(session, username):
-    from werkzeug.security import generate_password_hash
+    """Give ``username`` the benchmark's password, as if it had replaced its initial one."""
+    from tests.support.accounts import set_known_password
 
-    from app.accounts.models import PuchaUser
-
-    user = session.query(PuchaUser).filter_by(username=username).one()
-    user.password = generate_password_hash(PASSWORD)
-    user.initial_password = None
-    user.must_change_password = False
-    session.commit()
-    return user
+    return set_known_password(session, username, PASSWORD)
 
 
 def _timed(fn, repeat=1):
