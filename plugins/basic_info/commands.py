@@ -14,6 +14,7 @@ app.workflow.engine), and the others still import.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import os
@@ -207,6 +208,21 @@ def _region_names(session, org):
     return region_names(org, session)
 
 
+@contextlib.contextmanager
+def _rollback_on_error(session, lost_race=()):
+    """Roll the session back when the block fails, so the next request starts clean; the
+    exceptions in ``lost_race`` mean another request changed the same rows first and become
+    ConcurrentChange ("someone acted first, reload")."""
+    try:
+        yield
+    except lost_race:
+        session.rollback()
+        raise ConcurrentChange(MSG_CONCURRENT) from None
+    except BaseException:
+        session.rollback()
+        raise
+
+
 def _storage_dir():
     from flask import current_app
 
@@ -299,12 +315,9 @@ def _import_one(session, actor, org, filename, data):
     stored = StoredPackage(scope_path=org.path, org_id=org.id,
                            uploaded_by_id=getattr(actor, "id", None), uploaded_at=_now(),
                            filename=filename, sha256=digest, size=len(data), storage_key=key)
-    try:
+    with _rollback_on_error(session):
         session.add(stored)
         session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     package_id = stored.id
     report = PackageReport(filename=filename, package_id=package_id, sha256=digest)
 
@@ -346,13 +359,10 @@ def _import_one(session, actor, org, filename, data):
 
 
 def _save_result(session, package_id, report):
-    try:
+    with _rollback_on_error(session):
         session.execute(update(StoredPackage).where(StoredPackage.id == package_id)
                         .values(result=report.to_dict()))
         session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def _import_forms(session, actor, org, package_id, results, regions):
@@ -468,23 +478,15 @@ def _import_forms(session, actor, org, package_id, results, regions):
 def transition(session, actor, name, ids, reason=None, expected_versions=None):
     """提交 / 审核通过 / 退回 the forms ``ids`` as ``actor``; one transaction; returns the engine's
     ``Result``. Raises NotFound, NotAllowed, ReasonRequired or ConcurrentChange."""
-    try:
+    # IntegrityError: only the unique 网站标识码 can collide here, when a concurrent completion
+    # took the code.
+    with _rollback_on_error(session, lost_race=(StaleDataError, IntegrityError)):
         result = apply(session, WORKFLOW, name, list(ids), actor, reason=reason,
                        expected_versions=expected_versions)
         if name == "return" and result.ids:
             _remember_reason(session, result.ids, reason)
         session.commit()
         return result
-    except StaleDataError:
-        session.rollback()
-        raise ConcurrentChange(MSG_CONCURRENT) from None
-    except IntegrityError:
-        session.rollback()
-        # Only the unique 网站标识码 can collide here: a concurrent completion took the code.
-        raise ConcurrentChange(MSG_CONCURRENT) from None
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def _remember_reason(session, ids, reason):
@@ -602,7 +604,7 @@ def edit_form(session, actor, form_id, document, expected_version):
     validated exactly as on import; 省/部, 市, 县 and the UUID stay as they are. The change is
     audited field by field. Returns the form; raises NotFound, NotAllowed, FormInvalid or
     ConcurrentChange."""
-    try:
+    with _rollback_on_error(session, lost_race=(StaleDataError,)):
         form, org = _load_form(session, actor, form_id)
         correcting = form.stage == review.COMPLETED
         if correcting:
@@ -654,12 +656,6 @@ def edit_form(session, actor, form_id, document, expected_version):
             detail={"version": [from_version, form.version], "changes": diff})])
         session.commit()
         return form
-    except StaleDataError:
-        session.rollback()
-        raise ConcurrentChange(MSG_CONCURRENT) from None
-    except BaseException:
-        session.rollback()
-        raise
 
 
 # Why 编辑 / 删除 is refused, as whole sentences (a verb slotted into a sentence does not
@@ -690,7 +686,7 @@ def _edit_refusal(form, org, what):
 
 def delete_form(session, actor, form_id, expected_version):
     """删除: only the importer while it holds the form as draft/returned; audited."""
-    try:
+    with _rollback_on_error(session):
         form, org = _load_form(session, actor, form_id)
         if not review.may_edit(form, org):
             raise NotAllowed(_edit_refusal(form, org, "删除"))
@@ -708,9 +704,6 @@ def delete_form(session, actor, form_id, expected_version):
             "delete", OBJECT_TYPE, fid, actor=actor, org_id=org.id, from_stage=stage,
             detail=detail)])
         session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 __all__ = [
