@@ -197,6 +197,22 @@ def _header_map(ws, required: list, sheet: str, errors: list) -> Optional[dict]:
     return positions
 
 
+def _data_rows(ws, positions: dict):
+    """Each row below the header that is not blank, as (its Excel row number, ``cell``):
+    ``cell(label)`` is the value under that header, None where the row has fewer cells than the
+    header."""
+    for r, values in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
+        values = list(values)
+        if not any(_text(v) for v in values):
+            continue
+
+        def cell(label, values=values):
+            i = positions[label]
+            return values[i] if i < len(values) else None
+
+        yield r, cell
+
+
 def _slot_key(label: str) -> str:
     return _DASHES_RE.sub("", label)
 
@@ -230,15 +246,7 @@ def read_workbook(schema: FormSchema, path, existing_urls: Optional[dict] = None
         # -- websites -------------------------------------------------------------------------
         sites = {}  # 序号 → (excel row, document)
         order = []
-        for r, values in enumerate(sites_ws.iter_rows(min_row=2, values_only=True), start=2):
-            values = list(values)
-            if not any(_text(v) for v in values):
-                continue
-
-            def cell(label):
-                i = site_cols[label]
-                return values[i] if i < len(values) else None
-
+        for r, cell in _data_rows(sites_ws, site_cols):
             key = _text(cell(KEY_HEADER))
             if not key:
                 errors.append(RowError(SITES_SHEET, r, f"请填写“{KEY_HEADER}”（1、2、3……），「{ROWS_SHEET}」用它对应网站"))
@@ -260,15 +268,7 @@ def read_workbook(schema: FormSchema, path, existing_urls: Optional[dict] = None
         for t, group, slot, label in _slot_choices(schema):
             slot_by_key[_slot_key(label)] = (t, group, slot)
         row_origin = {}  # (site key, table, group, slot, index) → excel row
-        for r, values in enumerate(rows_ws.iter_rows(min_row=2, values_only=True), start=2):
-            values = list(values)
-            if not any(_text(v) for v in values):
-                continue
-
-            def cell(label):
-                i = row_cols[label]
-                return values[i] if i < len(values) else None
-
+        for r, cell in _data_rows(rows_ws, row_cols):
             key = _text(cell(ROW_KEY_HEADER))
             if not key:
                 errors.append(RowError(ROWS_SHEET, r, f"请填写“{ROW_KEY_HEADER}”，即该栏目所属网站在「{SITES_SHEET}」中的序号"))
