@@ -14,14 +14,14 @@ from flask import g, request_started  # noqa: E402
 
 
 def _fresh_request_globals(sender, **extra):
-    """Give every test request a fresh login, as a real server does.
+    """Start every test request with an empty ``g``, as a real server does.
 
     The fixtures keep an app context open for the whole test (so tests can use the session), and
-    Flask then reuses that context's ``g`` for every request — Flask-Login would hand a second
-    test client the user the first one logged in. ``request_started`` fires before any
-    ``before_request`` function, so the user is loaded anew from the request's own session.
+    Flask then reuses that context's ``g`` for every request: Flask-Login would hand a second test
+    client the user the first one logged in, and Flask-JWT-Extended the previous request's token
+    user. ``request_started`` fires before any ``before_request`` function.
     """
-    for name in ("_login_user", "user"):
+    for name in list(vars(g)):
         g.pop(name, None)
 
 
