@@ -156,10 +156,55 @@ def test_jwt_calls_refused_until_password_changed_through_api(web, db_session):
     ok = web.post("/api/v1/account/password", headers=headers,
                   json={"old_password": initial, "new_password": NEW})
     assert ok.status_code == 200, ok.get_json()
-    # The same token now works everywhere its permissions allow.
+    # Tokens issued before the change stop working; the fresh one in the answer works everywhere
+    # its permissions allow.
+    response = web.post("/api/v1/account/330102/reset", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "credentials_changed"
+    headers = {"Authorization": f"Bearer {ok.get_json()['access_token']}"}
     response = web.post("/api/v1/account/330102/reset", headers=headers)
     assert response.status_code == 200
     assert len(response.get_json()["initial_password"]) >= 8
+
+
+# --- a reset ends what the old password had opened ----------------------------------------------
+def test_reset_ends_the_accounts_open_sessions_and_tokens(small_app, db_session):
+    """A unit whose password leaked asks its parent for a reset: whoever logged in with the old
+    password — in a browser or with an API token — is out at their next request."""
+    give_password(db_session, "330100")
+    give_password(db_session, "330102", NEW)
+    holder = small_app.test_client()          # someone logged in as 330102 with the old password
+    web_login(holder, "330102", NEW)
+    assert holder.get("/accounts/list/").status_code == 200
+    old_token = api_token(small_app.test_client(), "330102", NEW)
+    assert small_app.test_client().get("/api/v1/menu/", headers=old_token).status_code == 200
+
+    parent = small_app.test_client()
+    parent_token = api_token(parent, "330100", KNOWN)
+    assert parent.post("/api/v1/account/330102/reset", headers=parent_token).status_code == 200
+
+    response = holder.get("/accounts/list/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert "账号密码已修改或被重置，请重新登录" in holder.get(
+        response.headers["Location"]).get_data(as_text=True)
+    assert holder.get("/accounts/list/").status_code == 302          # logged out for good
+    response = small_app.test_client().get("/api/v1/menu/", headers=old_token)
+    assert response.status_code == 401 and response.get_json()["code"] == "credentials_changed"
+    # The parent's own session and token are untouched.
+    assert parent.post("/api/v1/account/330106/reset", headers=parent_token).status_code in (
+        200, 403)
+
+
+def test_own_change_keeps_this_session_and_ends_the_others(small_app, db_session):
+    give_password(db_session, "330102")
+    here, elsewhere = small_app.test_client(), small_app.test_client()
+    web_login(here, "330102", KNOWN)
+    web_login(elsewhere, "330102", KNOWN)
+    response = here.post("/account/password/", data={
+        "old_password": KNOWN, "password": NEW, "conf_password": NEW})
+    assert response.status_code == 302
+    assert here.get("/accounts/list/").status_code == 200
+    assert elsewhere.get("/accounts/list/").status_code == 302
 
 
 # --- reset by the parent, refused to siblings and children -------------------------------------

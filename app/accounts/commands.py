@@ -97,6 +97,7 @@ def _store_new_password(user, new_password):
     user.password = hash_password(new_password)
     user.initial_password = None
     user.password_changed_at = _now()
+    user.credentials_changed_at = user.password_changed_at
     user.changed_on = _now()
     user.locked_until = None
     user.fail_login_count = 0
@@ -153,6 +154,7 @@ def reset_password(session, actor, target, reason=None):
     target.locked_until = None
     target.fail_login_count = 0
     target.changed_on = _now()
+    target.credentials_changed_at = target.changed_on
     audit.record(session, "password_reset", "user", target.username, actor=actor,
                  org_id=target.org_id, reason=reason,
                  detail={"by": "cli" if actor is None else "user"})

@@ -21,6 +21,9 @@ class PuchaUser(User):
     initial_password = Column(String(64), nullable=True)
     must_change_password = Column(Boolean, nullable=False, default=True)
     password_changed_at = Column(DateTime, nullable=True)
+    # Moved forward by every password change, set and reset: sessions and API tokens obtained
+    # before it stop working, so a reset ends whatever a lost or stolen password had opened.
+    credentials_changed_at = Column(DateTime, nullable=True)
     # Kept in the database, not in memory, so a lock holds across every app process.
     locked_until = Column(DateTime, nullable=True)
 

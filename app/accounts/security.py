@@ -10,12 +10,15 @@ from sqlalchemy import func, select, update
 from app import audit
 from app.accounts.models import PuchaUser
 from app.accounts.passwords import verify_password
+from app.accounts.sessions import mark_session_fresh, token_claims, token_outdated
 from app.accounts.views import AdminSetPasswordView, ChangePasswordView
 
 log = logging.getLogger(__name__)
 
 PASSWORD_CHANGE_REQUIRED = {"message": "首次登录必须修改初始密码",
                             "code": "password_change_required"}
+CREDENTIALS_CHANGED = {"message": "账号密码已修改或被重置，请重新登录",
+                       "code": "credentials_changed"}
 # The only API endpoint a user who must change the password may call with its token.
 API_PASSWORD_ENDPOINTS = {"AccountApi.change_password"}
 
@@ -112,12 +115,23 @@ class PuchaSecurityManager(SecurityManager):
         if has_request_context():
             flash(message, "danger")
 
+    def create_jwt_manager(self, app):
+        jwt_manager = super().create_jwt_manager(app)
+        jwt_manager.additional_claims_loader(token_claims)
+        return jwt_manager
+
+    def on_user_login(self, user):
+        if has_request_context():
+            mark_session_fresh()
+
     # --- the JWT hole ---------------------------------------------------------------------------
     def load_user_jwt(self, _jwt_header, jwt_data):
         """FAB sets g.user for JWT calls after app before_request hooks have run, so the forced
         password change is enforced here too: a token of a user who still has to change the
         password opens nothing but the password-change endpoint."""
         user = super().load_user_jwt(_jwt_header, jwt_data)
+        if user is not None and token_outdated(user, jwt_data):
+            abort(make_response(jsonify(CREDENTIALS_CHANGED), 401))
         if (user is not None and user.must_change_password and has_request_context()
                 and request.endpoint not in API_PASSWORD_ENDPOINTS):
             abort(make_response(jsonify(PASSWORD_CHANGE_REQUIRED), 403))

@@ -18,6 +18,8 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_jwt_extended import create_access_token
+from flask_login import logout_user
 from sqlalchemy import select
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
@@ -25,6 +27,7 @@ from wtforms.validators import DataRequired
 from app import audit
 from app.accounts import commands
 from app.accounts.models import PuchaUser
+from app.accounts.sessions import mark_session_fresh, session_outdated
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,8 @@ class ChangePasswordView(SimpleFormView):
                 flash(message, "danger")
             return self._render(form)
         session.commit()
+        # This session proved the new password; the account's other sessions and tokens end.
+        mark_session_fresh()
         flash(gettext("密码已修改，请牢记新密码。"), "success")
         return redirect(self.appbuilder.get_url_for_index)
 
@@ -249,7 +254,8 @@ class AccountApi(BaseApi):
         post:
           description: >-
             Replace the current password (the initial one included). A token of a user who must
-            still change the initial password opens only this endpoint.
+            still change the initial password opens only this endpoint. Every token issued before
+            the change stops working; the answer carries a fresh access token.
           requestBody:
             required: true
             content:
@@ -261,7 +267,14 @@ class AccountApi(BaseApi):
                     new_password: {type: string}
           responses:
             200:
-              description: Password changed
+              description: Password changed; `access_token` replaces the token used for the call
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      message: {type: string}
+                      access_token: {type: string}
             400:
               $ref: '#/components/responses/400'
             401:
@@ -279,7 +292,8 @@ class AccountApi(BaseApi):
             session.rollback()
             return self._error(error)
         session.commit()
-        return self.response(200, message=gettext("密码已修改"))
+        return self.response(200, message=gettext("密码已修改"),
+                             access_token=create_access_token(identity=str(user.id), fresh=True))
 
     @expose("/<username>/reset", methods=["POST"])
     @protect()
@@ -338,6 +352,10 @@ def make_password_change_guard(appbuilder):
         user = getattr(g, "user", None)
         if user is None or not getattr(user, "is_authenticated", False):
             return None
+        if session_outdated(user):
+            logout_user()
+            flash(gettext("账号密码已修改或被重置，请重新登录"), "warning")
+            return redirect(appbuilder.get_url_for_login)
         if not getattr(user, "must_change_password", False):
             return None
         endpoint = request.endpoint or ""
