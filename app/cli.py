@@ -5,13 +5,23 @@ from flask.cli import AppGroup
 pucha_cli = AppGroup("pucha", help="普查报送系统管理命令")
 
 
-@pucha_cli.command("init-db")
-def init_db():
-    """创建数据库表（可重复运行，已有数据不受影响）。"""
+def _upgrade_schema():
     from app.extensions import db
+    from app.schema_upgrade import SchemaUpgradeError, upgrade
 
-    db.create_all()
-    click.echo("数据库表已创建。")
+    try:
+        return upgrade(db.engine, db.metadata)
+    except SchemaUpgradeError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@pucha_cli.command("upgrade-db")
+def upgrade_db():
+    """创建缺少的表、补上新增的列（可重复运行，已有数据不受影响）。"""
+    done = _upgrade_schema()
+    for line in done:
+        click.echo(line)
+    click.echo("数据库结构已是最新。" if not done else f"数据库结构已更新（{len(done)} 项）。")
 
 
 @pucha_cli.command("setup")
@@ -26,7 +36,8 @@ def setup(demo):
     from app.orgs.importer import load_default_tree
     from app.plugins import get_plugin_manager
 
-    db.create_all()
+    for line in _upgrade_schema():
+        click.echo(line)
     session = db.session
     sync_roles()
     added = load_default_tree(session)

@@ -2,8 +2,8 @@
 
 ``schema_columns(schema)`` gives one nullable text column per field (length from the schema);
 ``table_row_columns(table)`` gives the columns of a repeatable table's row model. Adding a field
-to a schema adds the column (a new column on an existing database needs ``flask pucha
-upgrade-db``, which adds missing columns).
+to a schema adds the column; ``flask pucha upgrade-db`` (also run by ``flask pucha setup``) adds
+it to a database that already holds data (app/schema_upgrade.py).
 """
 from sqlalchemy import Column, String
 
