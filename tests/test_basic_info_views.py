@@ -272,3 +272,16 @@ def test_fab_generic_routes_are_not_exposed(app):
                     "/basic_info/add", "/basic_info/action_post", "/basic_info/list/<pk>",
                     "/basic_info/action/<string:name>/<pk>"):
         assert generic not in rules
+
+
+def test_setup_prints_demo_logins_that_still_work(app, session, demo):
+    """`flask pucha setup` run again lists the demo logins; one whose password the user already
+    changed is not shown with an initial password that no longer opens it."""
+    from tests.support.accounts import set_known_password
+
+    set_known_password(session, "330102")
+    output = app.test_cli_runner().invoke(args=["pucha", "setup"]).output
+    assert "演示数据已存在，跳过。" in output
+    assert "330102  上城区  （密码已由用户修改）" in output
+    assert "330100  杭州市  Pucha2468hz" in output
+    assert "管理员账号：admin" in output

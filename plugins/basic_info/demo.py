@@ -106,7 +106,7 @@ def load(session, echo=print):
         return False
     if demo_present(session):
         echo("演示数据已存在，跳过。")
-        _echo_accounts(echo)
+        _echo_accounts(session, echo)
         return False
 
     county, city, province = (_user(session, c) for c in ("330102", "330100", "330000"))
@@ -132,7 +132,7 @@ def load(session, echo=print):
 
     _set_demo_passwords(session)
     echo("已载入演示数据：浙江省的基本信息表，覆盖 未提交 / 未审核 / 已审核 / 已退回 / 已办结 各状态。")
-    _echo_accounts(echo)
+    _echo_accounts(session, echo)
     return True
 
 
@@ -147,8 +147,12 @@ def _set_demo_passwords(session):
     session.commit()
 
 
-def _echo_accounts(echo):
+def _echo_accounts(session, echo):
+    """Print the demo logins; an account whose password was already changed says so instead of
+    showing an initial password that no longer works."""
     echo("演示账号（初始密码，首次登录须修改）：")
     for username, password in DEMO_ACCOUNTS:
-        echo(f"  {username}  {password}")
+        user = _user(session, username)
+        shown = password if user.initial_password == password else "（密码已由用户修改）"
+        echo(f"  {username}  {user.org.name if user.org else ''}  {shown}")
     echo("  上报文件样例：docs/sample-package.zip")
