@@ -16,6 +16,7 @@ from app.i18n_text import gettext
 from app.orgs.scope import OrgScopeFilter, viewer_org
 from app.workflow.engine import (ConcurrentChange, NotAllowed, NotFound, ReasonRequired,
                                  WorkflowError)
+from plugins.basic_info import commands
 from plugins.basic_info import workflow as review
 from plugins.basic_info.models import BasicInfoForm
 from plugins.basic_info.schema import COLUMNS_TABLE, SCHEMA
@@ -127,7 +128,6 @@ class BasicInfoApi(ModelRestApi):
               $ref: '#/components/responses/403'
         """
         from app.forms.package import MAX_PACKAGE_BYTES
-        from plugins.basic_info import commands
 
         files = [(f.filename, f.stream.read(MAX_PACKAGE_BYTES + 1))
                  for f in request.files.getlist(UPLOAD_FIELD) if f and f.filename]
@@ -185,7 +185,6 @@ class BasicInfoApi(ModelRestApi):
             409:
               description: 表单已被其他单位处理，请刷新后重试
         """
-        from plugins.basic_info import commands
 
         data = self._json()
         name, ids = data.get("name"), data.get("ids")
@@ -234,7 +233,6 @@ class BasicInfoApi(ModelRestApi):
             403:
               $ref: '#/components/responses/403'
         """
-        from plugins.basic_info import commands
 
         name = self._json().get("name")
         if name not in ("submit", "approve"):

@@ -24,6 +24,7 @@ from app.i18n_text import N_
 from app.orgs.models import Org
 from app.orgs.scope import OrgScopeFilter, load_scoped, viewer_org
 from app.workflow.engine import WorkflowError, available_transitions
+from plugins.basic_info import commands
 from plugins.basic_info import workflow as review
 from plugins.basic_info.models import WORKFLOW, BasicInfoForm
 from plugins.basic_info.schema import COLUMNS_TABLE, SCHEMA
@@ -48,14 +49,6 @@ def _session():
 def viewer_path():
     org = viewer_org()
     return org.path if org is not None else None
-
-
-def commands():
-    # Imported late: the commands module pulls in the package reader and mail, which the list
-    # page does not need, and tests can replace it.
-    from plugins.basic_info import commands as module
-
-    return module
 
 
 # --- the status column and its filter ----------------------------------------------------------
@@ -426,7 +419,7 @@ class BasicInfoView(ModelView):
         form = load_scoped(session, BasicInfoForm, pk)
         version = _version_arg()
         try:
-            commands().transition(session, g.user, name, [form.id],
+            commands.transition(session, g.user, name, [form.id],
                                   reason=request.form.get("reason"),
                                   expected_versions={form.id: version} if version else None)
         except WorkflowError as error:
@@ -446,16 +439,13 @@ class BasicInfoView(ModelView):
         if name not in labels:
             abort(404)
         try:
-            result = commands().transition_all(session, g.user, name)
+            result = commands.transition_all(session, g.user, name)
         except WorkflowError as error:
             session.rollback()
             flash(str(error), "danger")
             return redirect(url_for(".list"))
-        count = getattr(result, "count", None)
-        if count is None:
-            count = len(result) if hasattr(result, "__len__") else result
-        flash(gettext("%(label)s：共 %(count)s 份表单", label=gettext(labels[name]), count=count or 0),
-              "success" if count else "info")
+        flash(gettext("%(label)s：共 %(count)s 份表单", label=gettext(labels[name]),
+                      count=result.count), "success" if result.count else "info")
         return redirect(url_for(".list"))
 
     @expose("/upload", methods=["POST"])
@@ -475,7 +465,7 @@ class BasicInfoView(ModelView):
             return redirect(url_for(".list"))
         session = _session()
         try:
-            report = commands().import_packages(session, g.user, files)
+            report = commands.import_packages(session, g.user, files)
         except WorkflowError as error:
             session.rollback()
             flash(str(error), "danger")
@@ -502,7 +492,7 @@ class BasicInfoView(ModelView):
         errors = SCHEMA.validate(doc)
         if not errors:
             try:
-                commands().edit_form(session, g.user, form.id, doc, version)
+                commands.edit_form(session, g.user, form.id, doc, version)
             except WorkflowError as error:
                 session.rollback()
                 errors = list(getattr(error, "errors", None) or [])
@@ -525,7 +515,7 @@ class BasicInfoView(ModelView):
         form = load_scoped(session, BasicInfoForm, pk)
         name = form.site_name or form.uuid
         try:
-            commands().delete_form(session, g.user, form.id, _version_arg())
+            commands.delete_form(session, g.user, form.id, _version_arg())
         except WorkflowError as error:
             session.rollback()
             flash(str(error), "danger")
