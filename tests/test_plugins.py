@@ -63,30 +63,31 @@ def test_pucha_plugins_limits_which_external_plugins_load(installed_sample_plugi
     assert pm.get_plugin("sample_rectification") is None
 
 
-def test_a_plugin_that_fails_to_import_stops_start_up(tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    (site / "broken_plugin").mkdir(parents=True)
-    (site / "broken_plugin" / "__init__.py").write_text("raise ImportError('缺少依赖 foo')\n")
-    dist = site / "broken_plugin-0.1.dist-info"
+def install_distribution(site, package, entry_point, code, monkeypatch):
+    """Put a one-module distribution with a `pucha.plugins` entry point on sys.path."""
+    (site / package).mkdir(parents=True)
+    (site / package / "__init__.py").write_text(code)
+    dist = site / f"{package}-0.1.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[pucha.plugins]\nbroken = broken_plugin\n")
+    (dist / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {package.replace('_', '-')}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[pucha.plugins]\n{entry_point} = {package}\n")
     monkeypatch.syspath_prepend(str(site))
+
+
+def test_a_plugin_that_fails_to_import_stops_start_up(tmp_path, monkeypatch):
+    install_distribution(tmp_path / "site", "broken_plugin", "broken",
+                         "raise ImportError('缺少依赖 foo')\n", monkeypatch)
     with pytest.raises(PluginLoadError) as exc:
         build_plugin_manager()
     assert "broken" in str(exc.value) and "缺少依赖 foo" in str(exc.value)
 
 
 def test_a_misspelt_hook_implementation_stops_start_up(tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    (site / "typo_plugin").mkdir(parents=True)
-    (site / "typo_plugin" / "__init__.py").write_text(
-        "from app import hookimpl\n\n@hookimpl\ndef register_form_type(register):\n    pass\n")
-    dist = site / "typo_plugin-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: typo-plugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[pucha.plugins]\ntypo = typo_plugin\n")
-    monkeypatch.syspath_prepend(str(site))
+    install_distribution(
+        tmp_path / "site", "typo_plugin", "typo",
+        "from app import hookimpl\n\n@hookimpl\ndef register_form_type(register):\n    pass\n",
+        monkeypatch)
     with pytest.raises(PluginLoadError) as exc:
         build_plugin_manager()
     assert "register_form_type" in str(exc.value)
