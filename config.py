@@ -52,8 +52,26 @@ if not SECRET_KEY:
         _key_file.write_text(SECRET_KEY)
         _key_file.chmod(0o600)
 JWT_SECRET_KEY = SECRET_KEY
+# PUCHA_CSRF: check the CSRF token on every state-changing request (never turn off in production).
 WTF_CSRF_ENABLED = _env_bool("PUCHA_CSRF", True)
+# The token lives as long as the session: a form left open over lunch still submits.
 WTF_CSRF_TIME_LIMIT = None
+
+# --- cookies and security headers ----------------------------------------------------------
+# Lax: the session cookie is not sent with cross-site POSTs, and a link from a mail still opens
+# the page logged in.
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+# PUCHA_COOKIE_SECURE: send the session cookie over HTTPS only (on in production, see
+# docs/deploy.md's checklist in docs/config.md).
+SESSION_COOKIE_SECURE = _env_bool("PUCHA_COOKIE_SECURE", False)
+REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+REMEMBER_COOKIE_SAMESITE = "Lax"
+# PUCHA_FORCE_HTTPS: redirect plain-HTTP requests to HTTPS (when the app itself sees the scheme).
+FORCE_HTTPS = _env_bool("PUCHA_FORCE_HTTPS", False)
+# PUCHA_HSTS / PUCHA_HSTS_MAX_AGE: send Strict-Transport-Security, and for how many seconds.
+HSTS_ENABLED = _env_bool("PUCHA_HSTS", False)
+HSTS_MAX_AGE = _env_int("PUCHA_HSTS_MAX_AGE", 365 * 24 * 3600)
 
 # --- the application -------------------------------------------------------------------------
 APP_NAME = "全国政府网站普查报送系统"

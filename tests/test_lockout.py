@@ -63,7 +63,7 @@ def test_success_resets_the_series(small_app, web, db_session):
     _fail(web, "330106", threshold - 1)
     web_login(web, "330106", KNOWN)
     assert _logged_in(web)
-    web.get("/logout/")
+    web.post("/logout/")
     _fail(web, "330106", threshold - 1)
     assert not get_user(db_session, "330106").is_locked
 

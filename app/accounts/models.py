@@ -24,6 +24,9 @@ class PuchaUser(User):
     # Moved forward by every password change, set and reset: sessions and API tokens obtained
     # before it stop working, so a reset ends whatever a lost or stolen password had opened.
     credentials_changed_at = Column(DateTime, nullable=True)
+    # Moved forward by logout: the account's sessions and tokens from before it stop working too
+    # (app/accounts/logout.py).
+    sessions_ended_at = Column(DateTime, nullable=True)
     # Kept in the database, not in memory, so a lock holds across every app process.
     locked_until = Column(DateTime, nullable=True)
 

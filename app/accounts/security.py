@@ -8,6 +8,7 @@ from flask_babel import gettext
 from sqlalchemy import func, select, update
 
 from app import audit
+from app.accounts.logout import PuchaAuthDBView, end_sessions
 from app.accounts.models import PuchaUser
 from app.accounts.passwords import verify_password
 from app.accounts.sessions import mark_session_fresh, token_claims, token_outdated
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 PASSWORD_CHANGE_REQUIRED = {"message": "首次登录必须修改初始密码",
                             "code": "password_change_required"}
-CREDENTIALS_CHANGED = {"message": "账号密码已修改或被重置，请重新登录",
+CREDENTIALS_CHANGED = {"message": "登录已失效：本账号已退出登录，或密码已修改或被重置，请重新登录",
                        "code": "credentials_changed"}
 # The only API endpoint a user who must change the password may call with its token.
 API_PASSWORD_ENDPOINTS = {"AccountApi.change_password"}
@@ -38,6 +39,7 @@ class PuchaSecurityManager(SecurityManager):
     # so that every way of setting a password goes through the password policy and the audit.
     resetmypasswordview = ChangePasswordView
     resetpasswordview = AdminSetPasswordView
+    authdbview = PuchaAuthDBView
 
     # --- login with lockout --------------------------------------------------------------------
     def auth_user_db(self, username, password):
@@ -123,6 +125,10 @@ class PuchaSecurityManager(SecurityManager):
     def on_user_login(self, user):
         if has_request_context():
             mark_session_fresh()
+
+    def on_user_logout(self, user):
+        end_sessions(self.session, user)
+        self.session.commit()
 
     # --- the JWT hole ---------------------------------------------------------------------------
     def load_user_jwt(self, _jwt_header, jwt_data):

@@ -354,7 +354,7 @@ def make_password_change_guard(appbuilder):
             return None
         if session_outdated(user):
             logout_user()
-            flash(gettext("账号密码已修改或被重置，请重新登录"), "warning")
+            flash(gettext("登录已失效：本账号已退出登录，或密码已修改或被重置，请重新登录"), "warning")
             return redirect(appbuilder.get_url_for_login)
         if not getattr(user, "must_change_password", False):
             return None
