@@ -87,7 +87,7 @@ BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")
 PASSWORD_MIN_LENGTH = _env_int("PUCHA_PASSWORD_MIN_LENGTH", 8)
 # PUCHA_INITIAL_PASSWORD_LENGTH: length of generated initial passwords.
 INITIAL_PASSWORD_LENGTH = _env_int("PUCHA_INITIAL_PASSWORD_LENGTH", 10)
-# The lockout (docs/security.md "Lockout"). PUCHA_LOCKOUT_THRESHOLD / PUCHA_LOCKOUT_MINUTES:
+# The lockout (docs/security.md "Failed logins"). PUCHA_LOCKOUT_THRESHOLD / PUCHA_LOCKOUT_MINUTES:
 # failed logins in a row of one account from one client address that lock the account for that
 # address, and the first lock's minutes; each further lock in a row doubles, up to
 # PUCHA_LOCKOUT_MAX_MINUTES.

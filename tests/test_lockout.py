@@ -347,3 +347,42 @@ def test_every_login_attempt_does_the_same_hash_work(small_app, db_session, hash
         api_login(client, username, password)
         assert hash_checks == [stored], label
     assert stored.startswith(method)
+
+
+# --- crafted input ---------------------------------------------------------------------------
+CRAFTED_LOGINS = [
+    {"username": ["330102"], "password": "x", "provider": "db"},
+    {"username": 330102, "password": "x", "provider": "db"},
+    {"username": None, "password": None, "provider": "db"},
+    {"username": "330102", "password": {"$ne": ""}, "provider": "db"},
+    {"username": "330102", "provider": "db"},
+    {"username": "", "password": "", "provider": "db"},
+    {"username": "330102", "password": "\x00", "provider": "db"},
+    {"username": "330102\x00", "password": "x1", "provider": "db"},
+    {"username": "3" * 100_000, "password": "x1", "provider": "db"},
+    {"username": "330102", "password": "p" * 1_000_000, "provider": "db"},
+    {"username": "' OR 1=1 --", "password": "x1", "provider": "db"},
+    {"username": "330102", "password": "x1", "provider": "ldap"},
+    {"username": "330102", "password": "x1", "provider": "db", "refresh": "maybe"},
+    ["330102", "x1"],
+    "330102",
+]
+
+
+@pytest.mark.parametrize("payload", CRAFTED_LOGINS, ids=range(len(CRAFTED_LOGINS)))
+def test_crafted_logins_get_4xx_and_bounded_work(small_app, db_session, hash_checks, payload):
+    give_password(db_session, "330102")
+    hash_checks.clear()
+    response = client_at(small_app, ATTACKER).post("/api/v1/security/login", json=payload)
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)[:300]
+    assert len(hash_checks) <= 1
+    page = client_at(small_app, ATTACKER).post("/login/", data={
+        "username": str(payload)[:200_000], "password": str(payload)[-300_000:]})
+    assert page.status_code in (200, 302)
+    assert len(hash_checks) <= 2
+
+
+def test_a_login_that_is_not_json_gets_400(small_app):
+    response = client_at(small_app, ATTACKER).post("/api/v1/security/login", data="username=a",
+                                                   content_type="text/plain")
+    assert response.status_code == 400

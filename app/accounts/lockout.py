@@ -1,6 +1,6 @@
 """Failed logins: counted per (account, source address) first, account-wide only far later.
 
-The design and its reasons are in docs/security.md ("Lockout", OWASP ASVS V2.2). In short:
+The design and its reasons are in docs/security.md ("Failed logins", OWASP ASVS V2.2). In short:
 
 - ``LOCKOUT_THRESHOLD`` failures in a row of one account from one address lock that account *for
   that address* for ``LOCKOUT_MINUTES``; each further lock in a row lasts twice as long (capped at

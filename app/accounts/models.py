@@ -35,10 +35,10 @@ class PuchaUser(User):
     # Moved forward by every password change, set and reset: sessions and API tokens obtained
     # before it stop working, so a reset ends whatever a lost or stolen password had opened.
     credentials_changed_at = Column(DateTime, nullable=True)
-    # The account-wide lock (docs/security.md "Lockout"): set only after many failures from many
-    # addresses, and not applied to an address the account has logged in from. In the database,
-    # not in memory, so it holds across every app process. ``fail_login_count`` (FAB's column)
-    # counts the failures in a row from every address.
+    # The account-wide lock (docs/security.md "Failed logins"): set only after many failures
+    # from many addresses, and not applied to an address the account has logged in from. In the
+    # database, not in memory, so it holds across every app process. ``fail_login_count``
+    # (FAB's column) counts the failures in a row from every address.
     locked_until = Column(DateTime, nullable=True)
 
     org = relationship("Org", foreign_keys=[org_id])
