@@ -386,3 +386,43 @@ def test_a_login_that_is_not_json_gets_400(small_app):
     response = client_at(small_app, ATTACKER).post("/api/v1/security/login", data="username=a",
                                                    content_type="text/plain")
     assert response.status_code == 400
+
+
+# --- PostgreSQL, concurrent -----------------------------------------------------------------
+@pytest.mark.postgres
+def test_concurrent_failures_on_postgres_count_once_each_and_lock_once(pg_app):
+    """A burst of simultaneous wrong passwords from one address, each its own request and
+    transaction on the real server: every one counted, the row created once, one lock."""
+    import threading
+
+    from app.extensions import db
+
+    give_password(db.session, "330102")
+    threshold = pg_app.config["LOCKOUT_THRESHOLD"]
+    workers = threshold + 3
+    barrier = threading.Barrier(workers)
+    codes, errors = [], []
+
+    def attempt(i):
+        try:
+            client = client_at(pg_app, ATTACKER)
+            barrier.wait()
+            codes.append(api_login(client, "330102", f"wrong-{i}-Pw").status_code)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == [] and len(codes) == workers and 500 not in codes
+
+    assert audit_count(db.session, "login_failed", "330102") == workers
+    assert audit_count(db.session, "account_locked", "330102") == 1
+    row = pair(db.session, "330102", ATTACKER)
+    assert row.locks == 1 and row.locked_until is not None
+    assert row.failures == workers - threshold
+    assert get_user(db.session, "330102").fail_login_count == workers
+    assert api_login(client_at(pg_app, ATTACKER), "330102", KNOWN).status_code == 429
+    assert api_login(client_at(pg_app, OFFICE), "330102", KNOWN).status_code == 200
