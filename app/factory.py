@@ -3,6 +3,7 @@ import logging
 
 from flask import Flask
 from flask_appbuilder import AppBuilder
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import request_guard, web_security
 from app.extensions import db, mail
@@ -27,6 +28,9 @@ def create_app(overrides=None, plugin_manager=None):
     if overrides:
         app.config.update(overrides)
     config.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    if app.config.get("PROXY_COUNT"):
+        # The client's own address for the per-address login limits and locks, not the proxy's.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_COUNT"]))
 
     if plugin_manager is None:
         plugin_manager = get_plugin_manager()

@@ -11,17 +11,16 @@ after losing a laptop is the other way round.
 Logout changes state, so it is a POST with the CSRF token: a GET would let any page log a unit
 out of every session with an ``<img src=/logout/>``. A GET shows a button that posts.
 """
-import datetime
-
 from flask import current_app, g, redirect, request
 from flask_appbuilder import expose
-from flask_appbuilder.security.views import AuthDBView
 from flask_login import logout_user
 
-from app import audit
+from app import audit, clock
 
 
-class PuchaAuthDBView(AuthDBView):
+class LogoutByPost:
+    """Mixed into the login view (app/accounts/login.py): FAB's GET logout, replaced."""
+
     @expose("/logout/", methods=["GET", "POST"])
     def logout(self):
         user = getattr(g, "user", None)
@@ -39,6 +38,6 @@ class PuchaAuthDBView(AuthDBView):
 
 def end_sessions(session, user):
     """Refuse every session and token ``user`` has now; audited. The caller commits."""
-    user.sessions_ended_at = datetime.datetime.now()
+    user.sessions_ended_at = clock.now()
     audit.record(session, "logout", "user", user.username, actor=user,
                  reason="退出登录，本账号此前的会话和 API 令牌失效")
