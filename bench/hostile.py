@@ -5,7 +5,8 @@ Each shape of ``tests/support/hostile_packages.py`` is built once, then imported
 database with the national org tree), so one shape's memory never counts for another. Measured
 per upload, from the bytes in hand to the JSON the API would send:
 
-- wall time and CPU time of ``import_packages`` plus serialising its report;
+- CPU time (the budget: server time) and wall time of ``import_packages`` plus serialising
+  its report;
 - extra peak RSS: VmHWM after the import minus VmRSS before it (the peak is reset first through
   /proc/self/clear_refs, so building the upload does not count);
 - the outcome (imported forms or the refusal's code), the size of the report as the API returns
@@ -151,21 +152,25 @@ def main(argv=None):
 
     lines = ["| shape | zip | outcome | server time (CPU) | extra RSS | response | stored result |",
              "|---|---:|---|---:|---:|---:|---:|"]
-    worst_s = worst_mb = 0.0
+    worst_s = worst_cpu = worst_mb = 0.0
+    load = os.getloadavg()[0]
     for name in names:
         r = measure(work, db_path, name, paths[name])
         worst_s, worst_mb = max(worst_s, r["seconds"]), max(worst_mb, r["extra_mb"])
+        worst_cpu = max(worst_cpu, r["cpu"])
         lines.append(f"| {name} | {_mb(r['zip_bytes'])} | {r['outcome']} | "
                      f"{r['seconds']:.3f} s ({r['cpu']:.3f} s) | {r['extra_mb']:.1f} MB | "
                      f"{_mb(r['response_bytes'])} | {_mb(r['stored_bytes'])} |")
         print(lines[-1], flush=True)
-    verdict = (f"Worst: {worst_s:.3f} s, {worst_mb:.1f} MB extra RSS "
+    verdict = (f"Worst: {worst_cpu:.3f} s CPU ({worst_s:.3f} s wall at load average "
+               f"{load:.1f} on {os.cpu_count()} cores), {worst_mb:.1f} MB extra RSS "
                f"(budget {BUDGET_SECONDS} s, {BUDGET_MB} MB).")
     table = "\n".join(lines) + "\n\n" + verdict + "\n"
     print(verdict)
     if not args.no_docs:
         write_docs(table)
-    return 0 if worst_s <= BUDGET_SECONDS and worst_mb <= BUDGET_MB else 1
+    # Server time is CPU time: on a shared machine the wall clock measures the neighbours too.
+    return 0 if worst_cpu <= BUDGET_SECONDS and worst_mb <= BUDGET_MB else 1
 
 
 if __name__ == "__main__":

@@ -374,6 +374,9 @@ def test_cli_import_prints_the_report_and_fails_when_something_was_refused(app, 
 
 
 def test_a_1000_form_package_imports_in_a_few_seconds(app, session):
+    # An operator with the capacity raises the per-upload limits (docs/config.md).
+    app.config.update(UPLOAD_MAX_FORMS=1000, UPLOAD_MAX_UNCOMPRESSED_BYTES=8 * 1024 * 1024,
+                      UPLOAD_MAX_JSON_VALUES=200_000)
     forms = [example_form(variant=i) for i in range(1000)]
     data = package(*forms)
     started = time.perf_counter()

@@ -52,15 +52,14 @@ def many_column_rows(count=50, rows_per_slot=100):
     return _write(forms)
 
 
-def wide_meta(count=1000, form_bytes=60 * 1024):
+def wide_meta(count=1000, lists=6000):
     """Forms whose unvalidated ``meta`` is a wide list of empty lists: the most Python objects
-    per byte of JSON (each ``[],`` becomes a list). Each form stays under the ratio floor."""
+    per byte of JSON (each ``[],`` becomes a list). At the default size each form stays under
+    the ratio floor."""
     forms = []
     for i in range(count):
         form = _form(i)
-        base = len(json.dumps(form, ensure_ascii=False, indent=2).encode())
-        # indent=2 writes each inner list on its own line: "[]," plus the indentation.
-        form["meta"] = {"x": [[] for _ in range(max(0, (form_bytes - base) // 10))]}
+        form["meta"] = {"x": [[] for _ in range(lists)]}
         forms.append(form)
     return _write(forms)
 
@@ -81,7 +80,7 @@ def huge_forms(count=60, form_bytes=1000 * 1024):
     return _write(forms)
 
 
-def deep_json(count=500):
+def deep_json(count=500, copies=40):
     """Forms nested to the allowed depth, many times over."""
     forms = []
     deep = "x"
@@ -89,7 +88,7 @@ def deep_json(count=500):
         deep = [deep]
     for i in range(count):
         form = _form(i)
-        form["meta"] = {"deep": [copy.deepcopy(deep) for _ in range(40)]}
+        form["meta"] = {"deep": [copy.deepcopy(deep) for _ in range(copies)]}
         forms.append(form)
     return _write(forms)
 
@@ -139,16 +138,35 @@ def honest_forms(count):
                          home_url=f"http://s{i}.hzsc.gov.cn/") for i in range(count)])
 
 
+def invalid_forms(count=200):
+    """Forms whose every field is wrong: the most error messages per form."""
+    bad = {name: "x" * 199 for name in (f.name for f in SCHEMA.fields)}
+    return _write([_form(i, **bad) for i in range(count)])
+
+
+# The attacks as the issue measured them, then the worst shapes that fit the default limits of
+# one upload (config.py: 100 forms, 2 MiB uncompressed, 20,000 JSON values).
 SHAPES = {
     "padded_forms_4000x59KB": padded_forms,
     "lying_directory_1000002": lying_directory,
     "lying_directory_zip64": lambda: lying_directory(zip64=True),
-    "many_column_rows": many_column_rows,
-    "wide_meta": wide_meta,
-    "huge_forms": huge_forms,
-    "deep_json": deep_json,
+    "column_rows_50x1400": many_column_rows,
+    "wide_meta_1000x6000": wide_meta,
+    "huge_forms_60x1MB": huge_forms,
+    "deep_json_500": deep_json,
     "honest_1000": lambda: honest_forms(1000),
+    # within the limits
+    "honest_100": lambda: honest_forms(100),
+    "padded_forms_100x19KB": lambda: padded_forms(100, 19 * 1024),
+    "invalid_forms_100": lambda: invalid_forms(100),
+    "column_rows_2x1400": lambda: many_column_rows(2),
+    "wide_meta_10x1800": lambda: wide_meta(10, 1800),
+    "huge_forms_2x1MB": lambda: huge_forms(2),
+    "deep_json_100": lambda: deep_json(100, 1),
 }
+
+WITHIN_LIMITS = ("honest_100", "padded_forms_100x19KB", "invalid_forms_100", "column_rows_2x1400",
+                 "wide_meta_10x1800", "huge_forms_2x1MB", "deep_json_100")
 
 
 def reference_zip(entries):
