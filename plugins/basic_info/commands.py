@@ -352,13 +352,19 @@ def _stored_bytes(session, org):
                           .where(StoredPackage.org_id == org.id))
 
 
+def _size_text(size):
+    """A size for a message: MB at and above one MB, KB below (a quota may be small)."""
+    value, unit = (size / 1024 / 1024, "MB") if size >= 1024 * 1024 else (size / 1024, "KB")
+    return f"{value:.1f}".removesuffix(".0") + " " + unit
+
+
 def _over_quota(filename, used, quota):
     from flask import current_app
 
     return PackageReport(filename=filename, error_code="quota", error=gettext(
-        "本单位保存的上报文件已达存储上限（已用 %(used)s MB，上限 %(quota)s MB），本文件未保存也未导入。"
+        "本单位保存的上报文件已达存储上限（已用 %(used)s，上限 %(quota)s），本文件未保存也未导入。"
         "未导入任何表单的上报文件保存 %(days)s 天后清理；如需现在导入，请联系技术支持",
-        used=f"{used / 1024 / 1024:.1f}", quota=f"{quota / 1024 / 1024:.0f}",
+        used=_size_text(used), quota=_size_text(quota),
         days=current_app.config["REFUSED_PACKAGE_RETENTION_DAYS"]))
 
 
