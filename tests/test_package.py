@@ -686,3 +686,18 @@ def test_the_issues_padded_forms_are_refused_by_the_upload_budget():
     data = padded_forms(count=101, form_bytes=59 * 1024)  # each under the ratio floor and 1 MB
     refused(data, "upload_too_many_forms", budget=budget())
     refused(padded_forms(count=60, form_bytes=59 * 1024), "upload_too_large", budget=budget())
+
+
+def test_a_manifest_padded_beyond_what_its_forms_need_is_refused_before_parsing():
+    items = [one_item()]
+    data = package_of(items, padding=[[] for _ in range(5000)])  # readers ignore unknown keys
+    read_package(data)  # a reader without a budget takes it
+    refused(data, "upload_too_many_forms", "清单文件", budget=budget())
+
+
+def test_a_refused_package_leaves_the_budget_as_it_was():
+    shared = budget(max_values=1000)
+    read_package(sample(2), budget=shared)
+    spent = shared.snapshot()
+    refused(sample(5), "upload_too_complex", budget=shared)
+    assert shared.snapshot() == spent

@@ -55,6 +55,10 @@ MAX_NAME_LENGTH = 255  # characters in one entry name
 # name of at most MAX_NAME_LENGTH characters (4 UTF-8 bytes each at worst) and no extra data;
 # Windows tools add timestamps and a Unicode path (well under 1 KB each).
 MAX_DIRECTORY_RECORD_BYTES = 46 + 3 * 1024
+# A manifest lists 4 keys and an object per form (each key and value a JSON value), plus its own
+# dozen or so: what it may hold when an upload may hold N forms.
+MANIFEST_VALUES_PER_FORM = 9
+MANIFEST_FIXED_VALUES = 32
 READ_CHUNK_BYTES = 64 * 1024  # streaming unit while inflating
 
 ALLOWED_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
@@ -118,6 +122,23 @@ class UploadBudget:
 
     def values_left(self) -> int:
         return self.max_values - self.values
+
+    def too_many_forms(self) -> PackageError:
+        return PackageError(
+            f"本次上传的表单过多：清单文件列出的内容超过一次最多导入的 {self.max_forms:,} 份表单。"
+            f"请分批上传；一个上报文件超过 {self.max_forms:,} 份时，请在填报客户端中分批“生成文件”",
+            "upload_too_many_forms", MANIFEST_NAME)
+
+    def too_complex(self, name: str) -> PackageError:
+        return PackageError(
+            f"表单文件“{_show(name)}”数据项过多：本次上传的全部表单最多 {self.max_values:,} 个数据项"
+            f"（正常表单每份约 150 个），已拒绝导入。请分批上传", "upload_too_complex", name)
+
+    def snapshot(self) -> tuple:
+        return self.forms, self.bytes, self.values
+
+    def restore(self, snapshot: tuple) -> None:
+        self.forms, self.bytes, self.values = snapshot
 
 
 # --------------------------------------------------------------------------------------------
@@ -585,22 +606,21 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: i
     return b"".join(chunks)
 
 
-def _parse_json(raw: bytes, name: str, what: str, budget: Optional[UploadBudget] = None) -> Any:
+def _parse_json(raw: bytes, name: str, what: str, value_limit: Optional[int] = None,
+                too_many: Optional[Callable[[], PackageError]] = None) -> tuple:
+    """``(parsed JSON, its value count)``; ``too_many()`` is raised when the text holds more than
+    ``value_limit`` values, before it is parsed."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PackageError(f"{what}“{_show(name)}”不是 UTF-8 编码，文件可能被手工修改或已损坏。{_RESUBMIT}", "encoding", name) from exc
-    too_deep, values = json_scan(text, value_limit=budget.values_left() if budget else None)
+    too_deep, values = json_scan(text, value_limit=value_limit)
     if too_deep:
         raise PackageError(f"{what}“{_show(name)}”的嵌套层次超过 {MAX_JSON_DEPTH} 层，不是填报客户端生成的正常文件，已拒绝导入", "json_too_deep", name)
-    if budget is not None:
-        if values > budget.values_left():
-            raise PackageError(
-                f"{what}“{_show(name)}”数据项过多：本次上传的全部表单最多 {budget.max_values:,} 个数据项"
-                f"（正常表单每份约 300 个），已拒绝导入。请分批上传", "upload_too_complex", name)
-        budget.values += values
+    if value_limit is not None and values > value_limit:
+        raise too_many()
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant), values
     except (ValueError, RecursionError) as exc:
         raise PackageError(f"{what}“{_show(name)}”不是有效的 JSON，文件可能被手工修改或已损坏。{_RESUBMIT}", "bad_json", name) from exc
 
@@ -669,8 +689,13 @@ def read_package(source, expected_form_type: Optional[str] = None,
     to would cost more (see ``UploadBudget``).
     """
     fh, size, close = _open_source(source)
+    spent = budget.snapshot() if budget is not None else None
     try:
         return _read(fh, size, expected_form_type, budget)
+    except PackageError:
+        if budget is not None:
+            budget.restore(spent)  # a refused package costs the rest of the upload nothing
+        raise
     finally:
         if close:
             fh.close()
@@ -725,10 +750,15 @@ def _read_zip(zf: zipfile.ZipFile, expected_form_type: Optional[str],
 
     manifest_info = files.pop(prefix + MANIFEST_NAME)
     _check_declared(manifest_info, MANIFEST_NAME, MAX_MANIFEST_BYTES, "清单文件")
+    manifest_values = None
     if budget is not None:
         budget.charge(0, manifest_info.file_size)
-    manifest = _parse_json(_read_capped(zf, manifest_info, MANIFEST_NAME, MAX_MANIFEST_BYTES, "清单文件"),
-                           MANIFEST_NAME, "清单文件", budget)
+        # The manifest's own values do not count against the forms' budget, but it may hold no
+        # more than the budget's forms need: a manifest padded with values costs like a form.
+        manifest_values = MANIFEST_FIXED_VALUES + MANIFEST_VALUES_PER_FORM * budget.max_forms
+    manifest, _values = _parse_json(
+        _read_capped(zf, manifest_info, MANIFEST_NAME, MAX_MANIFEST_BYTES, "清单文件"),
+        MANIFEST_NAME, "清单文件", manifest_values, lambda: budget.too_many_forms())
     listed = _check_manifest(manifest, expected_form_type)
     if budget is not None:
         budget.charge(len(listed), 0)
@@ -766,7 +796,12 @@ def _read_zip(zf: zipfile.ZipFile, expected_form_type: Optional[str],
         if len(raw) != item["size"] or hashlib.sha256(raw).hexdigest() != item["sha256"]:
             raise PackageError(
                 f"表单文件“{_show(name)}”的内容与清单中的校验码不一致，文件可能被手工修改或已损坏。{_RESUBMIT}", "checksum", name)
-        data = _parse_json(raw, name, "表单文件", budget)
+        if budget is None:
+            data, _values = _parse_json(raw, name, "表单文件")
+        else:
+            data, values = _parse_json(raw, name, "表单文件", budget.values_left(),
+                                       lambda: budget.too_complex(name))
+            budget.values += values
         if not isinstance(data, dict):
             raise PackageError(f"表单文件“{_show(name)}”的内容不是 JSON 对象。{_RESUBMIT}", "not_object", name)
         if data.get("uuid") != item["uuid"]:
