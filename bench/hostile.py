@@ -150,7 +150,7 @@ def main(argv=None):
     db_path = build_database(work)
     paths = build_shapes(work, names)
 
-    lines = ["| shape | zip | outcome | server time (CPU) | extra RSS | response | stored result |",
+    lines = ["| shape | zip | outcome | wall time (CPU time) | extra RSS | response | stored result |",
              "|---|---:|---|---:|---:|---:|---:|"]
     worst_s = worst_cpu = worst_mb = 0.0
     load = os.getloadavg()[0]
