@@ -69,3 +69,11 @@ def test_a_budget_is_never_overspent(forms, max_forms, max_bytes, max_values, up
             assert result.code.startswith("upload_"), result.code
         assert budget.forms <= max_forms and budget.bytes <= max_bytes
         assert budget.values <= max_values
+
+
+def test_a_directory_record_asking_for_a_newer_zip_version_is_refused():
+    """Found by the fuzzing above: zipfile raises NotImplementedError while reading the
+    directory when a record needs a zip version it does not know (here 6.4)."""
+    data = bytearray(BASE)
+    data[DIRECTORY + 6] = 64  # "version needed to extract" of the first record
+    assert isinstance(_read(bytes(data)), pkg.PackageError)

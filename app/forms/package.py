@@ -712,7 +712,8 @@ def _read(fh, size: int, expected_form_type: Optional[str], budget: Optional[Upl
     fh.seek(0)
     try:
         zf = zipfile.ZipFile(fh)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, struct.error) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, struct.error,
+            NotImplementedError) as exc:  # NotImplementedError: an entry needs a newer zip version
         raise PackageError(f"上报文件不是有效的 zip 压缩包或已损坏，无法打开。{_RESUBMIT}", "not_zip") from exc
     with zf:
         return _read_zip(zf, expected_form_type, budget)

@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from flask import current_app
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import audit_values, record_many
+from app.forms.package import PackageError, UploadBudget, read_package, validate_forms
 from app.i18n_text import N_, gettext
 from app.orgs.models import Org
 from app.workflow.engine import (MSG_CONCURRENT, ConcurrentChange, NotAllowed, NotFound,
@@ -267,8 +269,6 @@ def _rollback_on_error(session, lost_race=()):
 
 
 def _storage_dir():
-    from flask import current_app
-
     return Path(current_app.config["FILE_STORAGE_DIR"])
 
 
@@ -337,10 +337,6 @@ def _with_regions(doc, regions):
 
 def upload_budget():
     """What one upload may cost, from the settings (config.py, docs/config.md)."""
-    from flask import current_app
-
-    from app.forms.package import UploadBudget
-
     config = current_app.config
     return UploadBudget(max_forms=config["UPLOAD_MAX_FORMS"],
                         max_bytes=config["UPLOAD_MAX_UNCOMPRESSED_BYTES"],
@@ -359,8 +355,6 @@ def _size_text(size):
 
 
 def _over_quota(filename, used, quota):
-    from flask import current_app
-
     return PackageReport(filename=filename, error_code="quota", error=gettext(
         "本单位保存的上报文件已达存储上限（已用 %(used)s，上限 %(quota)s），本文件未保存也未导入。"
         "未导入任何表单的上报文件保存 %(days)s 天后清理；如需现在导入，请联系技术支持",
@@ -379,8 +373,6 @@ def import_packages(session, actor, files):
     whole upload costs is bounded, and so is the report. Returns an ``ImportReport``; raises
     ``NotAllowed`` when the actor has no organising unit.
     """
-    from flask import current_app
-
     org = _acting_org(actor, N_("导入表单"))
     report = ImportReport()
     budget = upload_budget()
@@ -397,8 +389,6 @@ def import_packages(session, actor, files):
 
 
 def _import_one(session, actor, org, filename, data, budget, report):
-    from app.forms.package import PackageError, read_package, validate_forms
-
     digest, key = _store_file(data)
     stored = StoredPackage(scope_path=org.path, org_id=org.id,
                            uploaded_by_id=getattr(actor, "id", None), uploaded_at=_now(),
@@ -468,8 +458,6 @@ def purge_refused_packages(session, days, now=None, dry_run=False):
     every form refused), with one audit row each, in one transaction; then their files, when no
     other kept row shares the same bytes. Packages that imported a form are never purged, nor
     is one a form still points at. Returns the purged rows as dicts."""
-    from sqlalchemy import exists
-
     cutoff = (now or _now()) - datetime.timedelta(days=days)
     referenced = exists().where(BasicInfoForm.package_id == StoredPackage.id)
     stmt = (select(StoredPackage.id, StoredPackage.org_id, StoredPackage.filename,
