@@ -173,3 +173,19 @@ FILLER_DOWNLOAD_URL = _env("PUCHA_FILLER_DOWNLOAD_URL", "/")
 # --- packages ------------------------------------------------------------------------------
 # PUCHA_UPLOAD_MAX_BYTES: largest upload accepted in one request.
 MAX_CONTENT_LENGTH = _env_int("PUCHA_UPLOAD_MAX_BYTES", 64 * 1024 * 1024)
+# What one import (every package of one upload together) may cost, checked from the zip's
+# directory and a scan of each form before anything is inflated or parsed. The defaults keep the
+# worst upload within 0.5 s and 100 MB with room to spare on a busy server (bench/hostile.py,
+# docs/performance.md); an honest form is 3-10 KB and ~150 JSON values.
+# PUCHA_UPLOAD_MAX_FORMS: forms in one upload.
+UPLOAD_MAX_FORMS = _env_int("PUCHA_UPLOAD_MAX_FORMS", 100)
+# PUCHA_UPLOAD_MAX_UNCOMPRESSED: uncompressed bytes (manifests and forms) of one upload.
+UPLOAD_MAX_UNCOMPRESSED_BYTES = _env_int("PUCHA_UPLOAD_MAX_UNCOMPRESSED", 2 * 1024 * 1024)
+# PUCHA_UPLOAD_MAX_JSON_VALUES: JSON values (strings, numbers, objects, arrays) of one upload.
+UPLOAD_MAX_JSON_VALUES = _env_int("PUCHA_UPLOAD_MAX_JSON_VALUES", 20_000)
+# PUCHA_PACKAGE_QUOTA_MB: package files one unit may have stored (imported or refused) before
+# further uploads are refused unstored.
+PACKAGE_QUOTA_BYTES = _env_int("PUCHA_PACKAGE_QUOTA_MB", 512) * 1024 * 1024
+# PUCHA_REFUSED_PACKAGE_DAYS: days a package that imported nothing is kept; then
+# `flask pucha purge-packages` deletes it. Packages that imported a form are never purged.
+REFUSED_PACKAGE_RETENTION_DAYS = _env_int("PUCHA_REFUSED_PACKAGE_DAYS", 30)

@@ -557,3 +557,147 @@ def test_committed_sample_package_reads_and_validates():
     package = read_package(sample_zip, expected_form_type="basic_info")
     results = validate_forms(package, SCHEMA)
     assert len(results) == 3 and all(r.ok for r in results)
+
+
+# ---------------------------------------------------------------------------- the lying directory
+
+
+def _no_zipfile(monkeypatch):
+    """Make any use of zipfile.ZipFile by the reader fail the test: the refusal must come first."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("zipfile.ZipFile was reached")
+    monkeypatch.setattr(pkg.zipfile, "ZipFile", refuse)
+
+
+@pytest.mark.parametrize("zip64", [False, True])
+def test_a_directory_larger_than_its_end_record_is_refused_before_zipfile(monkeypatch, zip64):
+    from tests.support.hostile_packages import count_directory_records, lying_directory
+
+    data = lying_directory(records=1_000_002, declared=2, zip64=zip64)
+    assert len(data) > 50 * 1024 * 1024 and count_directory_records(data) == 1_000_002
+    _no_zipfile(monkeypatch)
+    err = refused(data, "directory_mismatch", "zip 目录", within=60)
+    assert "2" in err.message
+
+
+def test_a_directory_walk_stops_one_record_past_the_declared_count(monkeypatch):
+    from tests.support.hostile_packages import lying_directory
+
+    calls = []
+    original = pkg._RECORD.unpack_from
+    monkeypatch.setattr(pkg, "_RECORD", type("R", (), {
+        "size": pkg._RECORD.size,
+        "unpack_from": staticmethod(lambda *a: calls.append(1) or original(*a))}))
+    # Small enough to pass the size check (3 records may take up to 3 × 3 KB): the walk decides.
+    refused(lying_directory(records=150, declared=3), "directory_mismatch", "比结尾记录声明的多")
+    assert len(calls) == 3  # three records read, the fourth found, nothing more parsed
+
+
+def test_a_directory_smaller_than_declared_or_elsewhere_is_refused(monkeypatch):
+    from tests.support.hostile_packages import lying_directory
+
+    refused(lying_directory(records=2, declared=5), "directory_mismatch")
+    data = bytearray(sample(2))
+    end = data.rfind(b"PK\x05\x06")
+    offset = struct.unpack_from("<L", data, end + 16)[0]
+    struct.pack_into("<L", data, end + 16, offset - 1)  # the directory "starts" a byte early
+    refused(bytes(data), "directory_mismatch")
+
+
+def test_a_directory_too_big_for_its_count_is_refused_without_reading_it(monkeypatch):
+    from tests.support.hostile_packages import lying_directory
+
+    data = lying_directory(records=10_000, declared=2)
+    reads = []
+
+    class Counting(io.BytesIO):
+        def read(self, n=-1):
+            out = super().read(n)
+            reads.append(len(out))
+            return out
+
+    refused(Counting(data), "directory_mismatch")
+    assert sum(reads) < 70 * 1024  # the end record's tail, never the 530 KB directory
+
+
+def test_honest_zips_pass_the_directory_check():
+    for data in (sample(3), rezip_like_windows(sample(2)), raw_zip([(MANIFEST_NAME, b"{}")])):
+        pkg._check_directory(io.BytesIO(data), len(data))
+
+
+# ---------------------------------------------------------------------------- one upload's budget
+
+
+def budget(**limits):
+    values = dict(max_forms=100, max_bytes=2 * 1024 * 1024, max_values=20_000)
+    values.update(limits)
+    return pkg.UploadBudget(**values)
+
+
+def test_the_budget_is_shared_by_every_package_of_one_upload():
+    shared = budget(max_forms=5)
+    read_package(sample(3), budget=shared)
+    assert shared.forms == 3 and shared.bytes > 0 and shared.values > 3 * 100
+    err = refused(sample(3), "upload_too_many_forms", "一次最多导入 5 份", budget=shared)
+    assert "分批" in err.message
+    assert shared.forms == 3  # a refused package charges nothing
+
+
+def test_too_many_forms_are_refused_before_any_form_is_inflated(monkeypatch):
+    inflated = []
+    real = pkg._read_capped
+    monkeypatch.setattr(pkg, "_read_capped", lambda zf, info, *a: inflated.append(info.filename) or real(zf, info, *a))
+    refused(sample(4), "upload_too_many_forms", budget=budget(max_forms=3))
+    assert inflated == [MANIFEST_NAME]
+
+
+def test_declared_bytes_over_the_budget_are_refused_before_inflating(monkeypatch):
+    inflated = []
+    real = pkg._read_capped
+    monkeypatch.setattr(pkg, "_read_capped", lambda zf, info, *a: inflated.append(info.filename) or real(zf, info, *a))
+    refused(sample(3), "upload_too_large", "解压后过大", budget=budget(max_bytes=4000))
+    assert inflated == [MANIFEST_NAME]
+    inflated.clear()
+    refused(sample(3), "upload_too_large", budget=budget(max_bytes=100))
+    assert inflated == []  # even the manifest is over
+
+
+def test_json_values_over_the_budget_are_refused_before_parsing(monkeypatch):
+    from tests.support.hostile_packages import wide_meta
+
+    parsed = []
+    real = pkg.json.loads
+    monkeypatch.setattr(pkg.json, "loads", lambda text, **k: parsed.append(len(text)) or real(text, **k))
+    err = refused(wide_meta(count=3, lists=9000), "upload_too_complex", "数据项过多", budget=budget())
+    assert len(parsed) == 3 and err.entry  # the manifest and two forms; the third never parsed
+
+
+def test_json_scan_counts_values_and_ignores_text():
+    assert pkg.json_scan('{"a": [1, 2.5e3, -3, true, false, null, "x[{"]}') == (False, 10)
+    assert pkg.json_scan("[]," * 1000)[1] == 1000
+    assert pkg.json_scan("[" * 21 + "]" * 21) == (True, 21)
+    assert pkg.json_scan('["[[[[[[[[[[[[[[[[[[[[[[[["]') == (False, 2)
+    assert pkg.json_scan("[" * 100_000, value_limit=10) == (False, 100_000)
+
+
+def test_the_issues_padded_forms_are_refused_by_the_upload_budget():
+    from tests.support.hostile_packages import padded_forms
+
+    data = padded_forms(count=101, form_bytes=59 * 1024)  # each under the ratio floor and 1 MB
+    refused(data, "upload_too_many_forms", budget=budget())
+    refused(padded_forms(count=60, form_bytes=59 * 1024), "upload_too_large", budget=budget())
+
+
+def test_a_manifest_padded_beyond_what_its_forms_need_is_refused_before_parsing():
+    items = [one_item()]
+    data = package_of(items, padding=[[] for _ in range(5000)])  # readers ignore unknown keys
+    read_package(data)  # a reader without a budget takes it
+    refused(data, "upload_too_many_forms", "清单文件", budget=budget())
+
+
+def test_a_refused_package_leaves_the_budget_as_it_was():
+    shared = budget(max_values=1000)
+    read_package(sample(2), budget=shared)
+    spent = shared.snapshot()
+    refused(sample(5), "upload_too_complex", budget=shared)
+    assert shared.snapshot() == spent

@@ -51,6 +51,14 @@ MAX_COMPRESSION_RATIO = 100  # uncompressed / compressed, for entries above the 
 RATIO_CHECK_MIN_BYTES = 64 * 1024  # small entries have noisy ratios and cannot hurt anyone
 MAX_JSON_DEPTH = 20  # nesting of objects/arrays; a form needs 5
 MAX_NAME_LENGTH = 255  # characters in one entry name
+# One central-directory record: 46 fixed bytes, then name, extra field and comment. Ours carry a
+# name of at most MAX_NAME_LENGTH characters (4 UTF-8 bytes each at worst) and no extra data;
+# Windows tools add timestamps and a Unicode path (well under 1 KB each).
+MAX_DIRECTORY_RECORD_BYTES = 46 + 3 * 1024
+# A manifest lists 4 keys and an object per form (each key and value a JSON value), plus its own
+# dozen or so: what it may hold when an upload may hold N forms.
+MANIFEST_VALUES_PER_FORM = 9
+MANIFEST_FIXED_VALUES = 32
 READ_CHUNK_BYTES = 64 * 1024  # streaming unit while inflating
 
 ALLOWED_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
@@ -76,6 +84,61 @@ class PackageError(ValueError):
 
     def __str__(self) -> str:
         return self.message
+
+
+# --------------------------------------------------------------------------------------------
+# The cost of one upload
+
+
+@dataclass
+class UploadBudget:
+    """What one upload (every package of one request together) may cost the server.
+
+    Charged from the central directory's declared sizes before anything is inflated, and from a
+    scan of each form's JSON before it is parsed, so a package that would exceed it is refused
+    having cost little. The server builds one per request from its settings; the filler reads
+    without one.
+    """
+
+    max_forms: int
+    max_bytes: int  # uncompressed: manifests and forms, as declared (the read is capped to it)
+    max_values: int  # JSON values (strings, numbers, objects, arrays …) in all forms
+    forms: int = 0
+    bytes: int = 0
+    values: int = 0
+
+    def charge(self, forms: int, size: int) -> None:
+        if self.forms + forms > self.max_forms:
+            raise PackageError(
+                f"本次上传的表单过多：连同本文件共 {self.forms + forms:,} 份，一次最多导入 "
+                f"{self.max_forms:,} 份。请分批上传；一个上报文件超过 {self.max_forms:,} 份时，"
+                f"请在填报客户端中分批“生成文件”", "upload_too_many_forms")
+        if self.bytes + size > self.max_bytes:
+            raise PackageError(
+                f"本次上传的上报文件解压后过大：连同本文件共 {self.bytes + size:,} 字节，一次最多导入 "
+                f"{self.max_bytes:,} 字节（正常表单每份 3–10 KB）。请分批上传", "upload_too_large")
+        self.forms += forms
+        self.bytes += size
+
+    def values_left(self) -> int:
+        return self.max_values - self.values
+
+    def too_many_forms(self) -> PackageError:
+        return PackageError(
+            f"本次上传的表单过多：清单文件列出的内容超过一次最多导入的 {self.max_forms:,} 份表单。"
+            f"请分批上传；一个上报文件超过 {self.max_forms:,} 份时，请在填报客户端中分批“生成文件”",
+            "upload_too_many_forms", MANIFEST_NAME)
+
+    def too_complex(self, name: str) -> PackageError:
+        return PackageError(
+            f"表单文件“{_show(name)}”数据项过多：本次上传的全部表单最多 {self.max_values:,} 个数据项"
+            f"（正常表单每份约 150 个），已拒绝导入。请分批上传", "upload_too_complex", name)
+
+    def snapshot(self) -> tuple:
+        return self.forms, self.bytes, self.values
+
+    def restore(self, snapshot: tuple) -> None:
+        self.forms, self.bytes, self.values = snapshot
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,26 +214,43 @@ class FormResult:
 # --------------------------------------------------------------------------------------------
 # JSON helpers shared by writer and reader
 
-# A JSON string (skipped whole, so brackets inside text do not count) or a bracket.
-_JSON_TOKEN_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# Strings go first, whole, so brackets and digits inside text do not count.
+_JSON_STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_SCALAR_RE = re.compile(r"[-0-9][-+.0-9eE]*|true|false|null")
+_JSON_BRACKET_RE = re.compile(r"[\[\]{}]")
+
+
+def json_scan(text: str, depth_limit: int = MAX_JSON_DEPTH,
+              value_limit: Optional[int] = None) -> tuple:
+    """``(too_deep, values)``: whether brackets nest deeper than ``depth_limit``, and how many
+    JSON values (strings, numbers, literals, objects, arrays; object keys count too) the text
+    holds. The nesting is not looked at when the values are already over ``value_limit``.
+
+    Runs before ``json.loads`` because the parser recurses (``[[[[…`` 100,000 deep would end in
+    a RecursionError after a lot of work) and because what parsing, copying and storing a form
+    costs grows with its values, not its bytes: ``[],`` is three bytes and one Python list.
+    Counting is done by the regex engine (no Python step per token); only brackets are walked,
+    and the walk stops at the first level beyond the limit.
+    """
+    bare, strings = _JSON_STRING_RE.subn("", text)
+    scalars = _JSON_SCALAR_RE.subn("", bare)[1]
+    values = strings + scalars + bare.count("[") + bare.count("{")
+    if value_limit is not None and values > value_limit:
+        return False, values
+    depth = 0
+    for match in _JSON_BRACKET_RE.finditer(bare):
+        if match.group() in "[{":
+            depth += 1
+            if depth > depth_limit:
+                return True, values
+        else:
+            depth -= 1
+    return False, values
 
 
 def json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """True as soon as brackets nest deeper than ``limit``.
-
-    Runs before ``json.loads`` because the parser recurses: ``[[[[…`` 100,000 deep would end in
-    a RecursionError after a lot of work. Stops at the first level beyond the limit.
-    """
-    depth = 0
-    for match in _JSON_TOKEN_RE.finditer(text):
-        token = match.group()
-        if token == "[" or token == "{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif token == "]" or token == "}":
-            depth -= 1
-    return False
+    """True as soon as brackets nest deeper than ``limit`` (see ``json_scan``)."""
+    return json_scan(text, limit)[0]
 
 
 def _reject_constant(name):
@@ -358,30 +438,85 @@ def _sniff(head: bytes) -> None:
     raise PackageError(f"{what}不是 zip 格式的上报文件。请提交填报客户端“生成文件”得到的 .zip 文件", "not_zip")
 
 
-def _declared_entry_count(fh, size: int) -> Optional[int]:
-    """Entry count from the zip's end record, read before zipfile parses the central directory
-    (which would build one object per entry). ``None`` when it cannot be told cheaply."""
-    tail_len = min(size, 22 + 65535)
+_END = struct.Struct("<4s4H2LH")  # end of central directory record
+_END64 = struct.Struct("<4sQ2H2L4Q")  # ZIP64 end of central directory record
+_END64_LOCATOR_BYTES = 20
+_RECORD = struct.Struct("<4s6H3L5H2L")  # central directory record, before its name
+_DAMAGED_DIRECTORY = "上报文件的 zip 目录已损坏或被改动过，无法打开。" + _RESUBMIT
+
+
+def _too_many_entries(count: int) -> PackageError:
+    return PackageError(
+        f"压缩包中的文件过多（{count:,} 个，上限 {MAX_ENTRIES:,} 个），不是填报客户端生成的正常文件，已拒绝导入",
+        "too_many_entries")
+
+
+def _end_record(fh, size: int) -> Optional[tuple]:
+    """``(entries, directory size, directory offset, where the directory must end)`` from the
+    end record, the ZIP64 one when the classic fields overflow, found the way ``zipfile`` finds
+    them; ``None`` when there is no end record (``zipfile`` then refuses the file itself)."""
+    tail_len = min(size, _END.size + 65535)
     fh.seek(size - tail_len)
     tail = fh.read(tail_len)
     pos = tail.rfind(b"PK\x05\x06")
-    if pos < 0 or pos + 22 > len(tail):
+    if pos < 0 or pos + _END.size > len(tail):
         return None
-    count = struct.unpack("<H", tail[pos + 10:pos + 12])[0]
-    if count != 0xFFFF:
-        return count
-    # ZIP64: the locator sits just before the end record and points at the ZIP64 end record.
-    loc = pos - 20
-    if loc < 0 or tail[loc:loc + 4] != b"PK\x06\x07":
-        return None
-    offset = struct.unpack("<Q", tail[loc + 8:loc + 16])[0]
-    if offset + 56 > size:
-        return None
-    fh.seek(offset)
-    record = fh.read(56)
-    if record[:4] != b"PK\x06\x06":
-        return None
-    return struct.unpack("<Q", record[32:40])[0]
+    _sig, disk, cd_disk, on_disk, entries, cd_size, cd_offset, _comment = _END.unpack_from(tail, pos)
+    where = size - tail_len + pos
+    if 0xFFFF in (on_disk, entries) or 0xFFFFFFFF in (cd_size, cd_offset):
+        # zipfile reads the ZIP64 end record right before the locator, itself right before the
+        # end record; so do we, to judge the very numbers zipfile will use.
+        where64 = where - _END64_LOCATOR_BYTES - _END64.size
+        if where64 < 0:
+            raise PackageError(_DAMAGED_DIRECTORY, "directory_mismatch")
+        fh.seek(where64)
+        record = fh.read(_END64.size)
+        if record[:4] != b"PK\x06\x06":
+            raise PackageError(_DAMAGED_DIRECTORY, "directory_mismatch")
+        (_sig, _len, _made, _need, disk, cd_disk, on_disk, entries, cd_size,
+         cd_offset) = _END64.unpack(record)
+        where = where64
+    if disk or cd_disk or on_disk != entries:
+        raise PackageError(f"上报文件是分卷压缩包，不支持导入。{_RESUBMIT}", "not_zip")
+    return entries, cd_size, cd_offset, where
+
+
+def _check_directory(fh, size: int) -> None:
+    """Refuse a central directory that is not the one the end record declares, before
+    ``zipfile`` parses it.
+
+    ``zipfile`` reads every record in the directory's declared byte size whatever the declared
+    count says: a 53 MB file whose end record claims 2 entries while its directory holds
+    1,000,002 cost 5 s and 450 MB before any count could be checked. Here the declared count is
+    checked first, then the declared size against that count and against the file (the
+    directory must end exactly where the end record begins), then the records are walked by
+    their lengths, never further than one record past the declared count.
+    """
+    end = _end_record(fh, size)
+    if end is None:
+        return
+    entries, cd_size, cd_offset, cd_end = end
+    if entries > MAX_ENTRIES:
+        raise _too_many_entries(entries)
+    if cd_size > entries * MAX_DIRECTORY_RECORD_BYTES or cd_size > cd_end or cd_offset != cd_end - cd_size:
+        raise PackageError(
+            f"上报文件的 zip 目录与结尾记录不符（结尾记录声明 {entries:,} 个文件，目录却有 "
+            f"{cd_size:,} 字节），文件可能被篡改或已损坏，已拒绝导入", "directory_mismatch")
+    fh.seek(cd_offset)
+    directory = fh.read(cd_size)
+    pos = count = 0
+    while pos < len(directory):
+        if count == entries:
+            raise PackageError(
+                f"上报文件的 zip 目录中的文件比结尾记录声明的多（声明 {entries:,} 个），"
+                f"文件可能被篡改或已损坏，已拒绝导入", "directory_mismatch")
+        if pos + _RECORD.size > len(directory) or directory[pos:pos + 4] != b"PK\x01\x02":
+            raise PackageError(_DAMAGED_DIRECTORY, "directory_mismatch")
+        fields = _RECORD.unpack_from(directory, pos)
+        pos += _RECORD.size + fields[10] + fields[11] + fields[12]  # name, extra, comment
+        count += 1
+    if pos != len(directory) or count != entries:
+        raise PackageError(_DAMAGED_DIRECTORY, "directory_mismatch")
 
 
 def _entry_name(info: zipfile.ZipInfo) -> tuple:
@@ -471,15 +606,21 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: i
     return b"".join(chunks)
 
 
-def _parse_json(raw: bytes, name: str, what: str) -> Any:
+def _parse_json(raw: bytes, name: str, what: str, value_limit: Optional[int] = None,
+                too_many: Optional[Callable[[], PackageError]] = None) -> tuple:
+    """``(parsed JSON, its value count)``; ``too_many()`` is raised when the text holds more than
+    ``value_limit`` values, before it is parsed."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PackageError(f"{what}“{_show(name)}”不是 UTF-8 编码，文件可能被手工修改或已损坏。{_RESUBMIT}", "encoding", name) from exc
-    if json_depth_exceeds(text):
+    too_deep, values = json_scan(text, value_limit=value_limit)
+    if too_deep:
         raise PackageError(f"{what}“{_show(name)}”的嵌套层次超过 {MAX_JSON_DEPTH} 层，不是填报客户端生成的正常文件，已拒绝导入", "json_too_deep", name)
+    if value_limit is not None and values > value_limit:
+        raise too_many()
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant), values
     except (ValueError, RecursionError) as exc:
         raise PackageError(f"{what}“{_show(name)}”不是有效的 JSON，文件可能被手工修改或已损坏。{_RESUBMIT}", "bad_json", name) from exc
 
@@ -537,48 +678,52 @@ def _check_manifest(manifest: Any, expected_form_type: Optional[str]) -> list:
     return forms
 
 
-def read_package(source, expected_form_type: Optional[str] = None) -> Package:
+def read_package(source, expected_form_type: Optional[str] = None,
+                 budget: Optional[UploadBudget] = None) -> Package:
     """Read and verify a package from bytes, a path or a binary file object.
 
     Returns a ``Package`` whose forms passed every integrity check (listed in the manifest,
     checksum and size match, valid UTF-8 JSON objects whose ``uuid`` matches). Raises
     ``PackageError`` for any whole-package problem; then nothing of the package may be used.
+    ``budget`` is charged with what the package costs and refuses it when the upload it belongs
+    to would cost more (see ``UploadBudget``).
     """
     fh, size, close = _open_source(source)
+    spent = budget.snapshot() if budget is not None else None
     try:
-        return _read(fh, size, expected_form_type)
+        return _read(fh, size, expected_form_type, budget)
+    except PackageError:
+        if budget is not None:
+            budget.restore(spent)  # a refused package costs the rest of the upload nothing
+        raise
     finally:
         if close:
             fh.close()
 
 
-def _read(fh, size: int, expected_form_type: Optional[str]) -> Package:
+def _read(fh, size: int, expected_form_type: Optional[str], budget: Optional[UploadBudget]) -> Package:
     if size > MAX_PACKAGE_BYTES:
         raise PackageError(_too_big_package(size), "package_too_large")
     if size == 0:
         raise PackageError("上报文件是空文件，请重新生成后提交", "not_zip")
     fh.seek(0)
     _sniff(fh.read(8))
-    declared = _declared_entry_count(fh, size)
-    if declared is not None and declared > MAX_ENTRIES:
-        raise PackageError(
-            f"压缩包中的文件过多（{declared:,} 个，上限 {MAX_ENTRIES:,} 个），不是填报客户端生成的正常文件，已拒绝导入",
-            "too_many_entries")
+    _check_directory(fh, size)
     fh.seek(0)
     try:
         zf = zipfile.ZipFile(fh)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, struct.error) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, struct.error,
+            NotImplementedError) as exc:  # NotImplementedError: an entry needs a newer zip version
         raise PackageError(f"上报文件不是有效的 zip 压缩包或已损坏，无法打开。{_RESUBMIT}", "not_zip") from exc
     with zf:
-        return _read_zip(zf, expected_form_type)
+        return _read_zip(zf, expected_form_type, budget)
 
 
-def _read_zip(zf: zipfile.ZipFile, expected_form_type: Optional[str]) -> Package:
+def _read_zip(zf: zipfile.ZipFile, expected_form_type: Optional[str],
+              budget: Optional[UploadBudget]) -> Package:
     infos = zf.infolist()
-    if len(infos) > MAX_ENTRIES:
-        raise PackageError(
-            f"压缩包中的文件过多（{len(infos):,} 个，上限 {MAX_ENTRIES:,} 个），不是填报客户端生成的正常文件，已拒绝导入",
-            "too_many_entries")
+    if len(infos) > MAX_ENTRIES:  # a directory without an end record zipfile still read
+        raise _too_many_entries(len(infos))
 
     files, recovered = {}, []
     for info in infos:
@@ -606,9 +751,18 @@ def _read_zip(zf: zipfile.ZipFile, expected_form_type: Optional[str]) -> Package
 
     manifest_info = files.pop(prefix + MANIFEST_NAME)
     _check_declared(manifest_info, MANIFEST_NAME, MAX_MANIFEST_BYTES, "清单文件")
-    manifest = _parse_json(_read_capped(zf, manifest_info, MANIFEST_NAME, MAX_MANIFEST_BYTES, "清单文件"),
-                           MANIFEST_NAME, "清单文件")
+    manifest_values = None
+    if budget is not None:
+        budget.charge(0, manifest_info.file_size)
+        # The manifest's own values do not count against the forms' budget, but it may hold no
+        # more than the budget's forms need: a manifest padded with values costs like a form.
+        manifest_values = MANIFEST_FIXED_VALUES + MANIFEST_VALUES_PER_FORM * budget.max_forms
+    manifest, _values = _parse_json(
+        _read_capped(zf, manifest_info, MANIFEST_NAME, MAX_MANIFEST_BYTES, "清单文件"),
+        MANIFEST_NAME, "清单文件", manifest_values, lambda: budget.too_many_forms())
     listed = _check_manifest(manifest, expected_form_type)
+    if budget is not None:
+        budget.charge(len(listed), 0)
 
     # Everything about sizes and the file list is settled before any form is inflated.
     total = manifest_info.file_size
@@ -633,6 +787,8 @@ def _read_zip(zf: zipfile.ZipFile, expected_form_type: Optional[str]) -> Package
     if total > MAX_TOTAL_BYTES:
         raise PackageError(
             f"上报文件解压后过大（{total:,} 字节，上限 {MAX_TOTAL_BYTES:,} 字节），已拒绝导入", "package_too_large")
+    if budget is not None:
+        budget.charge(0, total - manifest_info.file_size)
 
     entries = []
     for item, info in plan:
@@ -641,7 +797,12 @@ def _read_zip(zf: zipfile.ZipFile, expected_form_type: Optional[str]) -> Package
         if len(raw) != item["size"] or hashlib.sha256(raw).hexdigest() != item["sha256"]:
             raise PackageError(
                 f"表单文件“{_show(name)}”的内容与清单中的校验码不一致，文件可能被手工修改或已损坏。{_RESUBMIT}", "checksum", name)
-        data = _parse_json(raw, name, "表单文件")
+        if budget is None:
+            data, _values = _parse_json(raw, name, "表单文件")
+        else:
+            data, values = _parse_json(raw, name, "表单文件", budget.values_left(),
+                                       lambda: budget.too_complex(name))
+            budget.values += values
         if not isinstance(data, dict):
             raise PackageError(f"表单文件“{_show(name)}”的内容不是 JSON 对象。{_RESUBMIT}", "not_object", name)
         if data.get("uuid") != item["uuid"]:
@@ -676,7 +837,7 @@ __all__ = [
     "FORMAT_NAME", "FORMAT_VERSION", "MANIFEST_NAME",
     "MAX_PACKAGE_BYTES", "MAX_FORMS", "MAX_ENTRIES", "MAX_MANIFEST_BYTES", "MAX_FORM_BYTES",
     "MAX_TOTAL_BYTES", "MAX_COMPRESSION_RATIO", "RATIO_CHECK_MIN_BYTES", "MAX_JSON_DEPTH",
-    "MAX_NAME_LENGTH", "PackageError", "Package", "PackageForm", "FormResult", "FieldError",
+    "MAX_NAME_LENGTH", "MAX_DIRECTORY_RECORD_BYTES", "PackageError", "UploadBudget", "Package", "PackageForm", "FormResult", "FieldError",
     "write_package", "write_package_file", "pack", "read_package", "validate_forms",
-    "json_depth_exceeds", "safe_file_title",
+    "json_depth_exceeds", "json_scan", "safe_file_title",
 ]

@@ -117,9 +117,28 @@ def _to_text(value: Any) -> Any:
     return value
 
 
+# Every character _clean may change: str.translate with a dict costs a Python-level lookup per
+# character, so most values (which hold none of these) skip it.
+_CLEANED_CHARS_RE = re.compile("[" + "".join(
+    re.escape(chr(code)) for code in sorted({*_INVISIBLE, *_NBSP, *_FULLWIDTH_ALL})) + "]")
+
+
 def _clean(value: str, table: dict) -> str:
-    value = value.translate(_INVISIBLE).translate(_NBSP).translate(table)
+    if _CLEANED_CHARS_RE.search(value):
+        value = value.translate(_INVISIBLE).translate(_NBSP).translate(table)
     return value.strip()
+
+
+def _json_copy(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, immutable scalars), several times faster
+    than ``copy.deepcopy``, which a package of 200 forms spent a third of its import in."""
+    if isinstance(value, dict):
+        return {key: _json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(item) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return copy.deepcopy(value)
 
 
 def normalize_value(kind: str, value: Any) -> Any:
@@ -601,8 +620,8 @@ class FormSchema:
         """A normalized deep copy of ``data``; parts that are not the expected shape are kept as
         they are so that ``validate`` can report them."""
         if not isinstance(data, dict):
-            return copy.deepcopy(data)
-        out = copy.deepcopy(data)
+            return _json_copy(data)
+        out = _json_copy(data)
         if isinstance(out.get("uuid"), str):
             out["uuid"] = out["uuid"].strip().lower()
         fields = out.get("fields")

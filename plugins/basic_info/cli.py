@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.workflow.engine import WorkflowError
+from plugins.basic_info.commands import omitted_note
 
 
 def _actor_for(session, org_code):
@@ -42,6 +43,8 @@ def print_report(report, echo=click.echo):
                  + (f"，表单编号 {form.form_id}" if form.form_id else ""))
             for error in form.errors:
                 echo(f"       - {error['message']}")
+            if form.errors_omitted:
+                echo(f"       - {omitted_note(form.errors_omitted)}")
         echo(f"  小计：新导入 {package.imported} 份，覆盖更新 {package.updated} 份，"
              f"拒绝 {package.refused} 份")
     echo(f"合计：{report.summary()}")
@@ -96,6 +99,31 @@ def transition_command(org_code, action, all_forms, ids, reason):
         click.echo(f"  跳过 {form_id}：{why}")
 
 
+@click.command("purge-packages")
+@click.option("--days", type=int, default=None,
+              help="保存天数（默认取 PUCHA_REFUSED_PACKAGE_DAYS）")
+@click.option("--dry-run", is_flag=True, help="只列出将被清理的文件，不删除")
+@with_appcontext
+def purge_packages_command(days, dry_run):
+    """清理过期的、未导入任何表单的上报文件（导入过表单的上报文件永不清理）。"""
+    from flask import current_app
+
+    from app.extensions import db
+    from plugins.basic_info.commands import purge_refused_packages
+
+    days = current_app.config["REFUSED_PACKAGE_RETENTION_DAYS"] if days is None else days
+    if days < 1:
+        raise click.UsageError("保存天数至少为 1 天")
+    purged = purge_refused_packages(db.session, days, dry_run=dry_run)
+    for item in purged:
+        click.echo(f"  {item['uploaded_at']} {item['filename']}（存档编号 {item['id']}，"
+                   f"{item['size']:,} 字节）")
+    total = sum(item["size"] for item in purged)
+    verb = "将清理" if dry_run else "已清理"
+    click.echo(f"{verb}保存超过 {days} 天、未导入任何表单的上报文件 {len(purged)} 个，共 {total:,} 字节")
+
+
 def register(group):
+    group.add_command(purge_packages_command)
     group.add_command(import_package_command)
     group.add_command(transition_command)

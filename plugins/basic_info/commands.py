@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from flask import current_app
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import audit_values, record_many
+from app.forms.package import PackageError, UploadBudget, read_package, validate_forms
 from app.i18n_text import N_, gettext
 from app.orgs.models import Org
 from app.workflow.engine import (MSG_CONCURRENT, ConcurrentChange, NotAllowed, NotFound,
@@ -46,6 +48,14 @@ OUTCOME_LABELS = {IMPORTED: N_("新导入"), UPDATED: N_("已覆盖更新"), REF
 # A whole import is retried when a concurrent import of the same UUID wins the race between our
 # read of the existing UUIDs and our INSERT: the retry sees the winner's row and decides again.
 IMPORT_ATTEMPTS = 3
+
+# The import report (web page, API, CLI, and basic_info_package.result) must not grow with what
+# a package holds: titles and messages are cut to these lengths, and only so many errors are
+# listed per form and per upload; the rest are counted ("另有 N 条错误未列出").
+REPORT_TITLE_CHARS = 60
+REPORT_MESSAGE_CHARS = 200
+REPORT_ERRORS_PER_FORM = 10
+REPORT_ERRORS_PER_UPLOAD = 200
 
 _FIELD_NAMES = [f.name for f in SCHEMA.fields]
 _HIDDEN = set(SCHEMA.hidden_field_names())  # 省/部, 市, 县: set from the importing unit
@@ -81,13 +91,27 @@ class FormInvalid(FormError):
 # Reports
 
 
+def _cut(text, limit):
+    text = str(text or "")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def omitted_note(count):
+    """The line that stands for errors left out of a report, or "" when none were."""
+    return gettext("另有 %(count)s 条错误未列出", count=count) if count else ""
+
+
 @dataclass
 class FormOutcome:
     uuid: str
     title: str
     outcome: str  # imported / updated / refused
-    errors: list = field(default_factory=list)  # [{path, label, message}]
+    errors: list = field(default_factory=list)  # [{path, label, message}], bounded
     form_id: Optional[int] = None
+    errors_omitted: int = 0  # errors of this form not listed in ``errors``
+
+    def __post_init__(self):
+        self.title = _cut(self.title, REPORT_TITLE_CHARS)
 
     @property
     def outcome_label(self):
@@ -97,7 +121,8 @@ class FormOutcome:
     def to_dict(self):
         return {"uuid": self.uuid, "title": self.title, "outcome": self.outcome,
                 "outcome_label": self.outcome_label, "form_id": self.form_id,
-                "errors": list(self.errors)}
+                "errors": list(self.errors), "errors_omitted": self.errors_omitted,
+                "errors_omitted_note": omitted_note(self.errors_omitted)}
 
 
 @dataclass
@@ -138,6 +163,23 @@ class PackageReport:
 @dataclass
 class ImportReport:
     packages: list = field(default_factory=list)
+    # Error lines still to be listed in this report (REPORT_ERRORS_PER_UPLOAD at the start).
+    error_room: int = REPORT_ERRORS_PER_UPLOAD
+
+    def set_errors(self, outcome, errors):
+        """Give ``outcome`` the first of ``errors`` the report has room for, cut to length, and
+        count the rest."""
+        room = max(0, min(REPORT_ERRORS_PER_FORM, self.error_room))
+        outcome.errors = [{"path": _cut(e["path"], REPORT_MESSAGE_CHARS),
+                           "label": _cut(e["label"], REPORT_TITLE_CHARS),
+                           "message": _cut(e["message"], REPORT_MESSAGE_CHARS)}
+                          for e in errors[:room]]
+        outcome.errors_omitted = len(errors) - len(outcome.errors)
+        self.error_room -= len(outcome.errors)
+
+    @property
+    def errors_omitted(self):
+        return sum(f.errors_omitted for f in self.forms)
 
     @property
     def imported(self):
@@ -169,11 +211,14 @@ class ImportReport:
                        imported=self.imported, updated=self.updated, refused=self.refused)
         if self.refused_packages:
             text += gettext("；%(count)s 个上报文件整体被拒绝", count=self.refused_packages)
+        if self.errors_omitted:
+            text += "；" + omitted_note(self.errors_omitted)
         return text
 
     def to_dict(self):
         return {"imported": self.imported, "updated": self.updated, "refused": self.refused,
                 "refused_packages": self.refused_packages, "ok": self.ok,
+                "errors_omitted": self.errors_omitted,
                 "summary": self.summary(), "packages": [p.to_dict() for p in self.packages]}
 
 
@@ -224,8 +269,6 @@ def _rollback_on_error(session, lost_race=()):
 
 
 def _storage_dir():
-    from flask import current_app
-
     return Path(current_app.config["FILE_STORAGE_DIR"])
 
 
@@ -292,25 +335,60 @@ def _with_regions(doc, regions):
 # Import
 
 
+def upload_budget():
+    """What one upload may cost, from the settings (config.py, docs/config.md)."""
+    config = current_app.config
+    return UploadBudget(max_forms=config["UPLOAD_MAX_FORMS"],
+                        max_bytes=config["UPLOAD_MAX_UNCOMPRESSED_BYTES"],
+                        max_values=config["UPLOAD_MAX_JSON_VALUES"])
+
+
+def _stored_bytes(session, org):
+    return session.scalar(select(func.coalesce(func.sum(StoredPackage.size), 0))
+                          .where(StoredPackage.org_id == org.id))
+
+
+def _size_text(size):
+    """A size for a message: MB at and above one MB, KB below (a quota may be small)."""
+    value, unit = (size / 1024 / 1024, "MB") if size >= 1024 * 1024 else (size / 1024, "KB")
+    return f"{value:.1f}".removesuffix(".0") + " " + unit
+
+
+def _over_quota(filename, used, quota):
+    return PackageReport(filename=filename, error_code="quota", error=gettext(
+        "本单位保存的上报文件已达存储上限（已用 %(used)s，上限 %(quota)s），本文件未保存也未导入。"
+        "未导入任何表单的上报文件保存 %(days)s 天后清理；如需现在导入，请联系技术支持",
+        used=_size_text(used), quota=_size_text(quota),
+        days=current_app.config["REFUSED_PACKAGE_RETENTION_DAYS"]))
+
+
 def import_packages(session, actor, files):
     """Import uploaded packages as ``actor``'s unit; ``files`` is ``[(filename, bytes), ...]``.
 
     Every file is stored (and its ``StoredPackage`` row committed) before anything else, so what
-    a unit handed in is never lost, refused or not. Each package is then imported in its own
-    transaction: a damaged package next to a good one does not hold the good one back.
-    Returns an ``ImportReport``; raises ``NotAllowed`` when the actor has no organising unit.
+    a unit handed in is never lost, refused or not — unless the unit's storage quota
+    (``PACKAGE_QUOTA_BYTES``) is used up: then that file is refused unstored and unread. Each
+    package is then imported in its own transaction: a damaged package next to a good one does
+    not hold the good one back. All packages of the call share one ``UploadBudget``, so what the
+    whole upload costs is bounded, and so is the report. Returns an ``ImportReport``; raises
+    ``NotAllowed`` when the actor has no organising unit.
     """
     org = _acting_org(actor, N_("导入表单"))
     report = ImportReport()
+    budget = upload_budget()
+    quota = current_app.config["PACKAGE_QUOTA_BYTES"]
+    used = _stored_bytes(session, org)
     for filename, data in files:
-        report.packages.append(_import_one(session, actor, org, _clean_filename(filename), data))
+        filename, data = _clean_filename(filename), bytes(data or b"")
+        if used + len(data) > quota:
+            report.packages.append(_over_quota(filename, used, quota))
+            continue
+        used += len(data)
+        report.packages.append(_import_one(session, actor, org, filename, data, budget, report))
     return report
 
 
-def _import_one(session, actor, org, filename, data):
-    from app.forms.package import PackageError, read_package, validate_forms
-
-    data = bytes(data or b"")
+def _import_one(session, actor, org, filename, data, budget, report):
     digest, key = _store_file(data)
     stored = StoredPackage(scope_path=org.path, org_id=org.id,
                            uploaded_by_id=getattr(actor, "id", None), uploaded_at=_now(),
@@ -319,10 +397,10 @@ def _import_one(session, actor, org, filename, data):
         session.add(stored)
         session.commit()
     package_id = stored.id
-    report = PackageReport(filename=filename, package_id=package_id, sha256=digest)
+    package_report = PackageReport(filename=filename, package_id=package_id, sha256=digest)
 
     try:
-        package = read_package(data, expected_form_type=FORM_TYPE)
+        package = read_package(data, expected_form_type=FORM_TYPE, budget=budget)
         if package.schema_version > SCHEMA.version:
             raise PackageError(gettext(
                 "该上报文件由较新版本的填报客户端生成（表单版本 %(version)s），"
@@ -330,20 +408,23 @@ def _import_one(session, actor, org, filename, data):
                 version=package.schema_version, supported=SCHEMA.version), "schema_version")
         results = validate_forms(package, SCHEMA)
     except PackageError as exc:
-        report.error, report.error_code = exc.message, exc.code
-        _save_result(session, package_id, report)
-        return report
+        package_report.error, package_report.error_code = exc.message, exc.code
+        _save_result(session, package_id, package_report)
+        return package_report
+    del package  # the validated copies in ``results`` are all that is needed from here on
 
     regions = _region_names(session, org)
     last_error = None
+    error_room = report.error_room
     for _attempt in range(IMPORT_ATTEMPTS):
+        report.error_room = error_room  # a retry lists the same errors again, not more
         try:
-            forms = _import_forms(session, actor, org, package_id, results, regions)
-            report.forms = forms
+            forms = _import_forms(session, actor, org, package_id, results, regions, report)
+            package_report.forms = forms
             session.execute(update(StoredPackage).where(StoredPackage.id == package_id)
-                            .values(result=report.to_dict()))
+                            .values(result=package_report.to_dict()))
             session.commit()
-            return report
+            return package_report
         except IntegrityError as exc:
             # Someone imported one of these UUIDs between our read and our INSERT: decide again
             # from what is in the database now.
@@ -352,9 +433,9 @@ def _import_one(session, actor, org, filename, data):
         except BaseException:
             session.rollback()
             raise
-    report.error = MSG_CONCURRENT
-    report.error_code = "concurrent"
-    _save_result(session, package_id, report)
+    package_report.error = MSG_CONCURRENT
+    package_report.error_code = "concurrent"
+    _save_result(session, package_id, package_report)
     raise ConcurrentChange(MSG_CONCURRENT) from last_error
 
 
@@ -365,15 +446,69 @@ def _save_result(session, package_id, report):
         session.commit()
 
 
-def _import_forms(session, actor, org, package_id, results, regions):
-    """Decide every form's fate, then write the accepted ones. Never commits."""
+def _imported_nothing(result):
+    """Whether a stored package's result shows that it imported (or updated) no form. A
+    package without a result is still being imported, or its import failed midway: kept."""
+    return (isinstance(result, dict)
+            and not (result.get("imported") or 0) and not (result.get("updated") or 0))
+
+
+def purge_refused_packages(session, days, now=None, dry_run=False):
+    """Delete the stored packages older than ``days`` that imported no form (refused whole, or
+    every form refused), with one audit row each, in one transaction; then their files, when no
+    other kept row shares the same bytes. Packages that imported a form are never purged, nor
+    is one a form still points at. Returns the purged rows as dicts."""
+    cutoff = (now or _now()) - datetime.timedelta(days=days)
+    referenced = exists().where(BasicInfoForm.package_id == StoredPackage.id)
+    stmt = (select(StoredPackage.id, StoredPackage.org_id, StoredPackage.filename,
+                   StoredPackage.sha256, StoredPackage.size, StoredPackage.storage_key,
+                   StoredPackage.uploaded_at, StoredPackage.result)
+            .where(StoredPackage.uploaded_at < cutoff, ~referenced)
+            .order_by(StoredPackage.id))
+    purged = []
+    for row in session.execute(stmt.execution_options(yield_per=1000)):
+        if _imported_nothing(row.result):
+            purged.append({"id": row.id, "org_id": row.org_id, "filename": row.filename,
+                           "sha256": row.sha256, "size": row.size, "storage_key": row.storage_key,
+                           "uploaded_at": row.uploaded_at.isoformat(timespec="seconds"),
+                           "error_code": row.result.get("error_code")})
+    if dry_run or not purged:
+        session.rollback()
+        return purged
+    with _rollback_on_error(session):
+        ids = [p["id"] for p in purged]
+        for start in range(0, len(ids), 5000):
+            session.execute(delete(StoredPackage).where(StoredPackage.id.in_(ids[start:start + 5000])))
+        record_many(session, [audit_values(
+            "purge", "basic_info_package", p["id"], org_id=p["org_id"],
+            detail={k: p[k] for k in ("filename", "sha256", "size", "uploaded_at", "error_code")}
+            | {"retention_days": days}) for p in purged])
+        session.commit()
+    # Files go after the commit: a crash in between leaves a file without a row, never a row
+    # without its file.
+    keys = sorted({p["storage_key"] for p in purged})
+    still_used = set()
+    for start in range(0, len(keys), 5000):
+        still_used.update(session.scalars(select(StoredPackage.storage_key).where(
+            StoredPackage.storage_key.in_(keys[start:start + 5000]))))
+    session.rollback()
+    for key in keys:
+        if key not in still_used:
+            with contextlib.suppress(FileNotFoundError):
+                (_storage_dir() / key).unlink()
+    return purged
+
+
+def _import_forms(session, actor, org, package_id, results, regions, report):
+    """Decide every form's fate, then write the accepted ones (``report`` bounds the errors
+    listed). Never commits."""
     outcomes = []
     valid = []
     for res in results:
         outcome = FormOutcome(uuid=res.uuid, title=res.title or "", outcome=REFUSED)
         outcomes.append(outcome)
         if res.errors:
-            outcome.errors = [_error_dict(e) for e in res.errors]
+            report.set_errors(outcome, [_error_dict(e) for e in res.errors])
         else:
             valid.append((res, outcome))
 
@@ -396,13 +531,13 @@ def _import_forms(session, actor, org, package_id, results, regions):
         if found is None:
             new.append((doc, outcome))
         elif found.scope_path != org.path:
-            outcome.errors = [{"path": "uuid", "label": "内部标识", "message": gettext(
+            report.set_errors(outcome, [{"path": "uuid", "label": "内部标识", "message": gettext(
                 "该表单已由 %(unit)s（%(code)s）导入，不能重复导入；如需修改，请联系%(unit)s处理",
-                unit=found.name, code=found.code)}]
+                unit=found.name, code=found.code)}])
         elif found.stage == review.COMPLETED:
-            outcome.errors = [{"path": "uuid", "label": "内部标识", "message": gettext(
+            report.set_errors(outcome, [{"path": "uuid", "label": "内部标识", "message": gettext(
                 "该网站已办结（网站标识码 %(site_code)s），不再接受重新导入，如需修改请在系统中在线修改",
-                site_code=found.site_code)}]
+                site_code=found.site_code)}])
         else:
             updates.append((found, doc, outcome))
 
@@ -439,7 +574,7 @@ def _import_forms(session, actor, org, package_id, results, regions):
             params = {f"v_{k}": v for k, v in _form_values(doc).items()}
             params.update(w_id=found.id, w_version=found.version, v_document=doc)
             if session.execute(stmt, params).rowcount != 1:
-                outcome.errors = [{"path": "", "label": "表单", "message": MSG_CONCURRENT}]
+                report.set_errors(outcome, [{"path": "", "label": "表单", "message": MSG_CONCURRENT}])
                 continue
             outcome.outcome, outcome.form_id = UPDATED, found.id
             audit_rows.append(audit_values(
@@ -710,4 +845,5 @@ __all__ = [
     "FormError", "FormInvalid", "FormOutcome", "PackageReport", "ImportReport",
     "IMPORTED", "UPDATED", "REFUSED", "import_packages", "transition", "transition_all",
     "bulk_candidates", "edit_form", "delete_form", "document_diff", "stored_package_path",
+    "purge_refused_packages", "upload_budget", "omitted_note",
 ]

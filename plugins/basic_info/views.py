@@ -303,6 +303,8 @@ def report_view(report):
                 "message": get(item, "message", default="") or "",
                 "errors": [getattr(e, "message", None) or (e.get("message") if isinstance(e, dict)
                                                            else str(e)) for e in errors],
+                "errors_omitted_note": commands.omitted_note(
+                    get(item, "errors_omitted", default=0) or 0),
             })
         out.append({"filename": get(package, "filename", "name", default="") or "",
                     "error": get(package, "error", default=None),
