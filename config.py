@@ -140,3 +140,8 @@ FILLER_DOWNLOAD_URL = _env("PUCHA_FILLER_DOWNLOAD_URL", "/")
 # --- packages ------------------------------------------------------------------------------
 # PUCHA_UPLOAD_MAX_BYTES: largest upload accepted in one request.
 MAX_CONTENT_LENGTH = _env_int("PUCHA_UPLOAD_MAX_BYTES", 64 * 1024 * 1024)
+
+# --- audit log -----------------------------------------------------------------------------
+# PUCHA_AUDIT_EXPORT_MAX_ROWS: most events one 审计日志 export writes (newest first); a larger
+# query is cut there and the file says so, so one click cannot tie up a process for minutes.
+AUDIT_EXPORT_MAX_ROWS = _env_int("PUCHA_AUDIT_EXPORT_MAX_ROWS", 100_000)
