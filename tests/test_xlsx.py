@@ -6,10 +6,13 @@ openpyxl to prove every value reads exactly as it was typed.
 """
 import io
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from app.forms.xlsx import EXCEL_MAX_CHARS, REPLACEMENT, RollingSheet, set_text, text_cell
+from app.forms.xlsx import (EXCEL_MAX_CHARS, REPLACEMENT, RollingSheet, set_text, storable_text,
+                            text_cell)
 from tests.support.xlsx import HOSTILE, assert_no_formulas, assert_reads_as_typed, cell_texts
 from tests.test_basic_info_views import login
 
@@ -124,3 +127,29 @@ def test_filler_template_writes_schema_text_as_text(tmp_path):
     data = write_template(schema, tmp_path / "t.xlsx").read_bytes()
     assert_no_formulas(data)
     assert_reads_as_typed(data, [hostile.label])
+
+
+ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=40)  # surrogates included
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(ANY_TEXT | st.sampled_from(HOSTILE), min_size=1, max_size=8))
+def test_any_text_stays_text(values):
+    """Fuzz: whatever the text (controls, surrogates, formulas), the file opens, holds no formula
+    and gives back the text as stored (unstorable characters replaced)."""
+    wb = Workbook(write_only=True)
+    sheet = RollingSheet(wb, "s", "t", [("a", 5)])
+    sheet.append(values)
+    data = _saved(wb)
+    assert_no_formulas(data)
+    ws = load_workbook(io.BytesIO(data)).active
+    row = [c for c in next(ws.iter_rows(min_row=3, max_row=3))]
+    by_column = {c.column: c for c in row}
+    for index, value in enumerate(values, start=1):
+        expected = storable_text(value)
+        cell = by_column.get(index)
+        if expected == "":
+            assert cell is None or cell.value in (None, "")
+            continue
+        assert cell is not None and cell.value == expected, (value, cell and cell.value)
+        assert cell.data_type == "s"

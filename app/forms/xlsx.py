@@ -7,8 +7,8 @@ would act on ``=HYPERLINK(...)`` or ``=cmd|' /C calc'!A0`` typed into a form. A 
 begins with one of ``= + - @``, a tab, a carriage return or ``#`` is therefore written as an
 explicit string cell (an inline string, ``t="inlineStr"``): no formula element, no quote prepended,
 the cell reads exactly as typed. Characters that an xlsx file cannot hold at all (C0 controls
-other than tab, newline and carriage return) are replaced by U+FFFD, so one stray byte in an audit
-row cannot break a whole export.
+other than tab, newline and carriage return, lone surrogates, U+FFFE and U+FFFF) are replaced by
+U+FFFD, so one stray character in an audit row cannot break a whole export.
 
 Flask-free on purpose (like the rest of ``app.forms``): the desktop filler imports it too. The web
 response around a finished file lives in ``app.xlsx``.
@@ -31,8 +31,9 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 
 # One search per string: a leading character a spreadsheet may read as the start of a formula or
 # an error value, or any character the file format cannot store.
-_NEEDS_CARE = re.compile(r"^[=+\-@\t\r#]|[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_UNSTORABLE = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+_NEEDS_CARE = re.compile(f"^[=+\\-@\t\r#]|[{_UNSTORABLE}]")
+_ILLEGAL = re.compile(f"[{_UNSTORABLE}]")
 REPLACEMENT = "\ufffd"
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
