@@ -245,3 +245,12 @@ def test_the_routes_are_in_the_url_rule_walk(app):
     rules = {rule.rule: rule.methods - {"HEAD", "OPTIONS"} for rule in app.url_map.iter_rules()
              if rule.endpoint.startswith("AuditLogView.")}
     assert rules == {"/audit/": {"GET"}, "/audit/export": {"GET"}}
+
+
+def test_the_page_in_english(client, session, events):
+    client.get("/lang/en")
+    login(client, session, "330102")
+    html = page(client)[1]
+    assert "Audit log" in html and "Reset password" in html and "Account 330102" in html
+    response, html = page(client, "?start=2026-02-30")
+    assert response.status_code == 400 and "must be a date" in html
