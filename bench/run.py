@@ -63,14 +63,24 @@ def _form_values(site, county, regions, i, stage, holder):
                 document={"uuid": None, "fields": fields}, **fields)
 
 
+def national_tree(session):
+    """The real national org tree with its roles, unit accounts and the administrator."""
+    from app.accounts.provisioning import ensure_admin, ensure_org_accounts, sync_roles
+    from app.orgs.importer import load_default_tree
+
+    sync_roles()
+    load_default_tree(session)
+    ensure_org_accounts(session)
+    ensure_admin(session)
+    session.commit()
+
+
 def build_dataset(db_path, forms):
     import datetime
 
     from sqlalchemy import func, insert, select
 
-    from app.accounts.provisioning import ensure_admin, ensure_org_accounts, sync_roles
     from app.extensions import db
-    from app.orgs.importer import load_default_tree
     from app.orgs.models import Org
     from app.orgs.queries import region_names
     from plugins.basic_info.demo import site_form
@@ -84,11 +94,7 @@ def build_dataset(db_path, forms):
         if session.scalar(select(func.count()).select_from(BasicInfoForm)):
             return app
         t0 = time.perf_counter()
-        sync_roles()
-        load_default_tree(session)
-        ensure_org_accounts(session)
-        ensure_admin(session)
-        session.commit()
+        national_tree(session)
         counties = session.execute(select(Org).where(Org.level == 3).order_by(Org.code)
                                    ).scalars().all()
         city = session.execute(select(Org).where(Org.code == BULK_CITY)).scalar_one()
@@ -362,24 +368,37 @@ def write_docs(table, forms):
                "raw INSERT/UPDATE skips: reading and verifying the zip, schema validation of "
                "every form, the version check, one audit row each and storing the package.\n"
                f"{DOC_MARK_END}\n")
-    if DOC_MARK_START in text and DOC_MARK_END in text:
-        head, rest = text.split(DOC_MARK_START, 1)
-        text = head + section + rest.split(DOC_MARK_END, 1)[1].lstrip("\n")
+    replace_section(path, text, section, DOC_MARK_START, DOC_MARK_END)
+
+
+def replace_section(path, text, section, start, end):
+    """Write ``text`` with the part between the markers ``start`` and ``end`` replaced by
+    ``section`` (appended when the markers are missing): each benchmark owns its own section."""
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + section + rest.split(end, 1)[1].lstrip("\n")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text, encoding="utf-8")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--forms", type=int, default=100_000)
+def parse_args(argv, doc, size_option, default, prefix):
+    """The options every benchmark takes (its dataset size, --keep, --no-docs) and its working
+    folder; seeds the generator so a dataset is the same each time."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(size_option, type=int, default=default)
     parser.add_argument("--keep", help="directory for the dataset (kept; reused when present)")
     parser.add_argument("--no-docs", action="store_true")
     args = parser.parse_args(argv)
-    work = Path(args.keep or tempfile.mkdtemp(prefix="pucha-bench-"))
+    work = Path(args.keep or tempfile.mkdtemp(prefix=prefix))
     work.mkdir(parents=True, exist_ok=True)
-    db_path = work / "bench.db"
     random.seed(1)
+    return args, work
+
+
+def main(argv=None):
+    args, work = parse_args(argv, __doc__, "--forms", 100_000, "pucha-bench-")
+    db_path = work / "bench.db"
     app = build_dataset(db_path, args.forms)
 
     lines = ["| measurement | pucha | raw baseline | ratio |", "|---|---:|---:|---:|"]
