@@ -111,6 +111,7 @@ def test_account_table_writes_hostile_unit_names_as_text(web, db_session):
     ws = load_workbook(io.BytesIO(data)).active
     assert ws.freeze_panes == "A3" and ws["E3"].number_format == "@"
     assert "A1:F1" in {str(r) for r in ws.merged_cells.ranges}
+    assert ws["A1"].alignment.horizontal == "center"
 
 
 def test_filler_template_writes_schema_text_as_text(tmp_path):

@@ -62,6 +62,7 @@ BODY_STYLE = {"border": BORDER, "number_format": "@"}
 HEADER_STYLE = {"font": Font(bold=True), "fill": PatternFill("solid", fgColor="DDEBF7"),
                 "alignment": Alignment(horizontal="center", vertical="center"),
                 "border": BORDER}
+TITLE_STYLE = {"alignment": Alignment(horizontal="center", vertical="center")}
 
 
 def _page_setup(ws):
@@ -78,7 +79,7 @@ def build_account_table(session, org):
     sheet = RollingSheet(wb, "下级单位账号",
                          f"{org.name}（{org.code}）下级单位账号表　生成时间：{generated}",
                          zip(HEADERS, WIDTHS), cell_style=BODY_STYLE, header_style=HEADER_STYLE,
-                         on_new_sheet=_page_setup)
+                         title_style=TITLE_STYLE, on_new_sheet=_page_setup)
     for child, user in account_rows(session, org):
         sheet.append(row_values(child, user))
     ws = sheet.ws

@@ -97,8 +97,8 @@ def header_cells(ws, labels: Iterable, font=HEADER_FONT, fill=HEADER_FILL,
             for label in labels]
 
 
-def title_cell(ws, text) -> WriteOnlyCell:
-    return text_cell(ws, text, font=TITLE_FONT)
+def title_cell(ws, text, font=TITLE_FONT, alignment=None) -> WriteOnlyCell:
+    return text_cell(ws, text, font=font, alignment=alignment)
 
 
 def set_header(cell, label, font=HEADER_FONT, fill=HEADER_FILL, alignment=HEADER_ALIGNMENT):
@@ -115,17 +115,18 @@ class RollingSheet:
 
     ``headers`` are (label, width) pairs. ``cell_style`` (keyword arguments of ``text_cell``)
     styles every body cell, and writes every value as text; leave it out for large exports, where
-    unstyled plain values are several times faster.
+    unstyled plain values are several times faster. ``header_style``/``title_style`` override the
+    header and title look; ``on_new_sheet(ws)`` adds sheet settings (merges, print titles).
     """
 
     def __init__(self, wb, name, title, headers, max_rows=EXCEL_MAX_ROWS, *, cell_style=None,
-                 header_style=None, on_new_sheet=None):
+                 header_style=None, title_style=None, on_new_sheet=None):
         self.wb, self.name, self.title, self.headers = wb, name, title, list(headers)
         self.max_rows, self.sheets = max_rows, 0
         self.cell_style = cell_style
         self.header_style = header_style or {}
+        self.title_style = title_style or {}
         self.on_new_sheet = on_new_sheet
-        self.all_sheets = []
         self._next_sheet()
 
     def _next_sheet(self):
@@ -138,10 +139,9 @@ class RollingSheet:
         ws.freeze_panes = "A3"
         if self.on_new_sheet is not None:
             self.on_new_sheet(ws)
-        ws.append([title_cell(ws, self.title)])
+        ws.append([title_cell(ws, self.title, **self.title_style)])
         ws.append(header_cells(ws, [label for label, _ in self.headers], **self.header_style))
         self.ws, self.rows = ws, 2
-        self.all_sheets.append(ws)
 
     def append(self, values):
         if self.rows >= self.max_rows:

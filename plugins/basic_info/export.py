@@ -17,8 +17,8 @@ from sqlalchemy.orm import aliased
 
 from app import audit
 from app.forms.xlsx import EXCEL_MAX_ROWS, SPOOL_BYTES, RollingSheet
-from app.xlsx import xlsx_response
 from app.orgs.models import Org
+from app.xlsx import xlsx_response
 from plugins.basic_info.commands import OBJECT_TYPE
 from plugins.basic_info.models import BasicInfoColumnRow, BasicInfoForm
 from plugins.basic_info.schema import COLUMNS_TABLE, SCHEMA
