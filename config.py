@@ -189,3 +189,8 @@ PACKAGE_QUOTA_BYTES = _env_int("PUCHA_PACKAGE_QUOTA_MB", 512) * 1024 * 1024
 # PUCHA_REFUSED_PACKAGE_DAYS: days a package that imported nothing is kept; then
 # `flask pucha purge-packages` deletes it. Packages that imported a form are never purged.
 REFUSED_PACKAGE_RETENTION_DAYS = _env_int("PUCHA_REFUSED_PACKAGE_DAYS", 30)
+
+# --- audit log -----------------------------------------------------------------------------
+# PUCHA_AUDIT_EXPORT_MAX_ROWS: most events one 审计日志 export writes (newest first); a larger
+# query is cut there and the file says so, so one click cannot tie up a process for minutes.
+AUDIT_EXPORT_MAX_ROWS = _env_int("PUCHA_AUDIT_EXPORT_MAX_ROWS", 100_000)

@@ -1,6 +1,19 @@
-"""The audit trail: one row per state change, written in the same transaction as the change."""
+"""The audit trail: one row per state change, written in the same transaction as the change.
+
+``org_id`` is the unit the event belongs to: the acting unit for imports, transitions, edits and
+downloads; the account's own unit for logins, locks, password changes and resets (so a parent
+unit sees what happened to the accounts below it). ``scope_path`` is a copy of that unit's
+materialised path, filled by ``record``/``record_many`` in the INSERT itself (a scalar subquery:
+no extra statement), so the audit page filters a unit's subtree with the one org scope as an
+indexed range on this table alone. Like every ``scope_path`` it follows a unit that moves
+(``app.orgs.importer``). Rows without a unit (the CLI, administrators, unknown usernames) have no
+path and are seen by administrators only.
+"""
 from flask_appbuilder import Model
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text, insert
+from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text,
+                        bindparam, insert, select)
+
+from app.orgs.models import Org, PathString
 
 from app import clock
 
@@ -11,14 +24,21 @@ def now():
 
 class AuditEvent(Model):
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_object", "object_type", "object_id", "id"),)
+    # Every filter of the audit page is an equality or range followed by "newest first": each
+    # index ends in ``id`` so page 1 of any filter reads only the rows it shows.
+    __table_args__ = (Index("ix_audit_object", "object_type", "object_id", "id"),
+                      Index("ix_audit_scope", "scope_path", "id"),
+                      Index("ix_audit_action_id", "action", "id"),
+                      Index("ix_audit_actor_id", "actor_name", "id"),
+                      Index("ix_audit_org_id", "org_id", "id"))
 
     id = Column(Integer, primary_key=True)
     at = Column(DateTime, nullable=False, default=now, index=True)
     actor_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
     actor_name = Column(String(128))
-    org_id = Column(Integer, ForeignKey("org.id"), nullable=True, index=True)
-    action = Column(String(64), nullable=False, index=True)
+    org_id = Column(Integer, ForeignKey("org.id"), nullable=True)
+    scope_path = Column(PathString, nullable=True)
+    action = Column(String(64), nullable=False)
     object_type = Column(String(64), nullable=False)
     object_id = Column(String(64), nullable=True)
     from_stage = Column(String(32))
@@ -39,14 +59,23 @@ def audit_values(action, object_type, object_id=None, actor=None, org_id=None, f
                 from_stage=from_stage, to_stage=to_stage, reason=reason, detail=detail)
 
 
+def _org_path(org_id):
+    return select(Org.path).where(Org.id == org_id).scalar_subquery()
+
+
 def record(session, action, object_type, object_id=None, **kwargs):
     """Add one audit row to ``session`` (the caller commits it with the change it describes)."""
     event = AuditEvent(**audit_values(action, object_type, object_id, **kwargs))
+    if event.org_id is not None:
+        event.scope_path = _org_path(event.org_id)
     session.add(event)
     return event
+
+
+_INSERT_MANY = insert(AuditEvent).values(scope_path=_org_path(bindparam("scope_org_id")))
 
 
 def record_many(session, rows):
     """Insert many audit rows in one statement; ``rows`` are dicts from ``audit_values``."""
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        session.execute(_INSERT_MANY, [dict(row, scope_org_id=row["org_id"]) for row in rows])

@@ -61,7 +61,8 @@ def create_app(overrides=None, plugin_manager=None):
     return app
 
 
-PLATFORM_AREAS = ("app.public", "app.orgs", "app.accounts", "app.workflow", "app.mail")
+PLATFORM_AREAS = ("app.public", "app.orgs", "app.accounts", "app.workflow", "app.mail",
+                  "app.audit_log")
 
 
 def _register_platform_views(appbuilder):

@@ -1,4 +1,5 @@
-"""Bring an existing database up to the models: create missing tables, add missing columns.
+"""Bring an existing database up to the models: create missing tables, add missing columns
+and indexes.
 
 Adding a field to a form schema (or a column to a platform model) is the common change during a
 census; `flask pucha setup` and `flask pucha upgrade-db` apply it to a database that already
@@ -55,4 +56,22 @@ def upgrade(engine, metadata):
             for _, sql in statements:
                 connection.execute(text(sql))
         done += [label for label, _ in statements]
+    done += _create_missing_indexes(engine, metadata, missing_tables)
     return done
+
+
+def _create_missing_indexes(engine, metadata, new_tables):
+    """An index a model gained (for a new filter or page) is created; an index is never
+    dropped, and one with the same name is taken as it is."""
+    inspector = inspect(engine)
+    missing = []
+    for table in metadata.sorted_tables:
+        if table in new_tables:
+            continue
+        present = {i["name"] for i in inspector.get_indexes(table.name)}
+        missing += [index for index in table.indexes if index.name not in present]
+    if missing:
+        with engine.begin() as connection:
+            for index in missing:
+                index.create(connection)
+    return [f"表 {index.table.name} 新建索引 {index.name}" for index in missing]

@@ -65,14 +65,24 @@ def _form_values(site, county, regions, i, stage, holder):
                 document={"uuid": None, "fields": fields}, **fields)
 
 
+def national_tree(session):
+    """The real national org tree with its roles, unit accounts and the administrator."""
+    from app.accounts.provisioning import ensure_admin, ensure_org_accounts, sync_roles
+    from app.orgs.importer import load_default_tree
+
+    sync_roles()
+    load_default_tree(session)
+    ensure_org_accounts(session)
+    ensure_admin(session)
+    session.commit()
+
+
 def build_dataset(db_path, forms):
     import datetime
 
     from sqlalchemy import func, insert, select
 
-    from app.accounts.provisioning import ensure_admin, ensure_org_accounts, sync_roles
     from app.extensions import db
-    from app.orgs.importer import load_default_tree
     from app.orgs.models import Org
     from app.orgs.queries import region_names
     from plugins.basic_info.demo import site_form
@@ -86,11 +96,7 @@ def build_dataset(db_path, forms):
         if session.scalar(select(func.count()).select_from(BasicInfoForm)):
             return app
         t0 = time.perf_counter()
-        sync_roles()
-        load_default_tree(session)
-        ensure_org_accounts(session)
-        ensure_admin(session)
-        session.commit()
+        national_tree(session)
         counties = session.execute(select(Org).where(Org.level == 3).order_by(Org.code)
                                    ).scalars().all()
         city = session.execute(select(Org).where(Org.code == BULK_CITY)).scalar_one()
@@ -370,16 +376,23 @@ def write_docs(table, forms):
     write_section(DOC_MARK_START, DOC_MARK_END, section)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--forms", type=int, default=100_000)
+def parse_args(argv, doc, size_option, default, prefix):
+    """The options every benchmark takes (its dataset size, --keep, --no-docs) and its working
+    folder; seeds the generator so a dataset is the same each time."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(size_option, type=int, default=default)
     parser.add_argument("--keep", help="directory for the dataset (kept; reused when present)")
     parser.add_argument("--no-docs", action="store_true")
     args = parser.parse_args(argv)
-    work = Path(args.keep or tempfile.mkdtemp(prefix="pucha-bench-"))
+    work = Path(args.keep or tempfile.mkdtemp(prefix=prefix))
     work.mkdir(parents=True, exist_ok=True)
-    db_path = work / "bench.db"
     random.seed(1)
+    return args, work
+
+
+def main(argv=None):
+    args, work = parse_args(argv, __doc__, "--forms", 100_000, "pucha-bench-")
+    db_path = work / "bench.db"
     app = build_dataset(db_path, args.forms)
 
     lines = ["| measurement | pucha | raw baseline | ratio |", "|---|---:|---:|---:|"]

@@ -87,7 +87,7 @@ def test_web_download_by_unit_and_admin(web, db_session):
     assert set(rows) == {"330102", "330106"}
     # A unit cannot ask for another unit's table.
     assert web.get("/accounts/download/?org=330000").status_code == 403
-    assert audit_count(db_session, "account_table_downloaded", "330100") == 1
+    assert audit_count(db_session, "download", "330100") == 1
     assert "下载下级账号表" in web.get("/accounts/list/").get_data(as_text=True)
 
     web.post("/logout/")

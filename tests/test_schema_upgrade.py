@@ -42,3 +42,18 @@ def test_a_required_column_without_default_needs_a_migration(tmp_path):
         upgrade(engine, metadata)
     assert "缺少必填列 code" in str(error.value)
     assert {c["name"] for c in inspect(engine).get_columns("t_old")} == {"id"}
+
+
+def test_missing_index_is_created(tmp_path):
+    from sqlalchemy import Index
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t_idx (id INTEGER PRIMARY KEY, kind VARCHAR(10))"))
+        connection.execute(text("INSERT INTO t_idx (kind) VALUES ('a')"))
+    metadata = MetaData()
+    Table("t_idx", metadata, Column("id", Integer, primary_key=True), Column("kind", String(10)),
+          Index("ix_t_idx_kind_id", "kind", "id"))
+    assert upgrade(engine, metadata) == ["表 t_idx 新建索引 ix_t_idx_kind_id"]
+    assert "ix_t_idx_kind_id" in {i["name"] for i in inspect(engine).get_indexes("t_idx")}
+    assert upgrade(engine, metadata) == []

@@ -48,6 +48,12 @@ def targets(session):
     own = commands.import_packages(session, _user(session, ATTACKER), [("own.zip", package_bytes(
         [site_form("杭州市西湖区人民政府", "www.hzxh.gov.cn", "是")]))])
     assert own.forms[0].form_id
+    # An audit event of the sibling's that the attacker must not read on the 审计日志 page.
+    from app import audit
+
+    audit.record(session, "password_reset", "user", "330102", org_id=county.org_id,
+                 reason=f"{MARKER}审计")
+    session.commit()
     forms = session.execute(select(BasicInfoForm).where(
         BasicInfoForm.id.in_([draft_id, done_id, parent_id]))).scalars().all()
     return forms
@@ -184,6 +190,13 @@ def test_county_cannot_reach_a_siblings_or_parents_forms(app, session, client, t
     assert api.get("/api/v1/basic_info/", headers=headers).status_code == 200
     assert snapshot(session, targets) == before
     assert tried > 200 and tried_api > 200
+
+
+def test_the_walk_would_see_an_audit_leak(app, session, client, targets):
+    """Control for the audit page: the sibling's parent reads the marked event there."""
+    login(client, session, "330100")
+    assert MARKER in body_text(client.get("/audit/"))
+    assert MARKER in body_text(client.get("/audit/export"))
 
 
 def test_the_walk_would_see_a_leak(app, session, client, targets):

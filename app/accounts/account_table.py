@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from app.accounts.models import PuchaUser
+from app.forms.xlsx import RollingSheet
 from app.orgs.models import Org
 
 HEADERS = ("单位代码", "单位名称", "级别", "用户名", "初始密码", "状态")
@@ -54,43 +55,35 @@ def table_filename(org):
     return f"{org.code}-下级单位账号表.xlsx"
 
 
-def build_account_table(session, org):
-    """The xlsx bytes of ``org``'s direct sub-units' accounts."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "下级单位账号"
-    ncols = len(HEADERS)
-    generated = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    ws.cell(row=1, column=1,
-            value=f"{org.name}（{org.code}）下级单位账号表　生成时间：{generated}")
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
-    ws.cell(row=1, column=1).font = Font(bold=True, size=14)
-    ws.cell(row=1, column=1).alignment = Alignment(horizontal="center", vertical="center")
+THIN = Side(style="thin", color="999999")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+# Codes and passwords are text: Excel must not turn 330102 into a number.
+BODY_STYLE = {"border": BORDER, "number_format": "@"}
+HEADER_STYLE = {"font": Font(bold=True), "fill": PatternFill("solid", fgColor="DDEBF7"),
+                "alignment": Alignment(horizontal="center", vertical="center"),
+                "border": BORDER}
+TITLE_STYLE = {"alignment": Alignment(horizontal="center", vertical="center")}
+
+
+def _page_setup(ws):
+    ws.merged_cells.add(f"A1:{get_column_letter(len(HEADERS))}1")
     ws.row_dimensions[1].height = 28
-
-    thin = Side(style="thin", color="999999")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    header_fill = PatternFill("solid", fgColor="DDEBF7")
-    for col, title in enumerate(HEADERS, start=1):
-        cell = ws.cell(row=2, column=col, value=title)
-        cell.font = Font(bold=True)
-        cell.fill = header_fill
-        cell.border = border
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-    for col, width in enumerate(WIDTHS, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-
-    for child, user in account_rows(session, org):
-        ws.append(row_values(child, user))
-        for col in range(1, ncols + 1):
-            cell = ws.cell(row=ws.max_row, column=col)
-            cell.border = border
-            # Codes and passwords are text: Excel must not turn 330102 into a number.
-            cell.number_format = "@"
-    ws.freeze_panes = "A3"
-    ws.auto_filter.ref = f"A2:{get_column_letter(ncols)}{max(ws.max_row, 2)}"
     ws.print_title_rows = "1:2"
     ws.page_setup.orientation = "landscape"
+
+
+def build_account_table(session, org):
+    """The xlsx bytes of ``org``'s direct sub-units' accounts (a few hundred rows at most)."""
+    wb = Workbook(write_only=True)
+    generated = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    sheet = RollingSheet(wb, "下级单位账号",
+                         f"{org.name}（{org.code}）下级单位账号表　生成时间：{generated}",
+                         zip(HEADERS, WIDTHS), cell_style=BODY_STYLE, header_style=HEADER_STYLE,
+                         title_style=TITLE_STYLE, on_new_sheet=_page_setup)
+    for child, user in account_rows(session, org):
+        sheet.append(row_values(child, user))
+    ws = sheet.ws
+    ws.auto_filter.ref = f"A2:{get_column_letter(len(HEADERS))}{sheet.rows}"
 
     buffer = io.BytesIO()
     wb.save(buffer)

@@ -44,7 +44,7 @@ def register(group):
             _fail(f"单位代码 {org_code} 不存在")
         path = Path(output or table_filename(org))
         path.write_bytes(build_account_table(db.session, org))
-        audit.record(db.session, "account_table_downloaded", "org", org.code,
+        audit.record(db.session, "download", "account_table", org.code,
                      detail={"by": "cli", "file": str(path)})
         db.session.commit()
         click.echo(f"已写出 {org.name}（{org.code}）的下级单位账号表：{path}")

@@ -247,7 +247,8 @@ class AccountModelView(ModelView):
         if org is None:
             abort(404)
         data = build_account_table(session, org)
-        audit.record(session, "account_table_downloaded", "org", org.code, actor=actor)
+        audit.record(session, "download", "account_table", org.code, actor=actor,
+                     detail={"file": table_filename(org)})
         session.commit()
         return send_file(io.BytesIO(data), as_attachment=True,
                          download_name=table_filename(org),

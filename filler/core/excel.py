@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from app.forms.schema import CHOICE, NONE_VALUE, FormSchema
+from app.forms.xlsx import set_header, set_text
 from filler.core.store import FormStore, StoreError
 from filler.core.validation import parse_row_path
 
@@ -69,12 +70,10 @@ def _slot_choices(schema: FormSchema) -> list:
 def write_template(schema: FormSchema, path) -> Path:
     from openpyxl import Workbook
     from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    header_font = Font(bold=True, color="FFFFFF")
-    header_fill = PatternFill("solid", fgColor="1F4E79")
     wrap = Alignment(wrap_text=True, vertical="top")
     fields = schema.filler_fields()
     slots = _slot_choices(schema)
@@ -111,8 +110,8 @@ def write_template(schema: FormSchema, path) -> Path:
         for col in table.columns:
             lines.append((f"栏目{col.label}", col.hint()))
     for r, (a, b) in enumerate(lines, start=1):
-        help_ws.cell(row=r, column=1, value=a or None)
-        cell = help_ws.cell(row=r, column=2, value=b or None)
+        set_text(help_ws.cell(row=r, column=1), a or None)
+        cell = set_text(help_ws.cell(row=r, column=2), b or None)
         cell.alignment = wrap
     help_ws["A1"].font = Font(bold=True, size=14)
     for r in (9, first_slot_row - 1):
@@ -124,9 +123,7 @@ def write_template(schema: FormSchema, path) -> Path:
     # -- 网站基本信息 -------------------------------------------------------------------------
     headers = [KEY_HEADER] + [f.label for f in fields]
     for c, label in enumerate(headers, start=1):
-        cell = sites.cell(row=1, column=c, value=label)
-        cell.font = header_font
-        cell.fill = header_fill
+        cell = set_header(sites.cell(row=1, column=c), label)
         letter = get_column_letter(c)
         sites.column_dimensions[letter].width = 8 if c == 1 else max(14, min(40, len(label) * 2 + 6))
         if c > 1:
@@ -147,9 +144,7 @@ def write_template(schema: FormSchema, path) -> Path:
     row_headers = [ROW_KEY_HEADER, SLOT_HEADER] + ([c.label for c in table.columns] if table else [])
     widths = [10, 30, 30, 50]
     for c, label in enumerate(row_headers, start=1):
-        cell = rows_ws.cell(row=1, column=c, value=label)
-        cell.font = header_font
-        cell.fill = header_fill
+        cell = set_header(rows_ws.cell(row=1, column=c), label)
         rows_ws.column_dimensions[get_column_letter(c)].width = widths[c - 1] if c <= len(widths) else 30
         if c > 2:
             col = table.columns[c - 3]

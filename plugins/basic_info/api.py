@@ -18,6 +18,7 @@ from app.workflow.engine import (ConcurrentChange, NotAllowed, NotFound, ReasonR
                                  WorkflowError)
 from plugins.basic_info import commands
 from plugins.basic_info import workflow as review
+from plugins.basic_info.export import download_report
 from plugins.basic_info.models import BasicInfoForm
 from plugins.basic_info.schema import COLUMNS_TABLE, SCHEMA
 from plugins.basic_info.views import (ORDER_COLUMNS, SEARCH_COLUMNS, StatusFilter, UPLOAD_FIELD,
@@ -270,8 +271,6 @@ class BasicInfoApi(ModelRestApi):
             401:
               $ref: '#/components/responses/401'
         """
-        from plugins.basic_info.export import report_filename, write_report, xlsx_response
-
         try:
             args = prison.loads(request.args.get("q", "()")) if request.args.get("q") else {}
         except Exception:  # noqa: BLE001 - any rison error is the caller's
@@ -290,8 +289,7 @@ class BasicInfoApi(ModelRestApi):
         session = self.datamodel.session
         query = self.datamodel.apply_all(session.query(BasicInfoForm), filters, order_column,
                                          direction)
-        fh, _count = write_report(session, query, viewer_path(), order=(order_column, direction))
-        return xlsx_response(fh, report_filename(viewer_org()))
+        return download_report(session, g.user, viewer_org(), query, (order_column, direction))
 
 
 def register(appbuilder):

@@ -12,23 +12,19 @@ import datetime
 import tempfile
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from app import audit
+from app.forms.xlsx import EXCEL_MAX_ROWS, SPOOL_BYTES, RollingSheet
 from app.orgs.models import Org
+from app.xlsx import xlsx_response
+from plugins.basic_info.commands import OBJECT_TYPE
 from plugins.basic_info.models import BasicInfoColumnRow, BasicInfoForm
 from plugins.basic_info.schema import COLUMNS_TABLE, SCHEMA
 from plugins.basic_info.workflow import status_case
 
 BATCH = 2000
-# Excel opens at most 1,048,576 rows per sheet; a national export's column table is longer.
-EXCEL_MAX_ROWS = 1_048_576
-SPOOL_BYTES = 8 * 1024 * 1024
-CHUNK = 256 * 1024
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # The list page's workflow columns, then the schema's list fields, then every other field: one
 # definition (the schema) decides the rest of the sheet.
@@ -47,52 +43,6 @@ def sheet_fields():
 
 def _width(field):
     return max(10, min(40, len(field.label) * 2 + 4, field.max_length // 3 + 8))
-
-
-def _header_cells(ws, labels):
-    font = Font(bold=True, color="FFFFFF")
-    fill = PatternFill("solid", fgColor="305496")
-    cells = []
-    for label in labels:
-        cell = WriteOnlyCell(ws, value=label)
-        cell.font, cell.fill = font, fill
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        cells.append(cell)
-    return cells
-
-
-def _title_cell(ws, text):
-    cell = WriteOnlyCell(ws, value=text)
-    cell.font = Font(bold=True, size=14)
-    return cell
-
-
-class RollingSheet:
-    """A write-only sheet that continues on a new sheet — 名称（续2）, （续3）… with the same
-    title and header — when Excel's row limit is reached, so every exported file opens in Excel."""
-
-    def __init__(self, wb, name, title, headers, max_rows=EXCEL_MAX_ROWS):
-        self.wb, self.name, self.title, self.headers = wb, name, title, headers
-        self.max_rows, self.sheets = max_rows, 0
-        self._next_sheet()
-
-    def _next_sheet(self):
-        self.sheets += 1
-        name = self.name if self.sheets == 1 else f"{self.name[:25]}（续{self.sheets}）"
-        ws = self.wb.create_sheet(name)
-        for index, (_, width) in enumerate(self.headers, start=1):
-            ws.column_dimensions[get_column_letter(index)].width = width
-        # Row 1 is the title, row 2 the header; freezing at A3 keeps both in view while scrolling.
-        ws.freeze_panes = "A3"
-        ws.append([_title_cell(ws, self.title)])
-        ws.append(_header_cells(ws, [label for label, _ in self.headers]))
-        self.ws, self.rows = ws, 2
-
-    def append(self, values):
-        if self.rows >= self.max_rows:
-            self._next_sheet()
-        self.ws.append(values)
-        self.rows += 1
 
 
 def _fmt_time(value):
@@ -163,34 +113,18 @@ def _column_rows(session, query, order):
     yield from session.execute(stmt)
 
 
-def iter_file(fh, chunk=CHUNK):
-    """Hand a finished file to the client piece by piece, then close (and delete) it."""
-    try:
-        while True:
-            data = fh.read(chunk)
-            if not data:
-                break
-            yield data
-    finally:
-        fh.close()
-
-
 def report_filename(org=None):
     who = org.name if org is not None else "全国"
     return f"政府网站基本信息上报表_{who}_{datetime.datetime.now():%Y%m%d%H%M}.xlsx"
 
 
-def xlsx_response(fh, filename):
-    from urllib.parse import quote
-
-    from flask import Response
-
-    fh.seek(0, 2)
-    size = fh.tell()
-    fh.seek(0)
-    headers = {
-        "Content-Disposition": "attachment; filename=\"report.xlsx\"; "
-                               f"filename*=UTF-8''{quote(filename)}",
-        "Content-Length": str(size),
-    }
-    return Response(iter_file(fh), mimetype=XLSX_MIMETYPE, headers=headers)
+def download_report(session, actor, org, query, order):
+    """The 导出上报表 download of ``org``'s viewer ``actor``: the workbook as a streamed response,
+    and one ``download`` audit row (committed before the file is sent)."""
+    fh, count = write_report(session, query, org.path if org is not None else None, order=order)
+    filename = report_filename(org)
+    audit.record(session, "download", OBJECT_TYPE, None, actor=actor,
+                 org_id=getattr(org, "id", None),
+                 detail={"file": filename, "forms": count})
+    session.commit()
+    return xlsx_response(fh, filename)

@@ -26,6 +26,7 @@ from app.orgs.scope import OrgScopeFilter, load_scoped, viewer_org
 from app.workflow.engine import WorkflowError, available_transitions
 from plugins.basic_info import commands
 from plugins.basic_info import workflow as review
+from plugins.basic_info.export import download_report
 from plugins.basic_info.models import WORKFLOW, BasicInfoForm
 from plugins.basic_info.schema import COLUMNS_TABLE, SCHEMA
 
@@ -528,11 +529,8 @@ class BasicInfoView(ModelView):
     @expose("/export")
     @has_access
     def export(self):
-        from plugins.basic_info.export import report_filename, write_report, xlsx_response
-
         query, order = self.current_query()
-        fh, _count = write_report(_session(), query, viewer_path(), order=order)
-        return xlsx_response(fh, report_filename(viewer_org()))
+        return download_report(_session(), g.user, viewer_org(), query, order)
 
 
 def register(appbuilder):
