@@ -166,6 +166,7 @@ class AccountModelView(ModelView):
     include_route_methods = {"list", "action", "action_post", "download_table"}
     list_columns = ["username", "org.name", "status_label", "initial_password_label",
                     "last_login"]
+    order_columns = ["username", "org.name", "last_login"]
     search_columns = ["username", "first_name"]
     label_columns = {
         "username": _l("用户名"),

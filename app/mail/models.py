@@ -47,7 +47,12 @@ class OutboxMail(Model):
 
     @property
     def status_label(self):
-        return gettext(STATUS_LABELS[self.status]) if self.status in STATUS_LABELS else self.status
+        return status_label(self.status)
 
     def __repr__(self):
         return f"<OutboxMail {self.id} {self.to_addr} {self.status}>"
+
+
+def status_label(status):
+    """The status in the viewer's language (the outbox list shows ``status`` through this)."""
+    return gettext(STATUS_LABELS[status]) if status in STATUS_LABELS else status

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from app.audit import now
-from app.mail.models import FAILED, QUEUED, OutboxMail
+from app.mail.models import FAILED, QUEUED, OutboxMail, status_label
 
 
 def resend_failed(session, ids):
@@ -32,8 +32,9 @@ class OutboxMailView(ModelView):
     base_order = ("id", "desc")
     list_title = _l("邮件发件箱")
     show_title = _l("邮件详情")
-    list_columns = ["id", "created_at", "to_addr", "subject", "status_label", "attempts",
+    list_columns = ["id", "created_at", "to_addr", "subject", "status", "attempts",
                     "next_attempt_at", "sent_at"]
+    formatters_columns = {"status": status_label}
     show_columns = ["id", "created_at", "to_addr", "subject", "body", "status_label", "attempts",
                     "next_attempt_at", "sent_at", "last_error", "related_type", "related_id"]
     search_columns = ["to_addr", "subject", "status", "related_type", "related_id", "created_at"]

@@ -62,7 +62,7 @@ class Org(Model):
 
     @property
     def kind_label(self):
-        return gettext(KIND_LABELS[self.kind]) if self.kind in KIND_LABELS else self.kind
+        return kind_label(self.kind)
 
     def contains(self, other):
         """True when ``other`` is this unit or below it."""
@@ -76,3 +76,8 @@ class Org(Model):
     @classmethod
     def subtree_ids(cls, path):
         return select(cls.id).where(cls.subtree_clause(path))
+
+
+def kind_label(kind):
+    """The kind in the viewer's language (lists show ``kind`` through this, so they sort by it)."""
+    return gettext(KIND_LABELS[kind]) if kind in KIND_LABELS else kind

@@ -17,7 +17,7 @@ from wtforms import SelectField
 from wtforms.validators import DataRequired
 
 from app import audit
-from app.orgs.models import KIND_LABELS, Org
+from app.orgs.models import KIND_LABELS, Org, kind_label
 from app.orgs.scope import is_admin, viewer_org
 
 CATEGORY = "系统管理"
@@ -66,10 +66,11 @@ class OrgView(ModelView):
     include_route_methods = {"list", "show"}
     list_title = _l("组织机构")
     show_title = _l("组织机构详情")
-    list_columns = ["code", "name", "level", "kind_label", "parent.name"]
+    list_columns = ["code", "name", "level", "kind", "parent.name"]
     show_columns = ["code", "name", "level", "kind_label", "parent.code", "parent.name"]
     search_columns = ["code", "name", "level", "kind"]
-    order_columns = ["code", "name", "level"]
+    order_columns = ["code", "name", "level", "kind"]
+    formatters_columns = {"kind": kind_label}
     label_columns = LABELS
     page_size = 50
 
@@ -93,9 +94,11 @@ class OrgAdminView(ModelView):
     add_title = _l("新增组织机构")
     edit_title = _l("修改组织机构名称")
     show_title = _l("组织机构详情")
-    list_columns = ["code", "name", "level", "kind_label", "parent.name"]
+    list_columns = ["code", "name", "level", "kind", "parent.name"]
     show_columns = ["code", "name", "level", "kind_label", "parent.code", "parent.name", "path"]
     search_columns = ["code", "name", "level", "kind"]
+    order_columns = ["code", "name", "level", "kind"]
+    formatters_columns = {"kind": kind_label}
     add_columns = ["code", "name", "kind", "parent"]
     edit_columns = ["name"]
     label_columns = LABELS

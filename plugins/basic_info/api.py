@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import prison
 from flask import g, request
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
+from flask_appbuilder.exceptions import FABException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.i18n_text import gettext
@@ -279,7 +280,7 @@ class BasicInfoApi(ModelRestApi):
             return self.response_400(message=gettext("q 参数不是有效的 rison"))
         try:
             filters = self._handle_filters_args(args).get_joined_filters(self._base_filters)
-        except (KeyError, ValueError, IndexError, TypeError, AttributeError):
+        except (FABException, KeyError, ValueError, IndexError, TypeError, AttributeError):
             # FAB resolves the column and operator by name: an unknown one is the caller's error.
             return self.response_400(message=gettext("q 参数中的筛选条件无效"))
         order_column = args.get("order_column") or self.base_order[0]
