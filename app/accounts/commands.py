@@ -6,9 +6,8 @@ commit to the caller so the change and its audit row land together.
 """
 import datetime
 
-from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import false, select, true
 
 from app import audit
 from app.accounts.models import PuchaUser
@@ -19,6 +18,7 @@ from app.accounts.passwords import (
     verify_password,
 )
 from app.orgs.models import Org
+from app.orgs.scope import viewer_for
 
 
 class AccountError(Exception):
@@ -45,22 +45,11 @@ def _now():
     return datetime.datetime.now()
 
 
-def admin_role_name():
-    return current_app.config.get("AUTH_ROLE_ADMIN", "系统管理员")
-
-
-def is_admin(user):
-    """An administrator: no unit of its own and the administrator role."""
-    if user is None or getattr(user, "org_id", None) is not None:
-        return False
-    return any(role.name == admin_role_name() for role in (user.roles or []))
-
-
 def can_manage(actor, target):
     """The parent unit of the target's unit, or an administrator, manages an account."""
     if actor is None or target is None or actor.id == target.id:
         return False
-    if is_admin(actor):
+    if viewer_for(actor).is_admin:
         return True
     if actor.org_id is None or target.org_id is None or target.org is None:
         return False
@@ -68,11 +57,11 @@ def can_manage(actor, target):
 
 
 def managed_accounts_clause(actor):
-    """SQL condition on PuchaUser for the accounts ``actor`` manages (None: all)."""
-    if is_admin(actor):
-        return None
+    """SQL condition on PuchaUser for the accounts ``actor`` manages (``true()``: all)."""
+    if viewer_for(actor).is_admin:
+        return true()
     if actor is None or actor.org_id is None:
-        return PuchaUser.id == -1
+        return false()
     children = select(Org.id).where(Org.parent_id == actor.org_id)
     return PuchaUser.org_id.in_(children)
 
@@ -129,7 +118,7 @@ def set_password(session, actor, user, new_password):
     problems = password_problems(new_password, user)
     if problems:
         raise AccountError(problems)
-    if actor is not None and actor.id != user.id and not is_admin(actor):
+    if actor is not None and actor.id != user.id and not viewer_for(actor).is_admin:
         raise AccountAccessDenied(gettext("只有系统管理员可以为他人设置密码"))
     _store_new_password(user, new_password)
     user.must_change_password = actor is not None and actor.id != user.id

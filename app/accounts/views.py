@@ -28,6 +28,7 @@ from app import audit
 from app.accounts import commands
 from app.accounts.models import PuchaUser
 from app.accounts.sessions import mark_session_fresh, session_outdated
+from app.orgs.scope import viewer_for
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +150,7 @@ class ManagedAccountsFilter(BaseFilter):
     arg_name = "managed"
 
     def apply(self, query, value):
-        clause = commands.managed_accounts_clause(g.user)
-        return query if clause is None else query.filter(clause)
+        return query.filter(commands.managed_accounts_clause(g.user))
 
 
 class AccountModelView(ModelView):
@@ -174,6 +174,10 @@ class AccountModelView(ModelView):
         "last_login": _l("最后登录"),
     }
     page_size = 50
+
+    def render_template(self, template, **kwargs):
+        kwargs.setdefault("viewer_is_admin", viewer_for(g.user).is_admin)
+        return super().render_template(template, **kwargs)
 
     @action("resetpassword", _l("重置密码"),
             _l("确定重置所选账号的密码吗？原密码立即失效，新的初始密码显示在下级账号表中，"
@@ -214,7 +218,7 @@ class AccountModelView(ModelView):
         session = _session()
         actor = g.user
         code = (request.args.get("org") or "").strip()
-        if commands.is_admin(actor):
+        if viewer_for(actor).is_admin:
             stmt = select(Org).where(Org.code == code) if code else \
                 select(Org).where(Org.parent_id.is_(None)).order_by(Org.level, Org.code)
             org = session.execute(stmt).scalars().first()

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from app.audit import now
+from app.orgs.scope import viewer_for
 from app.mail.models import FAILED, QUEUED, OutboxMail
 
 
@@ -51,10 +52,11 @@ class OutboxMailView(ModelView):
 
         @blueprint.before_request
         def _administrators_only():
-            # Defence in depth: a unit's account that was granted this view by mistake still gets
-            # nothing. Anonymous users fall through to FAB, which sends them to the login page.
+            # Defence in depth: an account without the administrator role that was granted this
+            # view by mistake still gets nothing. Anonymous users fall through to FAB, which sends
+            # them to the login page.
             user = getattr(g, "user", None)
-            if user is not None and user.is_authenticated and getattr(user, "org_id", None):
+            if user is not None and user.is_authenticated and not viewer_for(user).is_admin:
                 abort(403)
 
         return blueprint

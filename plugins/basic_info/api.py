@@ -13,7 +13,7 @@ from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.i18n_text import gettext
-from app.orgs.scope import OrgScopeFilter, viewer_org
+from app.orgs.scope import OrgScopeFilter, current_viewer
 from app.workflow.engine import (ConcurrentChange, NotAllowed, NotFound, ReasonRequired,
                                  WorkflowError)
 from plugins.basic_info import commands
@@ -69,10 +69,10 @@ class BasicInfoApi(ModelRestApi):
         item = data.get("result") or {}
         item["status"] = _status(item)
         item["columns"] = SCHEMA.table_rows(item.get("document") or {}, COLUMNS_TABLE.name)
-        org = viewer_org()
+        viewer = current_viewer()
         # The 校验码 is not a column of show_columns: it is added only where views show it.
         stored = self.datamodel.session.get(BasicInfoForm, item["id"]) if "id" in item else None
-        if stored is not None and may_see_check_code(stored, org):
+        if stored is not None and may_see_check_code(stored, viewer):
             item["check_code"] = stored.check_code
 
     # --- helpers ------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ class BasicInfoApi(ModelRestApi):
         query = self.datamodel.apply_all(session.query(BasicInfoForm), filters, order_column,
                                          direction)
         fh, _count = write_report(session, query, viewer_path(), order=(order_column, direction))
-        return xlsx_response(fh, report_filename(viewer_org()))
+        return xlsx_response(fh, report_filename(current_viewer().org))
 
 
 def register(appbuilder):
