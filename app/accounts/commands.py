@@ -6,6 +6,7 @@ commit to the caller so the change and its audit row land together.
 """
 import datetime
 
+from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import false, select, true
 
@@ -18,7 +19,7 @@ from app.accounts.passwords import (
     verify_password,
 )
 from app.orgs.models import Org
-from app.orgs.scope import viewer_for
+from app.orgs.scope import admin_role_name, role_names, viewer_for
 
 
 class AccountError(Exception):
@@ -43,6 +44,67 @@ class AccountAccessDenied(AccountError):
 
 def _now():
     return datetime.datetime.now()
+
+
+def org_role_name():
+    return current_app.config.get("AUTH_ROLE_ORG", "组织单位")
+
+
+def account_problems(user, password=None):
+    """Why ``user`` (about to be created or saved, by any way: FAB's forms and API, the CLI) is not
+    a valid account; an empty list when it is. ``password`` is the new plain password, if any.
+
+    An organising unit's account needs its unit (without one it would see nothing, and before
+    row scope failed closed it saw everything); an administrator acts for no unit, so that the
+    two kinds of account never blur.
+    """
+    problems = list(password_problems(password)) if password is not None else []
+    names = role_names(user)
+    has_unit = getattr(user, "org_id", None) is not None or getattr(user, "org", None) is not None
+    if org_role_name() in names and not has_unit:
+        problems.append(gettext("角色为“%(role)s”的账号必须选择所属单位", role=org_role_name()))
+    if admin_role_name() in names and has_unit:
+        problems.append(gettext("系统管理员账号不能属于某个单位：请去掉所属单位，或去掉“%(role)s”角色",
+                                role=admin_role_name()))
+    return problems
+
+
+def check_account(user, password=None):
+    """Raise AccountError with every problem ``account_problems`` finds."""
+    problems = account_problems(user, password)
+    if problems:
+        raise AccountError(problems)
+
+
+def _unit_id(user):
+    org = getattr(user, "org", None)
+    return org.id if org is not None else getattr(user, "org_id", None)
+
+
+def add_account(session, actor, user, password, how):
+    """Create ``user`` with the chosen ``password`` (FAB's 用户列表 → 添加, its user API, `flask fab
+    create-user`), after every account check; audited; committed by the caller.
+
+    Someone else chose the password, so the owner replaces it at first login, as after a reset.
+    """
+    check_account(user, password)
+    user.password = hash_password(password)
+    user.initial_password = None
+    user.must_change_password = True
+    user.password_changed_at = _now()
+    user.credentials_changed_at = user.password_changed_at
+    audit.record(session, "user_created", "user", user.username, actor=actor,
+                 org_id=_unit_id(user), detail={"by": how, "roles": sorted(role_names(user))})
+    return user
+
+
+def save_account(session, actor, user, how):
+    """Check an edited ``user`` (FAB's 编辑 form and its user API); audited; committed by the
+    caller."""
+    check_account(user)
+    audit.record(session, "user_updated", "user", user.username, actor=actor,
+                 org_id=_unit_id(user), detail={"by": how, "roles": sorted(role_names(user))})
+    return user
 
 
 def can_manage(actor, target):
