@@ -72,6 +72,9 @@ def test_fab_add_form_has_a_unit_field_and_applies_the_policy(web, db_session, r
     assert unitless.status_code == 200 and NEEDS_UNIT in unitless.get_data(as_text=True)
     assert not _exists(db_session, "nounit1")
 
+    crafted = web.post("/users/add", data={**_add_form("crafted", roles["org"]), "org": "abc"})
+    assert crafted.status_code == 200 and not _exists(db_session, "crafted")
+
     admin_with_unit = web.post("/users/add", data=_add_form(
         "admunit", roles["admin"], _org_id(db_session, "330102")))
     assert "系统管理员账号不能属于某个单位" in admin_with_unit.get_data(as_text=True)
@@ -138,8 +141,14 @@ def test_security_api_applies_the_policy_and_the_unit(small_app, db_session, rol
 
     bad_org = api.post(url, json=_api_user("apibadorg", roles["org"], 999999), headers=headers)
     assert bad_org.status_code == 400 and not _exists(db_session, "apibadorg")
-    for junk in (None, [], "x", {"username": 1}):
-        assert api.post(url, json=junk, headers=headers).status_code == 400
+    for junk in (None, [], "x", {"username": 1},
+                 {**_api_user("j1", roles["org"]), "org_id": "abc"},
+                 {**_api_user("j2", roles["org"]), "roles": "x"},
+                 {**_api_user("j3", roles["org"]), "roles": [999999]},
+                 {**_api_user("j4", roles["org"]), "groups": [1]},
+                 {**_api_user("j5", roles["org"]), "password": ["Hefa2026abc"]}):
+        assert api.post(url, json=junk, headers=headers).status_code == 400, junk
+    assert not any(_exists(db_session, f"j{n}") for n in range(1, 6))
 
     made = api.post(url, json=_api_user("apiok", roles["org"], _org_id(db_session, "330102")),
                     headers=headers)
@@ -153,6 +162,8 @@ def test_security_api_applies_the_policy_and_the_unit(small_app, db_session, rol
     # Editing: dropping the unit, or a weak password, is refused and changes nothing.
     put = f"{url}{user.id}"
     assert api.put(put, json={"org_id": None}, headers=headers).status_code == 400
+    for junk in ({"org_id": "abc"}, {"roles": [999999]}, {"roles": []}, ["x"]):
+        assert api.put(put, json=junk, headers=headers).status_code == 400, junk
     assert api.put(put, json={"password": WEAK}, headers=headers).status_code == 400
     assert api.put(put, json={"first_name": "改"}, headers=headers).status_code == 200
     user = get_user(db_session, "apiok")

@@ -53,6 +53,7 @@ def org_role_name():
 def account_problems(user, password=None):
     """Why ``user`` (about to be created or saved, by any way: FAB's forms and API, the CLI) is not
     a valid account; an empty list when it is. ``password`` is the new plain password, if any.
+    Every account has a role (FAB's forms insist on one too).
 
     An organising unit's account needs its unit (without one it would see nothing, and before
     row scope failed closed it saw everything); an administrator acts for no unit, so that the
@@ -60,6 +61,8 @@ def account_problems(user, password=None):
     """
     problems = list(password_problems(password)) if password is not None else []
     names = role_names(user)
+    if not names:
+        problems.append(gettext("请至少选择一个角色"))
     has_unit = getattr(user, "org_id", None) is not None or getattr(user, "org", None) is not None
     if org_role_name() in names and not has_unit:
         problems.append(gettext("角色为“%(role)s”的账号必须选择所属单位", role=org_role_name()))

@@ -43,17 +43,10 @@ class PasswordPolicy:
             raise ValidationError("；".join(problems))
 
 
-class RolesRequired:
-    """At least one role (FAB's own check also reads a groups field this form does not have)."""
-
-    def __call__(self, form, field):
-        if not field.data:
-            raise ValidationError(gettext("请至少选择一个角色"))
-
-
-class UnitMatchesRoles:
-    """A 组织单位 account needs its unit, an administrator has none. On the roles field, because
-    FAB makes the optional 单位 field stop validating when it is left empty."""
+class AccountRules:
+    """commands.account_problems on the form: at least one role, a unit for a 组织单位 account and
+    none for an administrator. On the roles field, because FAB makes the optional 单位 field stop
+    validating when it is left empty."""
 
     def __call__(self, form, field):
         org = form["org"].data if "org" in form else None
@@ -91,7 +84,7 @@ class PuchaUserDBModelView(UserDBModelView):
                       "created_on", "changed_on", "last_login"]
     label_columns = {**UserDBModelView.label_columns, "org": _l("单位"), "org.name": _l("单位")}
     description_columns = {**UserDBModelView.description_columns, "org": ORG_FIELD_HELP}
-    validators_columns = {"roles": [RolesRequired(), UnitMatchesRoles()]}
+    validators_columns = {"roles": [AccountRules()]}
     add_query_rel_fields = {"org": ORG_FILTER}
     edit_query_rel_fields = {"org": ORG_FILTER}
     add_form_extra_fields = {
