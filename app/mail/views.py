@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from app.audit import now
-from app.orgs.scope import viewer_for
 from app.mail.models import FAILED, QUEUED, OutboxMail
+from app.orgs.scope import viewer_for
 
 
 def resend_failed(session, ids):
