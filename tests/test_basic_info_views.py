@@ -338,3 +338,28 @@ def test_demo_passwords_are_this_installations_and_setup_never_puts_one_back(app
     # The untouched ones still open with the same initial passwords as before.
     for username in ("330000", "330106"):
         assert get_user(session, username).initial_password == shown[username]
+
+
+def test_setup_replaces_a_demo_password_published_by_an_earlier_version(app, session, demo):
+    """An installation set up by an earlier version still has the constant demo passwords on
+    accounts nobody has taken over: setup resets those (audited) and leaves a chosen one alone."""
+    from tests.support.accounts import audit_count, set_known_password
+
+    old = get_user(session, "330000")
+    old.initial_password, old.password = "Pucha2468zj", None
+    session.commit()
+    chosen = set_known_password(session, "330106", "Pucha2468xh")  # the owner's own choice now
+    chosen_hash = chosen.password
+
+    output = app.test_cli_runner().invoke(args=["pucha", "setup"]).output
+    province = get_user(session, "330000")
+    assert province.has_initial_password and province.initial_password != "Pucha2468zj"
+    assert province.must_change_password
+    assert "330000 的初始密码曾随源代码公开，已重新生成" in output
+    assert f"330000  浙江省  {province.initial_password}" in output
+    assert audit_count(session, "password_reset", "330000") == 1
+    assert get_user(session, "330106").password == chosen_hash
+    # Once replaced, a further setup changes nothing.
+    again = app.test_cli_runner().invoke(args=["pucha", "setup"]).output
+    assert "已重新生成" not in again
+    assert get_user(session, "330000").initial_password == province.initial_password

@@ -11,9 +11,11 @@ accounts, like the administrator's; an account whose password was changed or res
 however often setup runs again.
 """
 import copy
+import hashlib
 
 from sqlalchemy import func, select
 
+from app.accounts.commands import reset_password
 from app.forms.package import write_package
 from plugins.basic_info.schema import FORM_TYPE, SCHEMA, SCHEMA_VERSION, example_form
 
@@ -27,6 +29,16 @@ DEMO_ACCOUNTS = (
     "330000",  # 浙江省 — province, last reviewer: completes
     "330106",  # 杭州市西湖区 — a sibling county (sees none of 上城区's forms)
 )
+
+# SHA-256 of the initial passwords earlier versions gave the demo accounts, published in the
+# source and the user guide. An installation set up before still has them on every demo account
+# nobody has logged in to; setup replaces them (an audited reset), never a password chosen since.
+PUBLISHED_PASSWORD_SHA256 = frozenset({
+    "d6f4cba38662d7241c5e712bc131b3df28c7ccfb7fb0b052037a31c0841c9e1d",
+    "0e1986d4f7aaa42dc60a87b41d603d66bb10cafcdad92a5e726a4cd768034399",
+    "f36c1ce50c2800e567c42d99c1d5fdede145e0781597f462aeaffe852054f521",
+    "780e8a6d0cd413ee7c8ec17a28ea8bb9996e615552b65ddc26a7c985d79cfd30",
+})
 
 # (importing unit, site name, host, portal?) — realistic websites of the demo units.
 SITES = {
@@ -108,6 +120,7 @@ def load(session, echo=print):
         return False
     if demo_present(session):
         echo("演示数据已存在，跳过。")
+        _retire_published_passwords(session, echo)
         _echo_accounts(session, echo)
         return False
 
@@ -135,6 +148,16 @@ def load(session, echo=print):
     echo("已载入演示数据：浙江省的基本信息表，覆盖 未提交 / 未审核 / 已审核 / 已退回 / 已办结 各状态。")
     _echo_accounts(session, echo)
     return True
+
+
+def _retire_published_passwords(session, echo):
+    """Reset every demo account that still opens with a password once published in the source."""
+    for username in DEMO_ACCOUNTS:
+        user = _user(session, username)
+        if user.has_initial_password and hashlib.sha256(
+                user.initial_password.encode("utf-8")).hexdigest() in PUBLISHED_PASSWORD_SHA256:
+            reset_password(session, None, user, reason="演示账号的初始密码曾公开，安装时重新生成")
+            echo(f"  {username} 的初始密码曾随源代码公开，已重新生成")
 
 
 def _echo_accounts(session, echo):
