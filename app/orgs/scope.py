@@ -32,8 +32,6 @@ DEFAULT_ADMIN_ROLE = "系统管理员"
 class ScopeRefused(Exception):
     """The viewer may not act at all: it has no unit and is no administrator."""
 
-    status = 403
-
 
 def admin_role_name():
     if has_app_context():
