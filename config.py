@@ -52,8 +52,26 @@ if not SECRET_KEY:
         _key_file.write_text(SECRET_KEY)
         _key_file.chmod(0o600)
 JWT_SECRET_KEY = SECRET_KEY
+# PUCHA_CSRF: check the CSRF token on every state-changing request (never turn off in production).
 WTF_CSRF_ENABLED = _env_bool("PUCHA_CSRF", True)
+# The token lives as long as the session: a form left open over lunch still submits.
 WTF_CSRF_TIME_LIMIT = None
+
+# --- cookies and security headers ----------------------------------------------------------
+# Lax: the session cookie is not sent with cross-site POSTs, and a link from a mail still opens
+# the page logged in.
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+# PUCHA_COOKIE_SECURE: send the session cookie over HTTPS only (on in production, see
+# docs/deploy.md's checklist in docs/config.md).
+SESSION_COOKIE_SECURE = _env_bool("PUCHA_COOKIE_SECURE", False)
+REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+REMEMBER_COOKIE_SAMESITE = "Lax"
+# PUCHA_FORCE_HTTPS: redirect plain-HTTP requests to HTTPS (when the app itself sees the scheme).
+FORCE_HTTPS = _env_bool("PUCHA_FORCE_HTTPS", False)
+# PUCHA_HSTS / PUCHA_HSTS_MAX_AGE: send Strict-Transport-Security, and for how many seconds.
+HSTS_ENABLED = _env_bool("PUCHA_HSTS", False)
+HSTS_MAX_AGE = _env_int("PUCHA_HSTS_MAX_AGE", 365 * 24 * 3600)
 
 # --- the application -------------------------------------------------------------------------
 APP_NAME = "全国政府网站普查报送系统"
@@ -87,19 +105,34 @@ BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")
 PASSWORD_MIN_LENGTH = _env_int("PUCHA_PASSWORD_MIN_LENGTH", 8)
 # PUCHA_INITIAL_PASSWORD_LENGTH: length of generated initial passwords.
 INITIAL_PASSWORD_LENGTH = _env_int("PUCHA_INITIAL_PASSWORD_LENGTH", 10)
-# PUCHA_LOCKOUT_THRESHOLD / PUCHA_LOCKOUT_MINUTES: failed logins in a row that lock an account,
-# and for how long.
+# The lockout (docs/security.md "Failed logins"). PUCHA_LOCKOUT_THRESHOLD / PUCHA_LOCKOUT_MINUTES:
+# failed logins in a row of one account from one client address that lock the account for that
+# address, and the first lock's minutes; each further lock in a row doubles, up to
+# PUCHA_LOCKOUT_MAX_MINUTES.
 LOCKOUT_THRESHOLD = _env_int("PUCHA_LOCKOUT_THRESHOLD", 5)
 LOCKOUT_MINUTES = _env_int("PUCHA_LOCKOUT_MINUTES", 15)
+LOCKOUT_MAX_MINUTES = _env_int("PUCHA_LOCKOUT_MAX_MINUTES", 24 * 60)
+# PUCHA_LOCKOUT_ACCOUNT_THRESHOLD / PUCHA_LOCKOUT_ACCOUNT_MINUTES: failed logins in a row from
+# all addresses together that lock the account for every address it has never logged in from
+# (0 turns the account-wide lock off), and for how long.
+LOCKOUT_ACCOUNT_THRESHOLD = _env_int("PUCHA_LOCKOUT_ACCOUNT_THRESHOLD", 50)
+LOCKOUT_ACCOUNT_MINUTES = _env_int("PUCHA_LOCKOUT_ACCOUNT_MINUTES", 60)
 FAB_PASSWORD_HASH_METHOD = "scrypt"
 
 # --- rate limits ---------------------------------------------------------------------------
-# PUCHA_RATELIMIT_STORAGE: where limits are counted; memory:// is per process, so production with
-# several processes sets redis://… or memcached://… here.
+# PUCHA_RATELIMIT: rate limiting on (1) or off. PUCHA_LOGIN_RATE_LIMIT: login attempts per client
+# address, on the login page and on the JWT login (/api/v1/security/login) each.
 RATELIMIT_ENABLED = _env_bool("PUCHA_RATELIMIT", True)
 AUTH_RATE_LIMITED = RATELIMIT_ENABLED
 AUTH_RATE_LIMIT = _env("PUCHA_LOGIN_RATE_LIMIT", "30 per minute")
+# PUCHA_RATELIMIT_STORAGE: where limits are counted. memory:// is per process and only for the
+# embedded single-process default; production sets redis://host:6379/0 so that every process
+# counts in the same store.
 RATELIMIT_STORAGE_URI = _env("PUCHA_RATELIMIT_STORAGE", "memory://")
+# PUCHA_PROXY_COUNT: reverse proxies in front of the app that append to X-Forwarded-For (0: none).
+# Behind a proxy without it every client has the proxy's address, and the per-address limits and
+# locks would act on everyone at once.
+PROXY_COUNT = _env_int("PUCHA_PROXY_COUNT", 0)
 # PUCHA_PUBLIC_RATE_LIMIT: limit on public forms such as 标识码找回, per client address.
 PUBLIC_RATE_LIMIT = _env("PUCHA_PUBLIC_RATE_LIMIT", "10 per hour")
 # PUCHA_CLIENT_API_RATE_LIMIT: limit on the filler's API calls, per client address.

@@ -1,12 +1,12 @@
 """The audit trail: one row per state change, written in the same transaction as the change."""
-import datetime
-
 from flask_appbuilder import Model
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text, insert
 
+from app import clock
+
 
 def now():
-    return datetime.datetime.now()
+    return clock.now()
 
 
 class AuditEvent(Model):

@@ -3,7 +3,9 @@ import logging
 
 from flask import Flask
 from flask_appbuilder import AppBuilder
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import request_guard, web_security
 from app.extensions import db, mail
 from app.plugins import build_plugin_manager, get_plugin_manager, set_plugin_manager
 
@@ -21,10 +23,14 @@ def create_app(overrides=None, plugin_manager=None):
     import config
 
     app = Flask(__name__, template_folder="templates", static_folder="static")
+    request_guard.install(app)
     app.config.from_object(config)
     if overrides:
         app.config.update(overrides)
     config.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    if app.config.get("PROXY_COUNT"):
+        # The client's own address for the per-address login limits and locks, not the proxy's.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_COUNT"]))
 
     if plugin_manager is None:
         plugin_manager = get_plugin_manager()
@@ -39,6 +45,8 @@ def create_app(overrides=None, plugin_manager=None):
 
     db.init_app(app)
     mail.init_app(app)
+    # Before FAB: it exempts its JWT APIs from CSRF only if the extension is already there.
+    web_security.install(app)
     with app.app_context():
         appbuilder = AppBuilder()
         appbuilder.init_app(app, db.session)

@@ -29,6 +29,8 @@ import time
 import uuid as uuid_module
 from pathlib import Path
 
+from bench.performance_doc import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 BULK_CITY = "330100"  # 杭州市: 5,000 forms wait here for 全部审核
 BULK_COUNT = 5000
@@ -341,8 +343,6 @@ def bench_export(db_path):
 
 # --- report ------------------------------------------------------------------------------------
 def write_docs(table, forms):
-    path = ROOT / "docs" / "performance.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
     section = (f"{DOC_MARK_START}\n## basic_info\n\n"
                f"Measured by `python -m bench.run` ({forms:,} generated forms over the real national "
                f"org tree, ~15 column rows each, SQLite, {time.strftime('%Y-%m-%d')}). Each figure "
@@ -362,12 +362,7 @@ def write_docs(table, forms):
                "raw INSERT/UPDATE skips: reading and verifying the zip, schema validation of "
                "every form, the version check, one audit row each and storing the package.\n"
                f"{DOC_MARK_END}\n")
-    if DOC_MARK_START in text and DOC_MARK_END in text:
-        head, rest = text.split(DOC_MARK_START, 1)
-        text = head + section + rest.split(DOC_MARK_END, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    write_section(DOC_MARK_START, DOC_MARK_END, section)
 
 
 def main(argv=None):

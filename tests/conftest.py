@@ -12,6 +12,8 @@ os.environ.setdefault("PUCHA_SECRET_KEY", "test-secret-key-not-for-production")
 import pytest  # noqa: E402
 from flask import g, request_started  # noqa: E402
 
+from tests.support.csrf import CsrfClient  # noqa: E402
+
 
 def _fresh_request_globals(sender, **extra):
     """Start every test request with an empty ``g``, as a real server does.
@@ -32,7 +34,9 @@ def base_overrides(db_url, tmp_path):
     return {
         "SQLALCHEMY_DATABASE_URI": db_url,
         "TESTING": True,
-        "WTF_CSRF_ENABLED": False,
+        # As in production: every state change needs the CSRF token (tests/support/csrf.py's
+        # client sends it like a browser that rendered the form).
+        "WTF_CSRF_ENABLED": True,
         "RATELIMIT_ENABLED": False,
         "AUTH_RATE_LIMITED": False,
         "FILE_STORAGE_DIR": Path(tmp_path) / "files",
@@ -53,6 +57,7 @@ def app_in_context(overrides):
     from app.factory import create_app
 
     application = create_app(overrides)
+    application.test_client_class = CsrfClient
     with application.app_context():
         yield application
         db.session.remove()

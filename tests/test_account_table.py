@@ -90,7 +90,7 @@ def test_web_download_by_unit_and_admin(web, db_session):
     assert audit_count(db_session, "account_table_downloaded", "330100") == 1
     assert "下载下级账号表" in web.get("/accounts/list/").get_data(as_text=True)
 
-    web.get("/logout/")
+    web.post("/logout/")
     give_password(db_session, "admin")
     web_login(web, "admin", KNOWN)
     _, rows = _rows(web.get("/accounts/download/").data)

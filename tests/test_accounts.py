@@ -128,7 +128,7 @@ def test_change_unlocks_every_page_and_hashes(web, db_session):
     assert web.get("/accounts/list/").status_code == 200
     assert audit_count(db_session, "password_changed", "330102") == 1
     # The old initial password no longer opens the account; the new one does.
-    web.get("/logout/")
+    web.post("/logout/")
     web_login(web, "330102", initial)
     assert web.get("/accounts/list/").status_code == 302
     web_login(web, "330102", NEW)
@@ -185,7 +185,7 @@ def test_reset_ends_the_accounts_open_sessions_and_tokens(small_app, db_session)
 
     response = holder.get("/accounts/list/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
-    assert "账号密码已修改或被重置，请重新登录" in holder.get(
+    assert "登录已失效：本账号已退出登录，或密码已修改或被重置，请重新登录" in holder.get(
         response.headers["Location"]).get_data(as_text=True)
     assert holder.get("/accounts/list/").status_code == 302          # logged out for good
     response = small_app.test_client().get("/api/v1/menu/", headers=old_token)

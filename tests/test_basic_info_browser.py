@@ -118,8 +118,8 @@ class Office:
 
     def log_out(self):
         page = self.page
-        # The user menu in the navbar holds the logout link.
-        logout = page.locator("a[href*='/logout']").first
+        # The user menu in the navbar holds the logout button (a POST with the CSRF token).
+        logout = page.locator("form.pucha-logout button").first
         if not logout.is_visible():
             page.locator(".navbar .dropdown-toggle", has=page.locator(".fa-user")).first.click()
         with page.expect_navigation():

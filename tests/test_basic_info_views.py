@@ -12,7 +12,7 @@ from tests.support.accounts import login as _login
 
 def login(client, session, username):
     # FAB's login page sends a logged-in user away: switch users by logging out first.
-    client.get("/logout/")
+    client.post("/logout/")
     return _login(client, session, username)
 
 SC = {  # the demo's 上城区 forms by site name -> what each unit sees

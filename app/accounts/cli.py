@@ -8,6 +8,21 @@ def _fail(message):
     raise click.ClickException(message)
 
 
+def _on_account(username, operation):
+    """Run ``operation(session, user)`` on account USERNAME and commit; refusals end the
+    command with their message."""
+    from app.accounts import commands
+    from app.extensions import db
+
+    try:
+        result = operation(db.session, commands.find_user(db.session, username))
+    except commands.AccountError as error:
+        db.session.rollback()
+        _fail("；".join(error.messages))
+    db.session.commit()
+    return result
+
+
 def register(group):
     """Add this area's commands to the `flask pucha` group."""
 
@@ -40,16 +55,23 @@ def register(group):
     def reset_password_cmd(username, reason):
         """将账号 USERNAME 重置为新的初始密码并显示；该账号下次登录须修改密码。"""
         from app.accounts import commands
-        from app.extensions import db
 
-        try:
-            user = commands.find_user(db.session, username)
-            password = commands.reset_password(db.session, None, user, reason=reason)
-        except commands.AccountError as error:
-            db.session.rollback()
-            _fail("；".join(error.messages))
-        db.session.commit()
+        password = _on_account(username, lambda session, user: commands.reset_password(
+            session, None, user, reason=reason))
         click.echo(f"账号 {username} 的新初始密码：{password}（登录后须修改）")
+
+    @group.command("unlock")
+    @click.argument("username")
+    @click.option("--reason", default=None, help="解锁原因（写入审计记录）")
+    def unlock_cmd(username, reason):
+        """解除账号 USERNAME 因多次登录失败而设的锁定（各地址及全账号），密码不变。"""
+        from app.accounts import commands
+
+        lifted = _on_account(username, lambda session, user: commands.unlock_account(
+            session, None, user, reason=reason))
+        addresses = "、".join(lifted["addresses"]) or "无"
+        account = lifted["account"] or "无"
+        click.echo(f"账号 {username} 已解锁（原锁定地址：{addresses}；全账号锁定：{account}），密码不变。")
 
     @group.command("sync-perms")
     def sync_perms():

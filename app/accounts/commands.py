@@ -4,13 +4,12 @@ The web views, the REST API, the CLI and the tests all call these; each one chec
 preconditions (ownership included) before changing anything, writes its audit row, and leaves the
 commit to the caller so the change and its audit row land together.
 """
-import datetime
-
-from flask import current_app
+from flask import current_app, has_request_context, request
 from flask_babel import gettext
 from sqlalchemy import false, select, true
 
-from app import audit
+from app import audit, clock
+from app.accounts import lockout
 from app.accounts.models import PuchaUser
 from app.accounts.passwords import (
     generate_initial_password,
@@ -42,8 +41,14 @@ class AccountAccessDenied(AccountError):
     status = 403
 
 
+def _not_manager():
+    # The same wording whether the account is a sibling's, a parent's or one's own: the actor
+    # learns nothing about accounts outside its reach.
+    return gettext("无权管理该账号：只有上级单位或系统管理员可以重置或解锁")
+
+
 def _now():
-    return datetime.datetime.now()
+    return clock.now()
 
 
 def org_role_name():
@@ -141,20 +146,17 @@ def load_managed_user(session, actor, username=None, pk=None):
     if target is None:
         raise AccountNotFound(gettext("账号不存在"))
     if not can_manage(actor, target):
-        # The same wording whether the account is a sibling's, a parent's or one's own: the
-        # actor learns nothing about accounts outside its reach.
-        raise AccountAccessDenied(gettext("无权管理该账号：只有上级单位或系统管理员可以重置"))
+        raise AccountAccessDenied(_not_manager())
     return target
 
 
-def _store_new_password(user, new_password):
+def _store_new_password(session, user, new_password):
     user.password = hash_password(new_password)
     user.initial_password = None
     user.password_changed_at = _now()
     user.credentials_changed_at = user.password_changed_at
     user.changed_on = _now()
-    user.locked_until = None
-    user.fail_login_count = 0
+    lockout.lift(session, user, _now())
 
 
 def change_password(session, user, old_password, new_password, repeat=None):
@@ -167,7 +169,7 @@ def change_password(session, user, old_password, new_password, repeat=None):
     problems += password_problems(new_password, user)
     if problems:
         raise AccountError(problems)
-    _store_new_password(user, new_password)
+    _store_new_password(session, user, new_password)
     user.must_change_password = False
     audit.record(session, "password_changed", "user", user.username, actor=user,
                  org_id=user.org_id)
@@ -185,7 +187,7 @@ def set_password(session, actor, user, new_password):
         raise AccountError(problems)
     if actor is not None and actor.id != user.id and not viewer_for(actor).is_admin:
         raise AccountAccessDenied(gettext("只有系统管理员可以为他人设置密码"))
-    _store_new_password(user, new_password)
+    _store_new_password(session, user, new_password)
     user.must_change_password = actor is not None and actor.id != user.id
     audit.record(session, "password_set", "user", user.username, actor=actor,
                  org_id=user.org_id)
@@ -200,13 +202,12 @@ def reset_password(session, actor, target, reason=None):
     next login, lifts any lock; the parent sees the new password in its account table.
     """
     if actor is not None and not can_manage(actor, target):
-        raise AccountAccessDenied(gettext("无权管理该账号：只有上级单位或系统管理员可以重置"))
+        raise AccountAccessDenied(_not_manager())
     new_password = generate_initial_password()
     target.password = None
     target.initial_password = new_password
     target.must_change_password = True
-    target.locked_until = None
-    target.fail_login_count = 0
+    lockout.lift(session, target, _now())
     target.changed_on = _now()
     target.credentials_changed_at = target.changed_on
     audit.record(session, "password_reset", "user", target.username, actor=actor,
@@ -214,6 +215,24 @@ def reset_password(session, actor, target, reason=None):
                  detail={"by": "cli" if actor is None else "user"})
     session.flush()
     return new_password
+
+
+def unlock_account(session, actor, target, reason=None):
+    """Lift every lock of ``target`` (from every address and account-wide) and restart its
+    failure counts; the password stays as it is. ``actor`` None is the CLI.
+
+    Returns what was locked: ``{"account": until or None, "addresses": [...]}``.
+    """
+    if actor is not None and not can_manage(actor, target):
+        raise AccountAccessDenied(_not_manager())
+    lifted = lockout.lift(session, target, _now())
+    detail = {"by": "cli" if actor is None else "user", **lifted}
+    if has_request_context() and request.remote_addr:
+        detail["ip"] = request.remote_addr
+    audit.record(session, "account_unlocked", "user", target.username, actor=actor,
+                 org_id=target.org_id, reason=reason, detail=detail)
+    session.flush()
+    return lifted
 
 
 def find_user(session, username):

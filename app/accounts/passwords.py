@@ -5,6 +5,7 @@ people confuse (``0 O o 1 l I``). Every way of choosing a new password (web form
 own reset form) goes through ``password_problems``: FAB's complexity validator only guards its
 own forms.
 """
+import functools
 import hmac
 import secrets
 import string
@@ -19,6 +20,9 @@ LETTERS = "".join(c for c in string.ascii_letters if c not in CONFUSABLE)
 DIGITS = "".join(c for c in string.digits if c not in CONFUSABLE)
 ALPHABET = LETTERS + DIGITS
 MIN_INITIAL_LENGTH = 8
+# A login's password longer than this is refused unchecked (after the same hash work as any
+# other): hashing megabytes of attacker input would make one request cost far more than another.
+MAX_PASSWORD_CHARS = 256
 
 
 def _config(name, default):
@@ -51,20 +55,39 @@ def _has_digit(value):
 
 
 def verify_password(user, password):
-    """True when ``password`` opens ``user``'s account.
+    """True when ``password`` opens ``user``'s account; ``user`` None checks against nothing.
 
-    While the account still has its initial password (no hash, ``initial_password`` set) it is
-    compared in constant time with the stored initial password; afterwards with the scrypt hash.
-    See docs/security.md for why the initial password is not hashed.
+    Every call does the same hash work, exactly one scrypt verification, whatever the outcome:
+    against the account's hash when it has one, otherwise (initial password, unknown or locked
+    account, empty password) against a dummy hash of the same parameters. A failed login then
+    costs the same for every account, and its timing does not tell an untaken account (still on
+    its initial password) from a taken one or from a name that does not exist. The initial
+    password itself is compared in constant time; see docs/security.md for why it is kept
+    readable.
     """
-    if not password:
+    password = password if isinstance(password, str) else ""
+    if len(password) > MAX_PASSWORD_CHARS:
+        check_password_hash(_dummy_hash(), password[:MAX_PASSWORD_CHARS])
         return False
-    if user.password is None:
-        if not user.initial_password:
-            return False
-        return hmac.compare_digest(user.initial_password.encode("utf-8"),
-                                   password.encode("utf-8"))
-    return check_password_hash(user.password, password)
+    if user is not None and user.password is not None:
+        return check_password_hash(user.password, password) and bool(password)
+    check_password_hash(_dummy_hash(), password)
+    if user is None or not user.initial_password or not password:
+        return False
+    return hmac.compare_digest(user.initial_password.encode("utf-8"), password.encode("utf-8"))
+
+
+@functools.cache
+def _dummy_hash_for(method, salt_length):
+    return generate_password_hash(secrets.token_urlsafe(16), method=method,
+                                  salt_length=salt_length)
+
+
+def _dummy_hash():
+    """A hash of a random secret with the parameters real hashes are made with (once per
+    process; it opens nothing, so holding it in memory is harmless)."""
+    return _dummy_hash_for(_config("FAB_PASSWORD_HASH_METHOD", "scrypt"),
+                           _config("FAB_PASSWORD_HASH_SALT_LENGTH", 16))
 
 
 def hash_password(password):
@@ -82,6 +105,8 @@ def password_problems(new, user=None):
     min_length = max(int(_config("PASSWORD_MIN_LENGTH", 8)), 1)
     if len(new) < min_length:
         problems.append(_("密码长度不能少于 %(n)s 位", n=min_length))
+    if len(new) > MAX_PASSWORD_CHARS:
+        problems.append(_("密码长度不能超过 %(n)s 位", n=MAX_PASSWORD_CHARS))
     if not (_has_letter(new) and _has_digit(new)):
         problems.append(_("密码必须同时包含字母和数字"))
     if any(c.isspace() for c in new):

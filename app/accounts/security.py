@@ -1,15 +1,15 @@
 """pucha's security manager: FAB's, with org accounts, lockout and the forced password change."""
-import datetime
+import dataclasses
 import logging
 from types import SimpleNamespace
 
-from flask import abort, current_app, flash, has_request_context, jsonify, make_response, request
+from flask import abort, has_request_context, jsonify, make_response, request
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_babel import gettext
-from sqlalchemy import func, select, update
 
-from app import audit
-from app.accounts import commands
+from app import audit, clock
+from app.accounts import commands, lockout
+from app.accounts.login import PuchaAuthDBView, PuchaSecurityApi
+from app.accounts.logout import end_sessions
 from app.accounts.models import PuchaUser
 from app.accounts.passwords import verify_password
 from app.accounts.sessions import mark_session_fresh, token_claims, token_outdated
@@ -20,15 +20,22 @@ log = logging.getLogger(__name__)
 
 PASSWORD_CHANGE_REQUIRED = {"message": "首次登录必须修改初始密码",
                             "code": "password_change_required"}
-CREDENTIALS_CHANGED = {"message": "账号密码已修改或被重置，请重新登录",
+CREDENTIALS_CHANGED = {"message": "登录已失效：本账号已退出登录，或密码已修改或被重置，请重新登录",
                        "code": "credentials_changed"}
 # The only API endpoint a user who must change the password may call with its token.
 API_PASSWORD_ENDPOINTS = {"AccountApi.change_password"}
 
 
-def locked_message(until):
-    return gettext("账号已锁定：连续多次登录失败，请于 %(until)s 后再试，或请上级单位重置密码。",
-                   until=f"{until:%Y-%m-%d %H:%M}")
+# Usernames longer than this are not looked up and are audited cut to this length.
+USERNAME_MAX = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class LoginResult:
+    """The user when the password was right; the lock when the attempt was refused by one."""
+
+    user: PuchaUser | None = None
+    lock: lockout.Lock | None = None
 
 
 def _client_address():
@@ -41,72 +48,75 @@ class PuchaSecurityManager(SecurityManager):
     # so that every way of setting a password goes through the password policy and the audit.
     resetmypasswordview = ChangePasswordView
     resetpasswordview = AdminSetPasswordView
+    # The login page and the JWT login tell a lock from a wrong password; the API is rate-limited.
+    authdbview = PuchaAuthDBView
+    security_api = PuchaSecurityApi
     # FAB's user list and user API, with a 单位 field and the account checks (app.accounts.users).
     userdbmodelview = PuchaUserDBModelView
     user_api = PuchaUserApi
 
     # --- login with lockout --------------------------------------------------------------------
     def auth_user_db(self, username, password):
-        """FAB's database login, plus a lockout stored in the user's row.
+        """FAB's entry point for a database login: the user, or None."""
+        return self.authenticate(username, password).user
 
-        After LOCKOUT_THRESHOLD failures in a row the account refuses every password, the right
-        one too, for LOCKOUT_MINUTES. The counter and the lock live in the database so that all
-        app processes see them. Failures, locks and refusals are audited.
+    def authenticate(self, username, password):
+        """Check a login attempt against the lockout (app/accounts/lockout.py) and the password.
+
+        Every attempt that reaches a password check does the same hash work (one scrypt
+        verification, see ``verify_password``): an unknown name, an account on its initial
+        password, a hashed one and a locked one cost the same. Failures, locks and refusals are
+        audited with the client address, in the transaction that counts them.
         """
-        if not username:
-            return None
-        user = self.find_user(username=username) or self.find_user(email=username)
+        if not isinstance(username, str) or not username:
+            return LoginResult()
+        address = _client_address()
+        now = clock.now()
+        user = None
+        if len(username) <= USERNAME_MAX:
+            # Both look-ups always, as FAB does, so a known name costs the same queries.
+            by_name = self.find_user(username=username)
+            by_email = self.find_user(email=username)
+            user = by_name or by_email
+        name = username[:USERNAME_MAX]
         if user is None or not user.is_active:
-            # FAB's path balances timing for unknown users; keep it and audit the attempt.
-            super().auth_user_db(username, password)
-            self._audit_login(None, "login_failed", username, reason="账号不存在或已停用")
+            verify_password(None, password)
+            self._audit_login(None, "login_failed", name, reason="账号不存在或已停用")
             self.session.commit()
-            return None
+            return LoginResult()
 
-        now = datetime.datetime.now()
-        if user.locked_until is not None and user.locked_until > now:
+        lock = lockout.current_lock(self.session, user, address, now)
+        if lock is not None:
+            # Not checked: a guess made during a lock learns nothing, right or wrong.
+            verify_password(None, password)
             self._audit_login(user, "login_refused_locked", user.username,
-                              reason="账号锁定期间尝试登录")
+                              reason="账号锁定期间尝试登录",
+                              detail={"scope": lock.scope,
+                                      "locked_until": lock.until.isoformat(timespec="seconds")})
             self.session.commit()
-            self._flash(locked_message(user.locked_until))
-            return None
+            return LoginResult(lock=lock)
 
         if verify_password(user, password):
-            user.locked_until = None
+            lockout.record_success(self.session, user, address, now)
             self.update_user_auth_stat(user, True)
-            return user
+            return LoginResult(user=user)
 
-        # Counted in SQL, not in Python, so concurrent attempts from several processes all count.
-        self.session.execute(
-            update(PuchaUser).where(PuchaUser.id == user.id)
-            .values(fail_login_count=func.coalesce(PuchaUser.fail_login_count, 0) + 1)
-            .execution_options(synchronize_session=False))
-        failures = self.session.scalar(
-            select(PuchaUser.fail_login_count).where(PuchaUser.id == user.id))
-        threshold = int(current_app.config.get("LOCKOUT_THRESHOLD", 5))
+        failure = lockout.record_failure(self.session, user, address, now)
         self._audit_login(user, "login_failed", user.username, reason="密码错误",
-                          detail={"failures_in_a_row": failures})
-        if threshold > 0 and failures >= threshold:
-            minutes = int(current_app.config.get("LOCKOUT_MINUTES", 15))
-            until = now + datetime.timedelta(minutes=minutes)
-            # The counter restarts so the account gets a fresh series once the lock expires.
-            self.session.execute(
-                update(PuchaUser).where(PuchaUser.id == user.id)
-                .values(locked_until=until, fail_login_count=0)
-                .execution_options(synchronize_session=False))
-            self._audit_login(user, "account_locked", user.username,
-                              reason=f"连续 {failures} 次登录失败",
-                              detail={"locked_until": until.isoformat(timespec="seconds"),
-                                      "minutes": minutes})
-            self.session.commit()
-            self.session.refresh(user)
-            self._flash(locked_message(until))
-            self.on_user_login_failed(user)
-            return None
+                          detail={"failures_from_address": failure.source_failures,
+                                  "failures_in_a_row": failure.account_failures})
+        if failure.lock is not None:
+            self._audit_login(
+                user, "account_locked", user.username,
+                reason=(f"同一地址连续 {lockout.threshold()} 次登录失败"
+                        if failure.lock.scope == lockout.SOURCE
+                        else f"各地址合计连续 {lockout.account_threshold()} 次登录失败"),
+                detail={"scope": failure.lock.scope,
+                        "locked_until": failure.lock.until.isoformat(timespec="seconds"),
+                        "minutes": round((failure.lock.until - now).total_seconds() / 60)})
         self.session.commit()
-        self.session.refresh(user)
         self.on_user_login_failed(user)
-        return None
+        return LoginResult(lock=failure.lock)
 
     def _audit_login(self, user, action, username, reason=None, detail=None):
         detail = dict(detail or {})
@@ -116,11 +126,6 @@ class PuchaSecurityManager(SecurityManager):
         audit.record(self.session, action, "user", username, actor=None,
                      org_id=getattr(user, "org_id", None), reason=reason, detail=detail or None)
 
-    @staticmethod
-    def _flash(message):
-        if has_request_context():
-            flash(message, "danger")
-
     def create_jwt_manager(self, app):
         jwt_manager = super().create_jwt_manager(app)
         jwt_manager.additional_claims_loader(token_claims)
@@ -129,6 +134,10 @@ class PuchaSecurityManager(SecurityManager):
     def on_user_login(self, user):
         if has_request_context():
             mark_session_fresh()
+
+    def on_user_logout(self, user):
+        end_sessions(self.session, user)
+        self.session.commit()
 
     # --- the JWT hole ---------------------------------------------------------------------------
     def load_user_jwt(self, _jwt_header, jwt_data):

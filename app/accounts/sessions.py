@@ -1,4 +1,4 @@
-"""Sessions and API tokens end when the account's credentials change.
+"""Sessions and API tokens end when the account's credentials change, and at logout.
 
 A password reset by the parent unit is what a unit asks for when a password was lost or may have
 leaked; it must also end whatever that password had opened. Every password change, set and reset
@@ -24,16 +24,18 @@ def mark_session_fresh():
     session[SESSION_KEY] = time.time()
 
 
-def _changed_at(user):
-    changed = getattr(user, "credentials_changed_at", None)
-    return changed.timestamp() if changed is not None else None
+def _ended_at(user):
+    """The time before which nothing this account opened is valid any more, or None."""
+    marks = [mark for mark in (getattr(user, "credentials_changed_at", None),
+                               getattr(user, "sessions_ended_at", None)) if mark is not None]
+    return max(marks).timestamp() if marks else None
 
 
 def session_outdated(user):
-    changed = _changed_at(user)
-    return changed is not None and session.get(SESSION_KEY, 0) < changed
+    ended = _ended_at(user)
+    return ended is not None and session.get(SESSION_KEY, 0) < ended
 
 
 def token_outdated(user, jwt_data):
-    changed = _changed_at(user)
-    return changed is not None and jwt_data.get(TOKEN_CLAIM, 0) < changed
+    ended = _ended_at(user)
+    return ended is not None and jwt_data.get(TOKEN_CLAIM, 0) < ended

@@ -19,6 +19,7 @@ from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_jwt_extended import create_access_token
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import logout_user
 from sqlalchemy import select
 from wtforms import PasswordField
@@ -26,6 +27,7 @@ from wtforms.validators import DataRequired
 
 from app import audit
 from app.accounts import commands
+from app.accounts.login import too_many_requests
 from app.accounts.models import PuchaUser
 from app.accounts.sessions import mark_session_fresh, session_outdated
 from app.orgs.scope import viewer_for
@@ -179,11 +181,12 @@ class AccountModelView(ModelView):
         kwargs.setdefault("viewer_is_admin", viewer_for(g.user).is_admin)
         return super().render_template(template, **kwargs)
 
-    @action("resetpassword", _l("重置密码"),
-            _l("确定重置所选账号的密码吗？原密码立即失效，新的初始密码显示在下级账号表中，"
-               "用户登录后须修改。"),
-            "fa-key", multiple=True, single=False)
-    def resetpassword(self, items):
+    def _each_managed(self, items, operation):
+        """Run ``operation(session, target)`` on every selected account the viewer manages.
+
+        Each row is reloaded through the scoped loader: FAB loaded ``items`` without our base
+        filter. Returns (done: [(username, result)], refused: [messages]).
+        """
         items = items if isinstance(items, list) else [items]
         session = _session()
         done, refused = [], []
@@ -191,22 +194,40 @@ class AccountModelView(ModelView):
             pk = getattr(item, "id", None)
             if pk is None:
                 continue
-            # Reload through the scoped loader: FAB loaded ``item`` without our base filter.
             try:
                 target = commands.load_managed_user(session, g.user, pk=pk)
-                done.append((target.username,
-                             commands.reset_password(session, g.user, target)))
+                done.append((target.username, operation(session, target)))
             except commands.AccountError as error:
                 refused.append(error.messages[0])
         session.commit()
+        for message in sorted(set(refused)):
+            flash(message, "danger")
+        return done
+
+    @action("resetpassword", _l("重置密码"),
+            _l("确定重置所选账号的密码吗？原密码立即失效，新的初始密码显示在下级账号表中，"
+               "用户登录后须修改。"),
+            "fa-key", multiple=True, single=False)
+    def resetpassword(self, items):
+        done = self._each_managed(
+            items, lambda session, target: commands.reset_password(session, g.user, target))
         if done:
             names = gettext("、").join(gettext("%(name)s（新初始密码 %(password)s）", name=name,
                                                 password=password)
                                         for name, password in done)
             flash(gettext("已重置：%(names)s。新的初始密码已写入下级账号表，用户登录后须修改。",
                           names=names), "success")
-        for message in sorted(set(refused)):
-            flash(message, "danger")
+        return redirect(url_for(".list"))
+
+    @action("unlock", _l("解锁"),
+            _l("确定解锁所选账号吗？因多次登录失败而设的锁定立即解除，密码不变。"),
+            "fa-unlock", multiple=True, single=False)
+    def unlock(self, items):
+        done = self._each_managed(
+            items, lambda session, target: commands.unlock_account(session, g.user, target))
+        if done:
+            flash(gettext("已解锁：%(names)s。密码不变，可立即登录。",
+                          names=gettext("、").join(name for name, _ in done)), "success")
         return redirect(url_for(".list"))
 
     @expose("/download/")
@@ -322,17 +343,53 @@ class AccountApi(BaseApi):
             404:
               $ref: '#/components/responses/404'
         """
+        return self._on_managed(
+            username, commands.reset_password,
+            lambda target, password: dict(username=target.username, initial_password=password,
+                                          message=gettext("密码已重置，用户登录后须修改")))
+
+    @expose("/<username>/unlock", methods=["POST"])
+    @protect()
+    @safe
+    def unlock(self, username):
+        """Lift the locks a direct sub-unit's account got from repeated failed logins.
+        ---
+        post:
+          description: >-
+            Allowed to the parent unit of the account's unit and to administrators. Lifts the
+            lock from every address and the account-wide one; the password is not changed.
+          parameters:
+          - in: path
+            name: username
+            required: true
+            schema: {type: string}
+          responses:
+            200:
+              description: >-
+                Unlocked; `lifted` says what was locked (`account`: until when, `addresses`)
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        return self._on_managed(
+            username, commands.unlock_account,
+            lambda target, lifted: dict(username=target.username, lifted=lifted,
+                                        message=gettext("账号已解锁，密码不变")))
+
+    def _on_managed(self, username, operation, answer):
+        """Run ``operation(session, actor, target)`` on an account the caller manages (scoped
+        loader), commit, and answer 200 with ``answer(target, result)``; refusals map to 4xx."""
         session = _session()
         actor = session.get(PuchaUser, g.user.id)
         try:
             target = commands.load_managed_user(session, actor, username=username)
-            password = commands.reset_password(session, actor, target)
+            result = operation(session, actor, target)
         except commands.AccountError as error:
             session.rollback()
             return self._error(error)
         session.commit()
-        return self.response(200, username=target.username, initial_password=password,
-                             message=gettext("密码已重置，用户登录后须修改"))
+        return self.response(200, **answer(target, result))
 
 
 # --- the forced password change for pages ------------------------------------------------------
@@ -358,7 +415,7 @@ def make_password_change_guard(appbuilder):
             return None
         if session_outdated(user):
             logout_user()
-            flash(gettext("账号密码已修改或被重置，请重新登录"), "warning")
+            flash(gettext("登录已失效：本账号已退出登录，或密码已修改或被重置，请重新登录"), "warning")
             return redirect(appbuilder.get_url_for_login)
         if not getattr(user, "must_change_password", False):
             return None
@@ -385,3 +442,4 @@ def register(appbuilder):
                         label=_l("修改密码"), category="系统管理")
     appbuilder.add_api(AccountApi)
     current_app.before_request(make_password_change_guard(appbuilder))
+    current_app.register_error_handler(RateLimitExceeded, too_many_requests)

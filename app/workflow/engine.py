@@ -29,6 +29,7 @@ from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit import audit_values, record_many
+from app.keys import whole_number
 from app.i18n_text import N_, gettext
 from app.orgs.scope import ScopeRefused, as_viewer, require_acting_viewer, scope_clause
 
@@ -179,6 +180,31 @@ def _json_safe(value):
     return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
 
 
+def _keys(ids):
+    if isinstance(ids, (str, bytes, dict)) or not hasattr(ids, "__iter__"):
+        raise NotFound(gettext("表单编号无效"))
+    keys = [whole_number(i, 1) for i in ids]
+    if any(k is None for k in keys):
+        raise NotFound(gettext("表单编号无效"))
+    return sorted(set(keys))
+
+
+def _versions(expected_versions):
+    """{id: version} from what a page or API sent; refused unless every entry is a key and a
+    non-negative whole number."""
+    if not expected_versions:
+        return {}
+    if not isinstance(expected_versions, dict):
+        raise WorkflowError(gettext("expected_versions 应为 {表单编号: 版本号}"))
+    versions = {}
+    for key, version in expected_versions.items():
+        row_id, number = whole_number(key, 1), whole_number(version, 0)
+        if row_id is None or number is None:
+            raise WorkflowError(gettext("expected_versions 应为 {表单编号: 版本号}"))
+        versions[row_id] = number
+    return versions
+
+
 def apply(session, workflow, transition_name, ids, actor, reason=None, expected_versions=None,
           skip_refused=False):
     """Take ``transition_name`` on the rows ``ids`` as ``actor`` inside the caller's transaction.
@@ -204,11 +230,8 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
         raise ReasonRequired(gettext("%(action)s必须填写原因", action=gettext(transition.label)))
 
     model = workflow.model
-    id_type = inspect(model).columns["id"].type.python_type
-    try:
-        wanted = sorted({id_type(i) for i in ids})
-    except (TypeError, ValueError):
-        raise NotFound(gettext("表单编号无效")) from None
+    wanted = _keys(ids)
+    versions = _versions(expected_versions)
     if not wanted:
         return Result(workflow, transition, [], {}, {})
 
@@ -222,11 +245,10 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
         raise NotFound(gettext("未找到表单（编号 %(ids)s），或不在本单位管辖范围内", ids=shown))
     rows.sort(key=lambda r: r.id)
 
-    if expected_versions:
-        for row in rows:
-            expected = expected_versions.get(row.id, expected_versions.get(str(row.id)))
-            if expected is not None and int(expected) != row.version:
-                raise ConcurrentChange(MSG_CONCURRENT)
+    for row in rows:
+        expected = versions.get(row.id)
+        if expected is not None and expected != row.version:
+            raise ConcurrentChange(MSG_CONCURRENT)
 
     skipped = {}
     todo = []

@@ -278,7 +278,11 @@ class BasicInfoApi(ModelRestApi):
             return self.response_400(message=gettext("q 参数不是有效的 rison"))
         if not isinstance(args, dict):
             return self.response_400(message=gettext("q 参数不是有效的 rison"))
-        filters = self._handle_filters_args(args).get_joined_filters(self._base_filters)
+        try:
+            filters = self._handle_filters_args(args).get_joined_filters(self._base_filters)
+        except (KeyError, ValueError, IndexError, TypeError, AttributeError):
+            # FAB resolves the column and operator by name: an unknown one is the caller's error.
+            return self.response_400(message=gettext("q 参数中的筛选条件无效"))
         order_column = args.get("order_column") or self.base_order[0]
         direction = args.get("order_direction") or self.base_order[1]
         if order_column not in self.order_columns or direction not in ("asc", "desc"):
