@@ -6,6 +6,7 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
+from tests.support.accounts import get_user
 from tests.support.accounts import login as _login
 
 
@@ -283,5 +284,82 @@ def test_setup_prints_demo_logins_that_still_work(app, session, demo):
     output = app.test_cli_runner().invoke(args=["pucha", "setup"]).output
     assert "演示数据已存在，跳过。" in output
     assert "330102  上城区  （密码已由用户修改）" in output
-    assert "330100  杭州市  Pucha2468hz" in output
+    city = get_user(session, "330100")
+    assert f"330100  杭州市  {city.initial_password}" in output
     assert "管理员账号：admin" in output
+
+
+def test_demo_passwords_are_this_installations_and_setup_never_puts_one_back(app, session):
+    """Item 8: the demo accounts (real 浙江 units) open with the initial passwords generated for
+    this installation, not with constants from the source; running setup again after one was
+    changed and another reset leaves both exactly as they were."""
+    import inspect
+
+    from app.accounts import commands as account_commands
+    from app.accounts.passwords import CONFUSABLE
+    from plugins.basic_info import demo as demo_module
+    from tests.support.accounts import NEW_PASSWORD, set_known_password
+
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["pucha", "setup"])
+    assert first.exit_code == 0, first.output
+    assert "已载入演示数据" in first.output
+    shown = {}
+    for username in demo_module.DEMO_ACCOUNTS:
+        user = get_user(session, username)
+        assert user.has_initial_password and user.must_change_password
+        password = user.initial_password
+        assert len(password) >= 8 and not CONFUSABLE & set(password)
+        assert f"{username}  {user.org.name}  {password}" in first.output
+        shown[username] = password
+    assert len(set(shown.values())) == len(shown)
+    # No password literal is left in the demo's source.
+    source = inspect.getsource(demo_module)
+    assert not any(password in source for password in shown.values())
+    assert "Pucha2468" not in source
+
+    changed = set_known_password(session, "330102", NEW_PASSWORD)
+    changed_hash = changed.password
+    target = get_user(session, "330100")
+    reset_to = account_commands.reset_password(session, None, target, reason="测试")
+    session.commit()
+
+    again = runner.invoke(args=["pucha", "setup"])
+    assert again.exit_code == 0, again.output
+    assert "演示数据已存在，跳过。" in again.output
+    county, city = get_user(session, "330102"), get_user(session, "330100")
+    assert (county.password, county.initial_password, county.must_change_password) == (
+        changed_hash, None, False)
+    assert "330102  上城区  （密码已由用户修改）" in again.output
+    assert (city.password, city.initial_password, city.must_change_password) == (
+        None, reset_to, True)
+    assert reset_to != shown["330100"]
+    assert f"330100  杭州市  {reset_to}" in again.output
+    # The untouched ones still open with the same initial passwords as before.
+    for username in ("330000", "330106"):
+        assert get_user(session, username).initial_password == shown[username]
+
+
+def test_setup_replaces_a_demo_password_published_by_an_earlier_version(app, session, demo):
+    """An installation set up by an earlier version still has the constant demo passwords on
+    accounts nobody has taken over: setup resets those (audited) and leaves a chosen one alone."""
+    from tests.support.accounts import audit_count, set_known_password
+
+    old = get_user(session, "330000")
+    old.initial_password, old.password = "Pucha2468zj", None
+    session.commit()
+    chosen = set_known_password(session, "330106", "Pucha2468xh")  # the owner's own choice now
+    chosen_hash = chosen.password
+
+    output = app.test_cli_runner().invoke(args=["pucha", "setup"]).output
+    province = get_user(session, "330000")
+    assert province.has_initial_password and province.initial_password != "Pucha2468zj"
+    assert province.must_change_password
+    assert "330000 的初始密码曾随源代码公开，已重新生成" in output
+    assert f"330000  浙江省  {province.initial_password}" in output
+    assert audit_count(session, "password_reset", "330000") == 1
+    assert get_user(session, "330106").password == chosen_hash
+    # Once replaced, a further setup changes nothing.
+    again = app.test_cli_runner().invoke(args=["pucha", "setup"]).output
+    assert "已重新生成" not in again
+    assert get_user(session, "330000").initial_password == province.initial_password

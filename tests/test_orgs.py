@@ -1,6 +1,7 @@
 """The national org tree: real data, folding rules, tree queries, loader speed and the web view."""
 import csv
 import time
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -260,9 +261,10 @@ def _scoped_codes(user):
 class _User:
     is_authenticated = True
 
-    def __init__(self, org):
+    def __init__(self, org, roles=()):
         self.org = org
         self.org_id = org.id if org is not None else None
+        self.roles = [SimpleNamespace(name=name) for name in roles]
 
 
 def test_scope_filter_limits_the_org_list(org_app, org_session):
@@ -271,7 +273,10 @@ def test_scope_filter_limits_the_org_list(org_app, org_session):
         codes = _scoped_codes(_User(hangzhou))
         assert "330100" in codes and "330102" in codes
         assert "330200" not in codes and "330000" not in codes and "000000" not in codes
-        assert len(_scoped_codes(_User(None))) == count(org_session)
+        # The administrator is recognised by its role; no unit without it sees nothing.
+        assert len(_scoped_codes(_User(None, roles=["系统管理员"]))) == count(org_session)
+        assert _scoped_codes(_User(None)) == set()
+        assert _scoped_codes(_User(None, roles=["组织单位"])) == set()
         assert _scoped_codes(_User(get(org_session, "bm7100"))) == {
             "bm7100", *(f"bm71{n:02d}" for n in range(1, 32))}
 
@@ -296,7 +301,8 @@ def test_admin_adds_a_unit_on_the_web(app, client, session):
     from app.accounts.models import PuchaUser
     from tests.support.accounts import login
 
-    admin = session.scalars(select(PuchaUser).where(PuchaUser.org_id.is_(None))).first()
+    admin = session.scalars(select(PuchaUser).where(PuchaUser.username == "admin")).one()
+    assert [role.name for role in admin.roles] == [app.config["AUTH_ROLE_ADMIN"]]
     login(client, session, admin.username)
     assert client.get("/orgs/admin/add").status_code == 200
     hangzhou = get(session, "330100")

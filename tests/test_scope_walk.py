@@ -14,7 +14,8 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from tests.support.accounts import KNOWN_PASSWORD, login, set_known_password
+from tests.support.accounts import KNOWN_PASSWORD, api_token, login, set_known_password
+from tests.support.scope import make_admin, make_unitless
 
 ATTACKER = "330106"
 MARKER = "ZQXMARKER"
@@ -134,7 +135,8 @@ def payloads(form):
     return form_data, json_data
 
 
-def walk(app, client, headers, forms, as_json):
+def walk(app, client, headers, forms, as_json, secrets=(MARKER,)):
+    """Try every rule; return how many requests were made and which answers showed a secret."""
     tried = 0
     leaks = []
     for rule in app.url_map.iter_rules():
@@ -162,7 +164,8 @@ def walk(app, client, headers, forms, as_json):
 
                         db.session.rollback()
                         continue
-                    if MARKER in body_text(response):
+                    text = body_text(response)
+                    if any(secret in text for secret in secrets):
                         leaks.append(f"{method} {url} -> {response.status_code}")
                     if method == "GET" and response.status_code == 200 and url.endswith(
                             f"/{form.id}"):
@@ -207,3 +210,65 @@ def test_the_walk_would_see_a_leak(app, session, client, targets):
     assert MARKER in html
     xlsx = body_text(client.get("/basic_info/export"))
     assert MARKER in xlsx
+
+
+def _secrets(forms):
+    """What a viewer outside the forms' chain must never see: the marker, and the completed
+    form's 网站标识码 and 校验码."""
+    codes = [code for form in forms for code in (form.site_code, form.check_code) if code]
+    assert len(codes) == 2
+    return (MARKER, *codes)
+
+
+@pytest.mark.parametrize("roles", [None, []], ids=["org-role", "no-role"])
+def test_a_user_without_unit_or_admin_role_reaches_nothing(app, session, client, targets,
+                                                           roles):
+    """Row scope fails closed: no unit is not "administrator". Such a user (the account FAB's
+    add form used to make: the 组织单位 role and no unit) walks every rule and finds nothing,
+    changes nothing, and never sees a 校验码."""
+    secrets = _secrets(targets)
+    before = snapshot(session, targets)
+    nobody = make_unitless(session, "nounit", roles=roles)
+    login(client, session, nobody.username)
+    tried, leaks = walk(app, client, {}, targets, as_json=False, secrets=secrets)
+    assert not leaks, leaks
+    assert snapshot(session, targets) == before
+
+    api = app.test_client()
+    headers = api_token(api, nobody.username, KNOWN_PASSWORD)
+    tried_api, leaks = walk(app, api, headers, targets, as_json=True, secrets=secrets)
+    assert not leaks, leaks
+    assert snapshot(session, targets) == before
+    assert tried > 200 and tried_api > 200
+
+    if roles is None:
+        # With the 组织单位 role the pages open, and are empty.
+        listing = client.get("/basic_info/list/")
+        assert listing.status_code == 200 and 'data-pk="' not in listing.get_data(as_text=True)
+        for form in targets:
+            assert client.get(f"/basic_info/form/{form.id}").status_code == 404
+            assert api.get(f"/api/v1/basic_info/{form.id}", headers=headers).status_code == 404
+        listed = api.get("/api/v1/basic_info/", headers=headers)
+        assert listed.status_code == 200 and listed.get_json()["count"] == 0
+        export = client.get("/basic_info/export")
+        assert export.status_code == 200 and not any(s in body_text(export) for s in secrets)
+        accounts = client.get("/accounts/list/").get_data(as_text=True)
+        assert "330102" not in accounts and "330106" not in accounts
+        assert client.get("/accounts/download/").status_code == 404
+        assert client.get("/outbox/list/").status_code == 403
+        orgs = client.get("/orgs/list/").get_data(as_text=True)
+        assert "330102" not in orgs and "000000" not in orgs
+        # Commands refuse it outright, whatever ids it names.
+        upload = client.post("/basic_info/upload", data={"packages": (io.BytesIO(b"PK"), "x.zip")},
+                             content_type="multipart/form-data", follow_redirects=True)
+        assert "既不属于任何组织单位，也不是系统管理员" in upload.get_data(as_text=True)
+
+
+def test_the_administrator_is_recognised_by_role(app, session, client, targets):
+    """Control for the test above: an account with the administrator role and no unit sees every
+    form, and the completed form's 校验码 on its detail page."""
+    admin = make_admin(session, "admin2")
+    login(client, session, admin.username)
+    assert MARKER in body_text(client.get("/basic_info/list/"))
+    done = next(form for form in targets if form.check_code)
+    assert done.check_code in client.get(f"/basic_info/form/{done.id}").get_data(as_text=True)

@@ -17,6 +17,7 @@ from app.workflow import engine
 from app.workflow.engine import (ConcurrentChange, NotAllowed, NotFound, ReasonRequired,
                                  Transition, Workflow, WorkflowError)
 from tests.conftest import base_overrides
+from tests.support.scope import make_admin, make_unitless
 
 
 class WfItem(Model):
@@ -157,7 +158,8 @@ def _user(session, username, org):
 
 @pytest.fixture
 def tree(session):
-    """国办 → 浙江省 → 杭州市 → 上城区 / 西湖区, with one account each and an administrator."""
+    """国办 → 浙江省 → 杭州市 → 上城区 / 西湖区, with one account each, an administrator (by role)
+    and a user with neither a unit nor the administrator role."""
     nat = _org(session, "000000", "国务院办公厅", 0, "national")
     zj = _org(session, "330000", "浙江省", 1, "province", nat)
     hz = _org(session, "330100", "杭州市", 2, "city", zj)
@@ -165,8 +167,9 @@ def tree(session):
     xh = _org(session, "330106", "西湖区", 3, "county", hz)
     session.flush()
     users = {o.code: _user(session, f"u{o.code}", o) for o in (zj, hz, sc, xh)}
-    users["admin"] = _user(session, "admin", None)
     session.commit()
+    users["admin"] = make_admin(session, "admin")
+    users["nobody"] = make_unitless(session, "nobody")
     return {"zj": zj, "hz": hz, "sc": sc, "xh": xh, "users": users}
 
 
@@ -316,6 +319,26 @@ def test_no_actor_is_refused(session, plugin, tree):
         engine.apply(session, WORKFLOW, "submit", [item.id], None)
 
 
+@pytest.mark.parametrize("roles", [[], ["组织单位"], ["Public"]])
+def test_a_user_without_unit_or_admin_role_is_refused(session, plugin, tree, roles):
+    """No unit does not make an administrator: such a user acts on nothing, not on everything."""
+    (item,) = _items(session, tree["sc"], stage="pending", holder=tree["hz"])
+    nobody = make_unitless(session, f"nobody{len(roles)}{''.join(roles)}", roles=roles)
+    wf_admin = Workflow(
+        name="admin_wf2", model=WfItem, stages=WORKFLOW.stages,
+        transitions=(Transition("reopen", "重新打开", ("pending",),
+                                allowed=lambda row, org: org is None,
+                                effect=lambda row, org: {"stage": "draft"}),))
+    with pytest.raises(NotAllowed, match="既不属于任何组织单位，也不是系统管理员"):
+        engine.apply(session, wf_admin, "reopen", [item.id], nobody)
+    assert engine.available_transitions(wf_admin, item, nobody) == []
+    assert engine.available_transitions(wf_admin, item, tree["users"]["admin"]) == [
+        wf_admin.transitions[0]]
+    session.expire_all()
+    assert item.stage == "pending"
+    assert _audit(session) == []
+
+
 def test_unknown_transition(session, plugin, tree):
     with pytest.raises(WorkflowError, match="没有操作"):
         engine.apply(session, WORKFLOW, "explode", [1], tree["users"]["330102"])
@@ -444,10 +467,9 @@ def test_bulk_is_set_based_with_constant_statements(session, plugin, tree):
     big, elapsed = _bulk(session, tree, 5000)
     print(f"\n{session.get_bind().dialect.name}: bulk approve of 5,000 rows: {elapsed:.3f} s, {len(big)} statements: "
           + " | ".join(s.split()[0] + " " + s.split()[1] for s in big))
+    # The statement count proves the work is set-based; the time is bench/run.py's budget
+    # (docs/performance.md), not a bound a loaded CI machine could miss.
     assert len(big) == len(small) <= 4
-    # The target is set for the embedded default; the throwaway PostgreSQL server shares the CPU
-    # with the test run, so it gets headroom rather than a flaky bound.
-    assert elapsed < (2.0 if session.get_bind().dialect.name == "sqlite" else 5.0)
     assert session.scalar(select(func.count()).select_from(WfItem)
                           .where(WfItem.holder_path == tree["zj"].path, WfItem.version == 2)) == 5000
     assert session.scalar(select(func.count()).select_from(AuditEvent)

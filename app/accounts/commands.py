@@ -6,7 +6,7 @@ commit to the caller so the change and its audit row land together.
 """
 from flask import current_app, has_request_context, request
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import false, select, true
 
 from app import audit, clock
 from app.accounts import lockout
@@ -18,6 +18,7 @@ from app.accounts.passwords import (
     verify_password,
 )
 from app.orgs.models import Org
+from app.orgs.scope import admin_role_name, role_names, viewer_for
 
 
 class AccountError(Exception):
@@ -50,22 +51,75 @@ def _now():
     return clock.now()
 
 
-def admin_role_name():
-    return current_app.config.get("AUTH_ROLE_ADMIN", "系统管理员")
+def org_role_name():
+    return current_app.config.get("AUTH_ROLE_ORG", "组织单位")
 
 
-def is_admin(user):
-    """An administrator: no unit of its own and the administrator role."""
-    if user is None or getattr(user, "org_id", None) is not None:
-        return False
-    return any(role.name == admin_role_name() for role in (user.roles or []))
+def account_problems(user, password=None):
+    """Why ``user`` (about to be created or saved, by any way: FAB's forms and API, the CLI) is not
+    a valid account; an empty list when it is. ``password`` is the new plain password, if any.
+    Every account has a role (FAB's forms insist on one too).
+
+    An organising unit's account needs its unit (without one it would see nothing, and before
+    row scope failed closed it saw everything); an administrator acts for no unit, so that the
+    two kinds of account never blur.
+    """
+    problems = list(password_problems(password)) if password is not None else []
+    names = role_names(user)
+    if not names:
+        problems.append(gettext("请至少选择一个角色"))
+    has_unit = getattr(user, "org_id", None) is not None or getattr(user, "org", None) is not None
+    if org_role_name() in names and not has_unit:
+        problems.append(gettext("角色为“%(role)s”的账号必须选择所属单位", role=org_role_name()))
+    if admin_role_name() in names and has_unit:
+        problems.append(gettext("系统管理员账号不能属于某个单位：请去掉所属单位，或去掉“%(role)s”角色",
+                                role=admin_role_name()))
+    return problems
+
+
+def check_account(user, password=None):
+    """Raise AccountError with every problem ``account_problems`` finds."""
+    problems = account_problems(user, password)
+    if problems:
+        raise AccountError(problems)
+
+
+def _unit_id(user):
+    org = getattr(user, "org", None)
+    return org.id if org is not None else getattr(user, "org_id", None)
+
+
+def add_account(session, actor, user, password, how):
+    """Create ``user`` with the chosen ``password`` (FAB's 用户列表 → 添加, its user API, `flask fab
+    create-user`), after every account check; audited; committed by the caller.
+
+    Someone else chose the password, so the owner replaces it at first login, as after a reset.
+    """
+    check_account(user, password)
+    user.password = hash_password(password)
+    user.initial_password = None
+    user.must_change_password = True
+    user.password_changed_at = _now()
+    user.credentials_changed_at = user.password_changed_at
+    audit.record(session, "user_created", "user", user.username, actor=actor,
+                 org_id=_unit_id(user), detail={"by": how, "roles": sorted(role_names(user))})
+    return user
+
+
+def save_account(session, actor, user, how):
+    """Check an edited ``user`` (FAB's 编辑 form and its user API); audited; committed by the
+    caller."""
+    check_account(user)
+    audit.record(session, "user_updated", "user", user.username, actor=actor,
+                 org_id=_unit_id(user), detail={"by": how, "roles": sorted(role_names(user))})
+    return user
 
 
 def can_manage(actor, target):
     """The parent unit of the target's unit, or an administrator, manages an account."""
     if actor is None or target is None or actor.id == target.id:
         return False
-    if is_admin(actor):
+    if viewer_for(actor).is_admin:
         return True
     if actor.org_id is None or target.org_id is None or target.org is None:
         return False
@@ -73,11 +127,11 @@ def can_manage(actor, target):
 
 
 def managed_accounts_clause(actor):
-    """SQL condition on PuchaUser for the accounts ``actor`` manages (None: all)."""
-    if is_admin(actor):
-        return None
+    """SQL condition on PuchaUser for the accounts ``actor`` manages (``true()``: all)."""
+    if viewer_for(actor).is_admin:
+        return true()
     if actor is None or actor.org_id is None:
-        return PuchaUser.id == -1
+        return false()
     children = select(Org.id).where(Org.parent_id == actor.org_id)
     return PuchaUser.org_id.in_(children)
 
@@ -131,7 +185,7 @@ def set_password(session, actor, user, new_password):
     problems = password_problems(new_password, user)
     if problems:
         raise AccountError(problems)
-    if actor is not None and actor.id != user.id and not is_admin(actor):
+    if actor is not None and actor.id != user.id and not viewer_for(actor).is_admin:
         raise AccountAccessDenied(gettext("只有系统管理员可以为他人设置密码"))
     _store_new_password(session, user, new_password)
     user.must_change_password = actor is not None and actor.id != user.id

@@ -1,17 +1,19 @@
 """pucha's security manager: FAB's, with org accounts, lockout and the forced password change."""
 import dataclasses
 import logging
+from types import SimpleNamespace
 
 from flask import abort, has_request_context, jsonify, make_response, request
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from app import audit, clock
-from app.accounts import lockout
+from app.accounts import commands, lockout
 from app.accounts.login import PuchaAuthDBView, PuchaSecurityApi
 from app.accounts.logout import end_sessions
 from app.accounts.models import PuchaUser
 from app.accounts.passwords import verify_password
 from app.accounts.sessions import mark_session_fresh, token_claims, token_outdated
+from app.accounts.users import PuchaUserApi, PuchaUserDBModelView
 from app.accounts.views import AdminSetPasswordView, ChangePasswordView
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,9 @@ class PuchaSecurityManager(SecurityManager):
     # The login page and the JWT login tell a lock from a wrong password; the API is rate-limited.
     authdbview = PuchaAuthDBView
     security_api = PuchaSecurityApi
+    # FAB's user list and user API, with a 单位 field and the account checks (app.accounts.users).
+    userdbmodelview = PuchaUserDBModelView
+    user_api = PuchaUserApi
 
     # --- login with lockout --------------------------------------------------------------------
     def auth_user_db(self, username, password):
@@ -146,6 +151,25 @@ class PuchaSecurityManager(SecurityManager):
                 and request.endpoint not in API_PASSWORD_ENDPOINTS):
             abort(make_response(jsonify(PASSWORD_CHANGE_REQUIRED), 403))
         return user
+
+    # --- FAB's own user factory (`flask fab create-user` / `create-admin`, self-registration) ----
+    def add_user(self, username, first_name, last_name, email, role=None, password="",
+                 hashed_password="", groups=None, commit=True):
+        """FAB's ``add_user`` behind the account checks: the password policy, and no 组织单位
+        account without a unit (FAB's callers cannot give one, so they cannot make such an
+        account at all). A refusal is logged with its reasons and answered, as FAB's contract
+        says, with False; FAB's CLI then reports that no user was created."""
+        roles = role if isinstance(role, list) else ([role] if role else [])
+        probe = SimpleNamespace(roles=roles, groups=groups or [], org=None, org_id=None)
+        problems = commands.account_problems(probe, None if hashed_password else password)
+        if problems:
+            log.error("拒绝创建账号 %s：%s", username, "；".join(problems))
+            return False
+        audit.record(self.session, "user_created", "user", username,
+                     detail={"by": "fab", "roles": sorted(r.name for r in roles)})
+        return super().add_user(username, first_name, last_name, email, role=role,
+                                password=password, hashed_password=hashed_password,
+                                groups=groups, commit=commit)
 
     # --- FAB's own password setter (its forms and `flask fab reset-password`) --------------------
     def reset_password(self, userid, password):

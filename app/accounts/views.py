@@ -30,6 +30,7 @@ from app.accounts import commands
 from app.accounts.login import too_many_requests
 from app.accounts.models import PuchaUser
 from app.accounts.sessions import mark_session_fresh, session_outdated
+from app.orgs.scope import viewer_for
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,7 @@ class ManagedAccountsFilter(BaseFilter):
     arg_name = "managed"
 
     def apply(self, query, value):
-        clause = commands.managed_accounts_clause(g.user)
-        return query if clause is None else query.filter(clause)
+        return query.filter(commands.managed_accounts_clause(g.user))
 
 
 class AccountModelView(ModelView):
@@ -177,6 +177,10 @@ class AccountModelView(ModelView):
         "last_login": _l("最后登录"),
     }
     page_size = 50
+
+    def render_template(self, template, **kwargs):
+        kwargs.setdefault("viewer_is_admin", viewer_for(g.user).is_admin)
+        return super().render_template(template, **kwargs)
 
     def _each_managed(self, items, operation):
         """Run ``operation(session, target)`` on every selected account the viewer manages.
@@ -236,7 +240,7 @@ class AccountModelView(ModelView):
         session = _session()
         actor = g.user
         code = (request.args.get("org") or "").strip()
-        if commands.is_admin(actor):
+        if viewer_for(actor).is_admin:
             stmt = select(Org).where(Org.code == code) if code else \
                 select(Org).where(Org.parent_id.is_(None)).order_by(Org.level, Org.code)
             org = session.execute(stmt).scalars().first()

@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from app.audit import now
 from app.mail.models import FAILED, QUEUED, OutboxMail, status_label
+from app.orgs.scope import viewer_for
 
 
 def resend_failed(session, ids):
@@ -52,10 +53,11 @@ class OutboxMailView(ModelView):
 
         @blueprint.before_request
         def _administrators_only():
-            # Defence in depth: a unit's account that was granted this view by mistake still gets
-            # nothing. Anonymous users fall through to FAB, which sends them to the login page.
+            # Defence in depth: an account without the administrator role that was granted this
+            # view by mistake still gets nothing. Anonymous users fall through to FAB, which sends
+            # them to the login page.
             user = getattr(g, "user", None)
-            if user is not None and user.is_authenticated and getattr(user, "org_id", None):
+            if user is not None and user.is_authenticated and not viewer_for(user).is_admin:
                 abort(403)
 
         return blueprint

@@ -7,7 +7,6 @@ Units are never deleted here: accounts, forms and audit rows point at them.
 """
 from flask import current_app, g
 from flask_appbuilder import ModelView
-from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
@@ -18,7 +17,7 @@ from wtforms.validators import DataRequired
 
 from app import audit
 from app.orgs.models import KIND_LABELS, Org, kind_label
-from app.orgs.scope import is_admin, viewer_org
+from app.orgs.scope import OrgScopeFilter, viewer_for
 
 CATEGORY = "系统管理"
 PARENT_KINDS = ("national", "province", "ministry", "xpcc", "city")
@@ -36,19 +35,13 @@ LABELS = {
 }
 
 
-class OrgSubtreeFilter(BaseFilter):
-    """The org list's row scope: the viewer's unit and below (everything for an administrator).
+class OrgSubtreeFilter(OrgScopeFilter):
+    """The org list's row scope: the viewer's unit and below (everything for an administrator,
+    nothing for a user with neither). app.orgs.scope.OrgScopeFilter on the tree's own ``path``
+    column instead of a copied ``scope_path``."""
 
-    The same rule as app.orgs.scope.OrgScopeFilter, applied to the tree's own ``path`` column
-    instead of a copied ``scope_path``.
-    """
-
-    name = _l("本单位及下级")
     arg_name = "orgsubtree"
-
-    def apply(self, query, value):
-        org = viewer_org()
-        return query if org is None else query.filter(Org.subtree_clause(org.path))
+    column = "path"
 
 
 def _parent_kinds():
@@ -114,7 +107,7 @@ class OrgAdminView(ModelView):
     page_size = 50
 
     def _require_admin(self):
-        if not is_admin(g.user):
+        if not viewer_for(g.user).is_admin:
             raise ValueError(gettext("只有系统管理员可以维护组织机构"))
 
     def pre_add(self, item):

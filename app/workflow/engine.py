@@ -31,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.audit import audit_values, record_many
 from app.keys import whole_number
 from app.i18n_text import N_, gettext
+from app.orgs.scope import ScopeRefused, as_viewer, require_acting_viewer, scope_clause
 
 
 class WorkflowError(Exception):
@@ -69,7 +70,8 @@ class Transition:
     name: str
     label: str
     sources: tuple
-    # allowed(row, actor_org) -> bool: who may take it, on which row. actor_org is None for admins.
+    # allowed(row, actor_org) -> bool: who may take it, on which row. actor_org is None only for
+    # an administrator (recognised by role); a user with neither is refused before this is asked.
     allowed: Callable[[Any, Any], bool]
     # effect(row, actor_org) -> dict of column changes, including "stage".
     effect: Callable[[Any, Any], dict]
@@ -127,30 +129,35 @@ def _resolve(workflow):
     return workflow if isinstance(workflow, Workflow) else get_workflow(workflow)
 
 
-def _actor_org(actor):
+def acting_viewer(actor):
+    """The Viewer ``actor`` changes things as; NotAllowed for no actor and for a user with neither
+    a unit nor the administrator role."""
     if actor is None:
         # Refuse rather than treat "nobody" as an administrator: a view that forgot to pass the
         # user must not act with unlimited scope.
         raise NotAllowed(gettext("请先登录"))
-    return getattr(actor, "org", None)
+    try:
+        return require_acting_viewer(actor)
+    except ScopeRefused as error:
+        raise NotAllowed(str(error)) from None
 
 
-def available_transitions(workflow, row, actor_org):
-    """The transitions ``actor_org`` (None: administrator) may take on ``row`` now, in declared
-    order: what the UI shows as buttons."""
+def available_transitions(workflow, row, viewer):
+    """The transitions ``viewer`` (an app.orgs.scope.Viewer, a user or a unit) may take on ``row``
+    now, in declared order: what the UI shows as buttons. Nobody gets none."""
     workflow = _resolve(workflow)
-    return [t for t in workflow.transitions if row.stage in t.sources and t.allowed(row, actor_org)]
+    viewer = as_viewer(viewer)
+    if viewer.sees_nothing:
+        return []
+    return [t for t in workflow.transitions
+            if row.stage in t.sources and t.allowed(row, viewer.org)]
 
 
-def _load(session, model, ids, actor_org):
-    from app.orgs.scope import scope_clause
-
+def _load(session, model, ids, viewer):
     rows = []
-    clause = scope_clause(model, actor_org)
+    clause = scope_clause(model, viewer)
     for start in range(0, len(ids), LOAD_CHUNK):
-        stmt = select(model).where(model.id.in_(ids[start:start + LOAD_CHUNK]))
-        if clause is not None:
-            stmt = stmt.where(clause)
+        stmt = select(model).where(model.id.in_(ids[start:start + LOAD_CHUNK]), clause)
         # populate_existing: rows already in the identity map are refreshed, so the checks below
         # see the database's current stage and version, not what this session read earlier.
         stmt = stmt.execution_options(populate_existing=True)
@@ -203,7 +210,8 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
     """Take ``transition_name`` on the rows ``ids`` as ``actor`` inside the caller's transaction.
 
     ``workflow`` is a Workflow or its registered name; ``actor`` is the user (``actor.org`` is the
-    acting unit, None for an administrator). ``expected_versions`` ({id: version}) lets a UI
+    acting unit; an administrator is recognised by its role, and a user with neither a unit nor
+    that role is refused). ``expected_versions`` ({id: version}) lets a UI
     refuse when the form changed since it was shown. ``skip_refused=True`` (for 全部审核-style
     actions) leaves rows that may not take the transition alone and reports them in
     ``Result.skipped`` instead of refusing the whole action; rows outside the scope still refuse.
@@ -215,7 +223,8 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
         transition = workflow.transition(transition_name)
     except KeyError:
         raise WorkflowError(f"流程「{workflow.name}」没有操作：{transition_name}") from None
-    actor_org = _actor_org(actor)
+    viewer = acting_viewer(actor)
+    actor_org = viewer.org
     reason = (reason or "").strip() or None
     if transition.reason_required and not reason:
         raise ReasonRequired(gettext("%(action)s必须填写原因", action=gettext(transition.label)))
@@ -227,7 +236,7 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
         return Result(workflow, transition, [], {}, {})
 
     # --- read and check: nothing is written until every row has passed ----------------------
-    rows = _load(session, model, wanted, actor_org)
+    rows = _load(session, model, wanted, viewer)
     if len(rows) != len(wanted):
         missing = sorted(set(wanted) - {row.id for row in rows})
         shown = "、".join(str(i) for i in missing[:10]) + ("等" if len(missing) > 10 else "")

@@ -14,7 +14,7 @@ from flask_appbuilder.exceptions import FABException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.i18n_text import gettext
-from app.orgs.scope import OrgScopeFilter, viewer_org
+from app.orgs.scope import OrgScopeFilter, current_viewer
 from app.workflow.engine import (ConcurrentChange, NotAllowed, NotFound, ReasonRequired,
                                  WorkflowError)
 from plugins.basic_info import commands
@@ -71,10 +71,10 @@ class BasicInfoApi(ModelRestApi):
         item = data.get("result") or {}
         item["status"] = _status(item)
         item["columns"] = SCHEMA.table_rows(item.get("document") or {}, COLUMNS_TABLE.name)
-        org = viewer_org()
+        viewer = current_viewer()
         # The 校验码 is not a column of show_columns: it is added only where views show it.
         stored = self.datamodel.session.get(BasicInfoForm, item["id"]) if "id" in item else None
-        if stored is not None and may_see_check_code(stored, org):
+        if stored is not None and may_see_check_code(stored, viewer):
             item["check_code"] = stored.check_code
 
     # --- helpers ------------------------------------------------------------------------------
@@ -290,7 +290,7 @@ class BasicInfoApi(ModelRestApi):
         session = self.datamodel.session
         query = self.datamodel.apply_all(session.query(BasicInfoForm), filters, order_column,
                                          direction)
-        return download_report(session, g.user, viewer_org(), query, (order_column, direction))
+        return download_report(session, g.user, current_viewer().org, query, (order_column, direction))
 
 
 def register(appbuilder):

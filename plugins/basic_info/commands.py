@@ -33,8 +33,9 @@ from app.audit import audit_values, record_many
 from app.forms.package import PackageError, UploadBudget, read_package, validate_forms
 from app.i18n_text import N_, gettext
 from app.orgs.models import Org
+from app.orgs.scope import scope_clause
 from app.workflow.engine import (MSG_CONCURRENT, ConcurrentChange, NotAllowed, NotFound,
-                                 Result, WorkflowError, apply, apply_and_commit)
+                                 Result, WorkflowError, acting_viewer, apply, apply_and_commit)
 from plugins.basic_info import workflow as review
 from plugins.basic_info.models import (WORKFLOW, BasicInfoColumnRow, BasicInfoForm,
                                        StoredPackage)
@@ -237,9 +238,7 @@ def _now():
 def _acting_org(actor, what):
     """The organising unit ``actor`` acts for; administrators and anonymous callers are refused.
     ``what`` is a verb phrase marked with ``N_`` (导入表单), translated here."""
-    if actor is None:
-        raise NotAllowed(gettext("请先登录"))
-    org = getattr(actor, "org", None)
+    org = acting_viewer(actor).org
     if org is None:
         raise NotAllowed(gettext("系统管理员账号不属于任何组织单位，不能%(what)s；请使用组织单位的账号操作",
                                  what=gettext(what)))
@@ -683,23 +682,18 @@ def transition_all(session, actor, name):
 
 
 def _load_form(session, actor, form_id):
-    from app.orgs.scope import scope_clause
-
-    org = getattr(actor, "org", None) if actor is not None else None
-    if actor is None:
-        raise NotAllowed(gettext("请先登录"))
+    """The form ``form_id`` loaded through ``actor``'s scope, and ``actor``'s Viewer."""
+    viewer = acting_viewer(actor)
     try:
         form_id = int(form_id)
     except (TypeError, ValueError):
         raise NotFound(gettext("表单编号无效")) from None
-    stmt = select(BasicInfoForm).where(BasicInfoForm.id == form_id)
-    clause = scope_clause(BasicInfoForm, org)
-    if clause is not None:
-        stmt = stmt.where(clause)
+    stmt = select(BasicInfoForm).where(BasicInfoForm.id == form_id,
+                                       scope_clause(BasicInfoForm, viewer))
     form = session.execute(stmt.execution_options(populate_existing=True)).scalars().first()
     if form is None:
         raise NotFound(gettext("未找到表单（编号 %(id)s），或不在本单位管辖范围内", id=form_id))
-    return form, org
+    return form, viewer
 
 
 def _check_version(form, expected_version):
@@ -740,10 +734,11 @@ def edit_form(session, actor, form_id, document, expected_version):
     audited field by field. Returns the form; raises NotFound, NotAllowed, FormInvalid or
     ConcurrentChange."""
     with _rollback_on_error(session, lost_race=(StaleDataError,)):
-        form, org = _load_form(session, actor, form_id)
+        form, viewer = _load_form(session, actor, form_id)
+        org = viewer.org
         correcting = form.stage == review.COMPLETED
         if correcting:
-            if not review.may_correct(form, org):
+            if not review.may_correct(form, viewer):
                 raise NotAllowed(gettext("只有该表单审核链上的组织单位可以在线修改已办结的表单"))
         elif not review.may_edit(form, org):
             raise NotAllowed(_edit_refusal(form, org, "编辑"))
@@ -822,7 +817,8 @@ def _edit_refusal(form, org, what):
 def delete_form(session, actor, form_id, expected_version):
     """删除: only the importer while it holds the form as draft/returned; audited."""
     with _rollback_on_error(session):
-        form, org = _load_form(session, actor, form_id)
+        form, viewer = _load_form(session, actor, form_id)
+        org = viewer.org
         if not review.may_edit(form, org):
             raise NotAllowed(_edit_refusal(form, org, "删除"))
         _check_version(form, expected_version)

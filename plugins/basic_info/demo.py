@@ -4,27 +4,41 @@ Everything is created THROUGH the business commands — packages written by the 
 writer the filler uses, imported by the units, then submitted, approved and returned — so the
 demo's audit trails, 网站标识码, 校验码 and outbox mails are exactly what real use produces.
 
-Demo accounts get fixed, documented INITIAL passwords (not hashes): a new user logs in with
-them and meets the forced password change at once, as every real unit does. They are printed by
-``flask pucha setup`` and listed in docs/user-guide.md.
+The demo units are real 浙江 units, so their accounts keep the random initial passwords every
+unit's account gets when it is provisioned (generated per installation, app.accounts.provisioning);
+the demo never writes a password. ``flask pucha setup`` prints the ones that still open the
+accounts, like the administrator's; an account whose password was changed or reset keeps its state
+however often setup runs again.
 """
 import copy
+import hashlib
 
 from sqlalchemy import func, select
 
+from app.accounts.commands import reset_password
 from app.forms.package import write_package
 from plugins.basic_info.schema import FORM_TYPE, SCHEMA, SCHEMA_VERSION, example_form
 
 # Marker in meta: lets the loader see that the demo is already there (idempotent).
 DEMO_CLIENT = "pucha-demo"
 
-# Initial passwords of the demo accounts. Letters and digits, none of 0 O o 1 l I (SPEC §2).
+# The accounts to log in with (username = org code).
 DEMO_ACCOUNTS = (
-    ("330102", "Pucha2468sc"),  # 杭州市上城区 — county, imports and submits
-    ("330100", "Pucha2468hz"),  # 杭州市 — city, reviews
-    ("330000", "Pucha2468zj"),  # 浙江省 — province, last reviewer: completes
-    ("330106", "Pucha2468xh"),  # 杭州市西湖区 — a sibling county (sees none of 上城区's forms)
+    "330102",  # 杭州市上城区 — county, imports and submits
+    "330100",  # 杭州市 — city, reviews
+    "330000",  # 浙江省 — province, last reviewer: completes
+    "330106",  # 杭州市西湖区 — a sibling county (sees none of 上城区's forms)
 )
+
+# SHA-256 of the initial passwords earlier versions gave the demo accounts, published in the
+# source and the user guide. An installation set up before still has them on every demo account
+# nobody has logged in to; setup replaces them (an audited reset), never a password chosen since.
+PUBLISHED_PASSWORD_SHA256 = frozenset({
+    "d6f4cba38662d7241c5e712bc131b3df28c7ccfb7fb0b052037a31c0841c9e1d",
+    "0e1986d4f7aaa42dc60a87b41d603d66bb10cafcdad92a5e726a4cd768034399",
+    "f36c1ce50c2800e567c42d99c1d5fdede145e0781597f462aeaffe852054f521",
+    "780e8a6d0cd413ee7c8ec17a28ea8bb9996e615552b65ddc26a7c985d79cfd30",
+})
 
 # (importing unit, site name, host, portal?) — realistic websites of the demo units.
 SITES = {
@@ -99,13 +113,14 @@ def load(session, echo=print):
     from app.orgs.models import Org
     from plugins.basic_info import commands
 
-    codes = [code for code, _ in DEMO_ACCOUNTS] + ["330200"]
+    codes = list(DEMO_ACCOUNTS) + ["330200"]
     found = set(session.execute(select(Org.code).where(Org.code.in_(codes))).scalars())
     if not set(codes) <= found:
         echo("未载入演示数据：组织机构中缺少浙江省的演示单位")
         return False
     if demo_present(session):
         echo("演示数据已存在，跳过。")
+        _retire_published_passwords(session, echo)
         _echo_accounts(session, echo)
         return False
 
@@ -130,29 +145,28 @@ def load(session, echo=print):
     _import(session, sibling, [site_form(*SITES["330106"][0], variant=2)])
     _import(session, ningbo, [site_form(*SITES["330200"][0], variant=1)])
 
-    _set_demo_passwords(session)
     echo("已载入演示数据：浙江省的基本信息表，覆盖 未提交 / 未审核 / 已审核 / 已退回 / 已办结 各状态。")
     _echo_accounts(session, echo)
     return True
 
 
-def _set_demo_passwords(session):
-    """Give the demo accounts known INITIAL passwords: the first login asks to change them."""
-    for username, password in DEMO_ACCOUNTS:
+def _retire_published_passwords(session, echo):
+    """Reset every demo account that still opens with a password once published in the source."""
+    for username in DEMO_ACCOUNTS:
         user = _user(session, username)
-        if user.password is None or user.must_change_password:
-            user.password = None
-            user.initial_password = password
-            user.must_change_password = True
-    session.commit()
+        if user.has_initial_password and hashlib.sha256(
+                user.initial_password.encode("utf-8")).hexdigest() in PUBLISHED_PASSWORD_SHA256:
+            reset_password(session, None, user, reason="演示账号的初始密码曾公开，安装时重新生成")
+            echo(f"  {username} 的初始密码曾随源代码公开，已重新生成")
 
 
 def _echo_accounts(session, echo):
-    """Print the demo logins; an account whose password was already changed says so instead of
-    showing an initial password that no longer works."""
+    """Print the demo logins with the initial password that opens each account now (generated
+    for this installation; after a reset, the new one); an account whose owner chose a password
+    says so instead."""
     echo("演示账号（初始密码，首次登录须修改）：")
-    for username, password in DEMO_ACCOUNTS:
+    for username in DEMO_ACCOUNTS:
         user = _user(session, username)
-        shown = password if user.initial_password == password else "（密码已由用户修改）"
+        shown = user.initial_password if user.has_initial_password else "（密码已由用户修改）"
         echo(f"  {username}  {user.org.name if user.org else ''}  {shown}")
     echo("  上报文件样例：docs/sample-package.zip")

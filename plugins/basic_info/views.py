@@ -22,7 +22,7 @@ from wtforms import SelectField
 from app.audit import AuditEvent
 from app.i18n_text import N_
 from app.orgs.models import Org
-from app.orgs.scope import OrgScopeFilter, load_scoped, viewer_org
+from app.orgs.scope import OrgScopeFilter, as_viewer, current_viewer, load_scoped
 from app.workflow.engine import WorkflowError, available_transitions
 from plugins.basic_info import commands
 from plugins.basic_info import workflow as review
@@ -48,8 +48,8 @@ def _session():
 
 
 def viewer_path():
-    org = viewer_org()
-    return org.path if org is not None else None
+    """Where the current viewer stands (None: an administrator, seen from the top)."""
+    return current_viewer().path
 
 
 # --- the status column and its filter ----------------------------------------------------------
@@ -125,14 +125,16 @@ def grouped_rows(form):
     return out
 
 
-def may_see_check_code(form, org):
+def may_see_check_code(form, viewer):
     """校验码 is a credential for the filing unit (it signs in to the self-check with it). It is
     shown after completion only, on the detail page only (never in the list, the export or the
     API list), to the importing unit — which hands codes over when a mail bounced — and to
-    administrators. Upper units see the 网站标识码 but not the 校验码."""
+    administrators (by role). Upper units see the 网站标识码 but not the 校验码; a user with
+    neither a unit nor the role never sees it."""
     if form.stage != review.COMPLETED or not form.check_code:
         return False
-    return org is None or form.scope_path == org.path
+    viewer = as_viewer(viewer)
+    return viewer.is_admin or (viewer.org is not None and form.scope_path == viewer.org.path)
 
 
 def timeline(session, form):
@@ -384,7 +386,7 @@ class BasicInfoView(ModelView):
         return query, (order_column, direction)
 
     def render_list_extras(self):
-        org = viewer_org()
+        org = current_viewer().org
         return {"bulk": bulk_counts(_session(), org), "viewer": org,
                 "export_args": request.args.to_dict(flat=False)}
 
@@ -400,19 +402,20 @@ class BasicInfoView(ModelView):
     def detail(self, pk):
         session = _session()
         form = load_scoped(session, BasicInfoForm, pk)
-        org = viewer_org()
-        path = org.path if org is not None else None
+        viewer = current_viewer()
+        path = viewer.path
         below_holder = path is not None and path.startswith(form.holder_path)
         return self.render_template(
             "basic_info/detail.html", title=gettext(SCHEMA.label), form=form,
             status=review.status_for(form, path),
             fields=SCHEMA.fields, values=form, groups=grouped_rows(form),
             columns=COLUMNS_TABLE.columns,
-            transitions=available_transitions(WORKFLOW, form, org),
-            may_edit=review.may_edit(form, org), may_correct=review.may_correct(form, org),
-            show_check_code=may_see_check_code(form, org),
+            transitions=available_transitions(WORKFLOW, form, viewer),
+            may_edit=review.may_edit(form, viewer.org),
+            may_correct=review.may_correct(form, viewer),
+            show_check_code=may_see_check_code(form, viewer),
             show_reason=bool(form.last_reason) and form.stage == review.RETURNED and (
-                below_holder or org is None),
+                below_holder or viewer.is_admin),
             events=timeline(session, form))
 
     @expose("/form/<int:pk>/do/<name>", methods=["POST"])
@@ -481,9 +484,9 @@ class BasicInfoView(ModelView):
     def edit_form(self, pk):
         session = _session()
         form = load_scoped(session, BasicInfoForm, pk)
-        org = viewer_org()
-        correcting = review.may_correct(form, org)
-        if not (review.may_edit(form, org) or correcting):
+        viewer = current_viewer()
+        correcting = review.may_correct(form, viewer)
+        if not (review.may_edit(form, viewer.org) or correcting):
             flash(gettext("本单位当前不能修改该表单"), "danger")
             return redirect(url_for(".detail", pk=pk))
         if request.method == "GET":
@@ -530,7 +533,7 @@ class BasicInfoView(ModelView):
     @has_access
     def export(self):
         query, order = self.current_query()
-        return download_report(_session(), g.user, viewer_org(), query, order)
+        return download_report(_session(), g.user, current_viewer().org, query, order)
 
 
 def register(appbuilder):

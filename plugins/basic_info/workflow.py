@@ -11,6 +11,7 @@ from sqlalchemy import case, func, literal
 
 from app.i18n_text import N_
 from app.orgs.paths import child_on_chain, level_of, parent_path
+from app.orgs.scope import as_viewer
 from app.workflow.engine import Transition, Workflow
 
 DRAFT, PENDING, RETURNED, COMPLETED = "draft", "pending", "returned", "completed"
@@ -101,8 +102,9 @@ def may_edit(row, org):
             and row.scope_path == org.path)
 
 
-def may_correct(row, org):
-    """After completion a unit on the form's chain corrects it online, without review."""
+def may_correct(row, viewer):
+    """After completion a unit on the form's chain (or an administrator, by role) corrects it
+    online, without review. ``viewer``: a Viewer, a user or a unit; None is nobody."""
     if row.stage != COMPLETED:
         return False
-    return org is None or row.scope_path.startswith(org.path)
+    return as_viewer(viewer).covers(row.scope_path)
