@@ -10,9 +10,12 @@ os.environ.setdefault("PUCHA_VAR_DIR", str(_VAR))
 os.environ.setdefault("PUCHA_SECRET_KEY", "test-secret-key-not-for-production")
 
 import pytest  # noqa: E402
-from flask import g, request_started  # noqa: E402
+from flask import Flask, g, request_started  # noqa: E402
 
 from tests.support.csrf import CsrfClient  # noqa: E402
+
+# Every app a test builds gets the client that sends the CSRF token like a browser.
+Flask.test_client_class = CsrfClient
 
 
 def _fresh_request_globals(sender, **extra):
@@ -57,7 +60,6 @@ def app_in_context(overrides):
     from app.factory import create_app
 
     application = create_app(overrides)
-    application.test_client_class = CsrfClient
     with application.app_context():
         yield application
         db.session.remove()

@@ -137,11 +137,17 @@ def test_sample_plugin_form_type_works_in_the_app(installed_sample_plugin, natio
             assert "已修复死链" not in sibling.get("/rectification/list/").get_data(as_text=True)
             # FAB's action route loads rows without base_filters: the plugin's scoped reload stops
             # a sibling from confirming another unit's record.
-            sibling.get(f"/rectification/action/confirm/{note.id}")
+            sibling.post("/rectification/action_post", data={"action": "confirm",
+                                                             "rowid": [note.id]})
             db.session.expire_all()
             assert db.session.get(RectificationNote, note.id).stage == "draft"
 
-            county.get(f"/rectification/action/confirm/{note.id}")
+            # Actions change state, so they are POSTs (a GET action is refused since CSRF is on).
+            assert county.get(f"/rectification/action/confirm/{note.id}").status_code == 302
+            db.session.expire_all()
+            assert db.session.get(RectificationNote, note.id).stage == "draft"
+            county.post("/rectification/action_post", data={"action": "confirm",
+                                                            "rowid": [note.id]})
             db.session.expire_all()
             assert db.session.get(RectificationNote, note.id).stage == "confirmed"
             event = db.session.query(AuditEvent).filter_by(object_type="sample_rectification_note",
