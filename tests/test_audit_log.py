@@ -17,7 +17,7 @@ MARK = "AUDITMARK"
 
 
 def login(client, session, username):
-    client.get("/logout/")  # FAB's login page sends a logged-in user away
+    client.post("/logout/")  # FAB's login page sends a logged-in user away
     return _login(client, session, username)
 
 

@@ -40,6 +40,8 @@ ACTION_LABELS = {
     "account_table_downloaded": N_("下载账号表"), "accounts_provisioned": N_("开通账号"),
     "admin_created": N_("创建管理员"), "import_orgs": N_("导入组织机构"),
     "load_orgs": N_("载入组织机构"), "add_org": N_("新增单位"), "rename_org": N_("单位改名"),
+    "logout": N_("退出登录"), "user_created": N_("创建用户"), "user_updated": N_("修改用户"),
+    "purge": N_("清理过期上报文件"),
 }
 OBJECT_LABELS = {
     "user": N_("账号"), "org": N_("组织机构"), "account_table": N_("下级单位账号表"),

@@ -140,7 +140,7 @@ def log_in(page, base_url, username, password):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     with page.expect_navigation():
-        page.locator("form [type=submit]").first.click()
+        page.locator("form:not(.pucha-logout) [type=submit]").first.click()
 
 
 def submit_password_change(page, old, new):
@@ -149,4 +149,4 @@ def submit_password_change(page, old, new):
     page.fill("input[name=password]", new)
     page.fill("input[name=conf_password]", new)
     with page.expect_navigation():
-        page.locator("form [type=submit]").first.click()
+        page.locator("form:not(.pucha-logout) [type=submit]").first.click()
