@@ -42,8 +42,10 @@ run: setup serve
 mail-worker: install
 	$(FLASK) pucha send-mail
 
+# One worker per core (pytest-xdist): the walks over every URL rule and the browser tests are
+# most of the suite's time.
 test: install-dev translations
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python -m bench.run
