@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.performance_doc import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC_MARK_START = "<!-- hostile:start -->"
 DOC_MARK_END = "<!-- hostile:end -->"
@@ -122,16 +124,9 @@ def _mb(n):
 
 
 def write_docs(table):
-    path = ROOT / "docs" / "performance.md"
-    text = path.read_text(encoding="utf-8")
-    section = (f"{DOC_MARK_START}\n### Measured by `python -m bench.hostile` "
-               f"({time.strftime('%Y-%m-%d')})\n\n{table}\n{DOC_MARK_END}\n")
-    if DOC_MARK_START in text and DOC_MARK_END in text:
-        head, rest = text.split(DOC_MARK_START, 1)
-        text = head + section + rest.split(DOC_MARK_END, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    write_section(DOC_MARK_START, DOC_MARK_END,
+                  f"{DOC_MARK_START}\n### Measured by `python -m bench.hostile` "
+                  f"({time.strftime('%Y-%m-%d')})\n\n{table}\n{DOC_MARK_END}\n")
 
 
 def main(argv=None):
