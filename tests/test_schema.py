@@ -520,3 +520,17 @@ def test_clean_returns_normalized_data_and_errors():
     assert errors == [] and data["fields"]["principal_mobile"] == "13812345678"
     data, errors = SCHEMA.clean(with_field("principal_mobile", "138"))
     assert [e.path for e in errors] == ["fields.principal_mobile"]
+
+
+def test_website_key_names_one_website_however_its_address_is_written():
+    from app.forms.schema import website_key
+
+    same = ["http://www.hzsc.gov.cn/", "https://hzsc.gov.cn", "HTTP://WWW.HZSC.GOV.CN:80/",
+            "https://www.hzsc.gov.cn:443/", "http://www.hzsc.gov.cn/?from=nav#top",
+            "ｈｔｔｐ：／／ｗｗｗ．ｈｚｓｃ．ｇｏｖ．ｃｎ／"]
+    assert {website_key(u) for u in same} == {"hzsc.gov.cn"}
+    # A different port, a different path or a different host is another website.
+    assert website_key("http://www.hzsc.gov.cn:8080/") == "hzsc.gov.cn:8080"
+    assert website_key("http://www.hzsc.gov.cn/jyj/") == "hzsc.gov.cn/jyj"
+    assert website_key("http://mzj.hzsc.gov.cn/") == "mzj.hzsc.gov.cn"
+    assert website_key("无") is None and website_key("") is None and website_key(None) is None

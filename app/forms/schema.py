@@ -236,6 +236,29 @@ def _url_ok(value: str) -> bool:
     return port is None or 0 < int(port) <= 65535
 
 
+def website_key(url: Any) -> Optional[str]:
+    """The identity of a website, from its 首页网址: one website has one form and one 网站标识码
+    (seed 000 注意事项). Two addresses name the same website when they differ only in the scheme
+    (http/https), a leading ``www.``, letter case, the default port (80, 443) or a trailing slash;
+    the query and the fragment are not part of it. ``None`` for no address (blank or 无).
+    docs/basic-info.md states the rule; the filler and the server both use this function."""
+    if not isinstance(url, str):
+        return None
+    text = normalize_value(URL, url).strip()
+    if not text or text == NONE_VALUE:
+        return None
+    text = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", text)
+    text = re.split(r"[?#]", text, maxsplit=1)[0]
+    host, _, path = text.partition("/")
+    host = host.lower().rstrip(".")
+    host = re.sub(r":(?:80|443)$", "", host)
+    host = host.removeprefix("www.")
+    path = path.lower().rstrip("/")
+    if not host:
+        return None
+    return f"{host}/{path}" if path else host
+
+
 # --------------------------------------------------------------------------------------------
 # Fields
 

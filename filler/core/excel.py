@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from app.forms.schema import CHOICE, NONE_VALUE, FormSchema
+from app.forms.schema import CHOICE, NONE_VALUE, FormSchema, website_key
 from app.forms.xlsx import set_header, set_text
 from filler.core.store import FormStore, StoreError
 from filler.core.validation import parse_row_path
@@ -293,8 +293,8 @@ def read_workbook(schema: FormSchema, path, existing_urls: Optional[dict] = None
                 errors.append(_map_error(error, key, r, row_origin))
             if url_field:
                 url = normalized["fields"].get(url_field.name, "")
-                canonical = url.rstrip("/").lower() if isinstance(url, str) else ""
-                if canonical and canonical != NONE_VALUE:
+                canonical = website_key(url)
+                if canonical:
                     if canonical in seen_urls:
                         errors.append(RowError(SITES_SHEET, r, f"{url_field.label}与第 {seen_urls[canonical]} 行相同；每个网站只需填写一份"))
                     elif existing_urls and canonical in existing_urls:
@@ -340,8 +340,9 @@ def import_workbook(store: FormStore, path) -> ExcelImport:
             if not document:
                 continue
             url = document.get("fields", {}).get(url_field.name)
-            if isinstance(url, str) and url.strip():
-                existing[url.strip().rstrip("/").lower()] = store.schema.title(document) or url
+            key = website_key(url)
+            if key:
+                existing[key] = store.schema.title(document) or url
     result = read_workbook(store.schema, path, existing_urls=existing)
     if result.errors:
         return result
