@@ -135,7 +135,7 @@ def test_real_actions_are_listed_in_words(client, session):
     client.post("/login/", data={"username": "330102", "password": "wrong-password-1"})
     login(client, session, "330100")
     html = page(client)[1]
-    for words in ("导入", "提交", "登录失败", "草稿 → 审核中"):
+    for words in ("导入", "提交", "登录失败", "未提交 → 未审核"):
         assert words in html, words
     assert "package_id" not in html and "上报文件编号" in html
     assert "{&#34;" not in html and '{"' not in html  # no raw JSON in the detail column

@@ -154,13 +154,17 @@ def test_submit_all_and_approve_all_take_exactly_the_forms_the_unit_may_take(app
     other = example_form()
     import_forms(session, SIBLING, other)
     forms = [form_of(session, d["uuid"]) for d in docs]
-    # One form was returned down to the importer: 全部提交 takes it too (draft or returned).
+    # One form was returned down to the importer: 全部提交 takes only 未提交 (seed 004 §15) and
+    # leaves the returned one for a decision of its own.
     transition(session, actor(session, COUNTY), "submit", [forms[0].id])
     transition(session, actor(session, CITY), "return", [forms[0].id], reason="补充栏目")
 
     result = transition_all(session, actor(session, COUNTY), "submit")
-    assert sorted(result.ids) == sorted(f.id for f in forms)
+    assert sorted(result.ids) == sorted(f.id for f in forms[1:])
+    assert result.left_out == 1
+    assert form_of(session, forms[0].uuid).stage == "returned"
     assert form_of(session, other["uuid"]).stage == "draft"  # the sibling's form is untouched
+    transition(session, actor(session, COUNTY), "submit", [forms[0].id])
 
     import_forms(session, SIBLING, example_form(variant=1))
     transition_all(session, actor(session, SIBLING), "submit")

@@ -41,7 +41,8 @@ ACTION_LABELS = {
     "admin_created": N_("创建管理员"), "import_orgs": N_("导入组织机构"),
     "load_orgs": N_("载入组织机构"), "add_org": N_("新增单位"), "rename_org": N_("单位改名"),
     "logout": N_("退出登录"), "user_created": N_("创建用户"), "user_updated": N_("修改用户"),
-    "purge": N_("清理过期上报文件"),
+    "purge": N_("清理过期上报文件"), "mail_sent": N_("邮件已发送"),
+    "mail_failed": N_("邮件发送失败"),
 }
 OBJECT_LABELS = {
     "user": N_("账号"), "org": N_("组织机构"), "account_table": N_("下级单位账号表"),
@@ -54,7 +55,8 @@ DETAIL_LABELS = {
     "package_id": N_("上报文件编号"), "site_code": N_("网站标识码"), "version": N_("版本"),
     "changes": N_("修改"), "code": N_("代码"), "name": N_("名称"), "kind": N_("类型"),
     "parent_code": N_("上级代码"), "holder_path": N_("所在单位"), "last_reason": N_("原因"),
-    "cut": N_("已截断"), "added": N_("新增"), "renamed": N_("改名"), "moved": N_("迁移"), "changed": N_("变更"),
+    "held_since": N_("到达时间"), "outbox_id": N_("邮件编号"), "to": N_("收件人"),
+    "error": N_("错误"), "cut": N_("已截断"), "added": N_("新增"), "renamed": N_("改名"), "moved": N_("迁移"), "changed": N_("变更"),
 }
 
 

@@ -14,7 +14,7 @@ import flask_mail
 from flask import Flask, current_app
 from sqlalchemy import func, or_, select, update
 
-from app.audit import now
+from app.audit import now, record
 from app.mail.models import FAILED, QUEUED, SENDING, SENT, OutboxMail
 
 log = logging.getLogger(__name__)
@@ -97,12 +97,20 @@ def _message(row, sender):
         charset="utf-8", extra_headers={"X-Pucha-Outbox-Id": str(row.id)})
 
 
-def _finish(session, row, token, **values):
-    """Record the outcome only if we still own the row (our lease may have been taken over)."""
+def _finish(session, row, token, event=None, **values):
+    """Record the outcome only if we still own the row (our lease may have been taken over).
+    ``event`` (mail_sent / mail_failed) is also written to the audit trail of the object the
+    mail is about, in the same transaction, so its history says the mail went out or failed
+    for good."""
     values.update(claimed_until=None, claim_token=None)
-    session.execute(
+    result = session.execute(
         update(OutboxMail).where(OutboxMail.id == row.id, OutboxMail.claim_token == token)
         .values(**values).execution_options(synchronize_session=False))
+    if event and result.rowcount == 1 and row.related_type:
+        detail = {"outbox_id": row.id, "to": row.to_addr}
+        if values.get("last_error"):
+            detail["error"] = values["last_error"][:200]
+        record(session, event, row.related_type, row.related_id, detail=detail)
     # One commit per message: a crash after sending 50 of 100 must not resend those 50.
     session.commit()
 
@@ -111,12 +119,14 @@ def _failure(session, row, token, error, config):
     attempts = row.attempts + 1
     t = now()
     values = dict(attempts=attempts, last_error=error[:2000])
+    event = None
     if attempts >= config.get("MAIL_MAX_ATTEMPTS", 12):
         values.update(status=FAILED, next_attempt_at=t)
+        event = "mail_failed"
     else:
         delay = retry_delay(attempts, config.get("MAIL_RETRY_BASE_SECONDS", 30))
         values.update(status=QUEUED, next_attempt_at=t + timedelta(seconds=delay))
-    _finish(session, row, token, **values)
+    _finish(session, row, token, event=event, **values)
     log.warning("mail %s to %s failed (attempt %s): %s", row.id, row.to_addr, attempts, error)
 
 
@@ -157,8 +167,8 @@ def _send_pass(session, limit):
                 conn.close()
                 conn = None
                 continue
-            _finish(session, row, token, status=SENT, sent_at=now(), attempts=row.attempts + 1,
-                    last_error=None)
+            _finish(session, row, token, event="mail_sent", status=SENT, sent_at=now(),
+                    attempts=row.attempts + 1, last_error=None)
             sent += 1
     finally:
         if conn is not None:

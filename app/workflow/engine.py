@@ -54,8 +54,9 @@ class ReasonRequired(WorkflowError):
 MSG_CONCURRENT = N_("表单已被其他单位处理，请刷新后重试")
 
 
-class ConcurrentChange(WorkflowError):
-    """The row changed since it was read (another unit acted first)."""
+class ConcurrentChange(NotAllowed):
+    """The row changed since it was read (another unit or a colleague acted first): the action
+    is refused like NotAllowed, but the answer is "refresh" (HTTP 409), not "you may not" (403)."""
 
     def __init__(self, message=MSG_CONCURRENT):
         super().__init__(gettext(message))
@@ -87,6 +88,12 @@ class Workflow:
     stages: dict  # stage -> label
     transitions: tuple = field(default_factory=tuple)
     object_type: Optional[str] = None
+    # holder(row) -> the materialised path of the unit that has the row in hand now (None: the
+    # row moves by stage alone). A unit refused on a row it does not hold lost a race: the row
+    # was in its hands when its page was drawn (it is in its scope, so it lies on the unit's
+    # chain) and a colleague or another unit moved it since. That refusal is a ConcurrentChange
+    # (409, "refresh"), not NotAllowed (403).
+    holder: Optional[Callable[[Any], Optional[str]]] = None
 
     def transition(self, name):
         for t in self.transitions:
@@ -109,6 +116,9 @@ class Result:
     from_stages: dict
     to_stages: dict
     skipped: dict = field(default_factory=dict)
+    # Rows a bulk action left out on purpose (not refused): e.g. 已退回 forms, which need a
+    # decision of their own.
+    left_out: int = 0
 
     @property
     def count(self):
@@ -166,6 +176,18 @@ def _load(session, model, ids, viewer):
 
 
 def _refusal(workflow, transition, row, actor_org):
+    """Why ``actor_org`` may not take ``transition`` on ``row`` as (exception class, message),
+    or None when it may."""
+    message = _refusal_message(workflow, transition, row, actor_org)
+    if message is None:
+        return None
+    if (actor_org is not None and workflow.holder is not None
+            and workflow.holder(row) != actor_org.path):
+        return ConcurrentChange, gettext(MSG_CONCURRENT)
+    return NotAllowed, message
+
+
+def _refusal_message(workflow, transition, row, actor_org):
     if row.stage not in transition.sources:
         return gettext("「%(action)s」不适用于状态为「%(stage)s」的表单（编号 %(id)s）",
                        action=gettext(transition.label),
@@ -257,9 +279,10 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
         if refusal is None:
             todo.append(row)
         elif skip_refused:
-            skipped[row.id] = refusal
+            skipped[row.id] = refusal[1]
         else:
-            raise NotAllowed(refusal)
+            error, message = refusal
+            raise error(message)
     if not todo:
         return Result(workflow, transition, [], {}, {}, skipped)
 

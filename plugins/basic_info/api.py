@@ -228,6 +228,9 @@ class BasicInfoApi(ModelRestApi):
                     properties:
                       count: {type: integer}
                       skipped: {type: integer}
+                      left_out:
+                        type: integer
+                        description: 留下未处理的已退回表单数（需逐份处理）
             400:
               $ref: '#/components/responses/400'
             401:
@@ -246,7 +249,8 @@ class BasicInfoApi(ModelRestApi):
         except WorkflowError as error:
             session.rollback()
             return self._error(error)
-        return self.response(200, count=result.count, skipped=len(result.skipped))
+        return self.response(200, count=result.count, skipped=len(result.skipped),
+                             left_out=result.left_out)
 
     @expose("/export", methods=["GET"])
     @protect()

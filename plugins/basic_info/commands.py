@@ -34,8 +34,10 @@ from app.forms.package import PackageError, UploadBudget, read_package, validate
 from app.i18n_text import N_, gettext
 from app.orgs.models import Org
 from app.orgs.scope import scope_clause
+from app.keys import whole_number
 from app.workflow.engine import (MSG_CONCURRENT, ConcurrentChange, NotAllowed, NotFound,
-                                 Result, WorkflowError, acting_viewer, apply, apply_and_commit)
+                                 ReasonRequired, Result, WorkflowError, acting_viewer, apply,
+                                 apply_and_commit)
 from plugins.basic_info import workflow as review
 from plugins.basic_info.models import (WORKFLOW, BasicInfoColumnRow, BasicInfoForm,
                                        StoredPackage)
@@ -549,7 +551,7 @@ def _import_forms(session, actor, org, package_id, results, regions, report):
             values = _form_values(doc)
             values.update(uuid=doc["uuid"], scope_path=org.path, importer_id=org.id,
                           holder_path=org.path, stage=review.DRAFT, version=1, last_reason=None,
-                          imported_at=now, updated_at=now, package_id=package_id, document=doc)
+                          imported_at=now, updated_at=now, held_since=now, package_id=package_id, document=doc)
             params.append(values)
         ids = session.execute(
             insert(table).returning(table.c.id, sort_by_parameter_order=True), params
@@ -567,7 +569,7 @@ def _import_forms(session, actor, org, package_id, results, regions, report):
                 .where(table.c.id == bindparam("w_id"), table.c.version == bindparam("w_version"))
                 .values({name: bindparam(f"v_{name}") for name in _FIELD_NAMES})
                 .values(holder_path=org.path, stage=review.DRAFT, last_reason=None,
-                        updated_at=now, package_id=package_id, document=bindparam("v_document"),
+                        updated_at=now, held_since=now, package_id=package_id, document=bindparam("v_document"),
                         version=table.c.version + 1))
         for found, doc, outcome in updates:
             params = {f"v_{k}": v for k, v in _form_values(doc).items()}
@@ -643,38 +645,127 @@ def _remember_reason(session, ids, reason):
 
 BULK_TRANSITIONS = ("submit", "approve")
 
+# What 全部提交 / 全部审核 take (seed 004 §15): only the forms the unit sees as 未提交 (its own
+# drafts) or 未审核 (sent up by a sub-unit). A form that came back (已退回) carries a reason from
+# above and needs a decision of its own: the bulk actions leave it out and say how many they did.
+BULK_STAGES = {"submit": review.DRAFT, "approve": review.PENDING}
+
+# The forms one 审核通过选中 / 退回选中 may name: a page of the list is at most a few hundred rows.
+MAX_SELECTED = 500
+SELECTED_TRANSITIONS = ("approve", "return")
+
+MSG_RETURNED_LEFT_OUT = N_("已退回的表单需逐份处理，请打开表单后单独审核或退回")
+
+
+def _held_by(org, name):
+    """The forms ``org`` holds in the role ``name`` needs: its own imports for 提交, forms sent
+    up by its sub-units for 审核通过 / 退回."""
+    model = BasicInfoForm
+    clauses = [model.holder_path == org.path]
+    if name == "submit":
+        clauses.append(model.scope_path == org.path)
+    else:
+        clauses.append(model.scope_path != org.path)
+    return clauses
+
 
 def bulk_candidates(actor_org, name):
-    """SQL selecting the ids ``actor_org`` may take ``name`` on at once (全部提交 / 全部审核)."""
-    t = WORKFLOW.transition(name)
-    stmt = select(BasicInfoForm.id).where(BasicInfoForm.holder_path == actor_org.path,
-                                          BasicInfoForm.stage.in_(t.sources))
-    if name == "submit":
-        stmt = stmt.where(BasicInfoForm.scope_path == actor_org.path)
-    else:
-        stmt = stmt.where(BasicInfoForm.scope_path != actor_org.path)
-    return stmt.order_by(BasicInfoForm.id)
+    """SQL selecting the ids ``actor_org``'s 全部提交 / 全部审核 takes."""
+    return (select(BasicInfoForm.id)
+            .where(*_held_by(actor_org, name), BasicInfoForm.stage == BULK_STAGES[name])
+            .order_by(BasicInfoForm.id))
+
+
+def bulk_counts(session, org):
+    """{name: (taken, returned_left_out)} for 全部提交 / 全部审核 of ``org`` now, in one query:
+    what the confirmation names before the unit decides."""
+    if org is None:
+        return {}
+    model = BasicInfoForm
+    counts = {}
+    for name in BULK_TRANSITIONS:
+        row = session.execute(
+            select(func.count().filter(model.stage == BULK_STAGES[name]),
+                   func.count().filter(model.stage == review.RETURNED))
+            .where(*_held_by(org, name))).one()
+        counts[name] = (row[0] or 0, row[1] or 0)
+    return counts
 
 
 def transition_all(session, actor, name):
-    """全部提交 (``submit``) / 全部审核 (``approve``): every form the actor's unit may take it on,
-    selected in one query and applied in one set-based call. Returns the engine's ``Result``
-    (``count`` 0 when there was nothing to do)."""
+    """全部提交 (``submit``) / 全部审核 (``approve``): every form the actor's unit sees as 未提交 /
+    未审核, selected in one query and applied in one set-based call. Returns the engine's
+    ``Result`` (``count`` 0 when there was nothing to do); ``Result.left_out`` is how many
+    已退回 forms were left for a decision of their own."""
     if name not in BULK_TRANSITIONS:
         raise FormError(gettext("只有“提交”和“审核通过”可以批量执行（全部提交 / 全部审核）"))
     org = _acting_org(actor, N_("批量处理表单"))
+    left_out = bulk_counts(session, org)[name][1]
     ids = session.execute(bulk_candidates(org, name)).scalars().all()
     if not ids:
         session.rollback()  # end the read transaction; nothing to do
-        return Result(WORKFLOW, WORKFLOW.transition(name), [], {}, {})
-    try:
-        # skip_refused: a form another unit moved between our SELECT and the engine's load is
-        # left alone instead of failing the whole batch.
-        return apply_and_commit(session, WORKFLOW, name, ids, actor, skip_refused=True)
-    except StaleDataError:
-        raise ConcurrentChange(MSG_CONCURRENT) from None
-    except IntegrityError:
-        raise ConcurrentChange(MSG_CONCURRENT) from None
+        result = Result(WORKFLOW, WORKFLOW.transition(name), [], {}, {})
+    else:
+        try:
+            # skip_refused: a form another unit moved between our SELECT and the engine's load
+            # is left alone instead of failing the whole batch.
+            result = apply_and_commit(session, WORKFLOW, name, ids, actor, skip_refused=True)
+        except (StaleDataError, IntegrityError):
+            raise ConcurrentChange(MSG_CONCURRENT) from None
+    result.left_out = left_out
+    return result
+
+
+def transition_selected(session, actor, name, ids, reason=None, expected_versions=None):
+    """审核通过选中 / 退回选中: ``name`` on the forms ``ids`` ticked on the list, with one reason
+    for all, set-based like 全部审核. Each form is checked on its own: one that is not 未审核 for
+    the unit (already moved by someone else, changed since the page was drawn, or 已退回, which
+    needs its own decision) is left alone and reported in ``Result.skipped`` ({id: why}); the
+    others are taken in one transaction with an audit row each. Raises FormError for a bad
+    request, ReasonRequired, and NotFound when an id is not in the unit's scope."""
+    if name not in SELECTED_TRANSITIONS:
+        raise FormError(gettext("选中的表单只能“审核通过”或“退回”"))
+    org = _acting_org(actor, N_("批量处理表单"))
+    if isinstance(ids, (str, bytes, dict)) or not hasattr(ids, "__iter__"):
+        raise NotFound(gettext("表单编号无效"))
+    ids = list(ids)
+    if len(ids) > MAX_SELECTED:
+        raise FormError(gettext("一次最多选择 %(max)s 份表单，请分批处理", max=MAX_SELECTED))
+    keys = [whole_number(i, 1) for i in ids]
+    if not keys or any(k is None for k in keys):
+        raise NotFound(gettext("请先勾选要处理的表单") if not keys else gettext("表单编号无效"))
+    keys = sorted(set(keys))
+    transition_ = WORKFLOW.transition(name)
+    reason = (reason or "").strip() or None
+    if transition_.reason_required and not reason:
+        raise ReasonRequired(gettext("%(action)s必须填写原因", action=gettext(transition_.label)))
+    versions = {}
+    for key, version in (expected_versions or {}).items():
+        row_id, number = whole_number(key, 1), whole_number(version, 0)
+        if row_id is not None and number is not None:
+            versions[row_id] = number
+
+    with _rollback_on_error(session, lost_race=(StaleDataError, IntegrityError)):
+        rows = session.execute(
+            select(BasicInfoForm.id, BasicInfoForm.stage, BasicInfoForm.version)
+            .where(BasicInfoForm.id.in_(keys), scope_clause(BasicInfoForm, acting_viewer(actor)))
+        ).all()
+        if len(rows) != len(keys):
+            raise NotFound(gettext("未找到部分选中的表单，或不在本单位管辖范围内"))
+        skipped, todo = {}, []
+        for row in rows:
+            if row.id in versions and versions[row.id] != row.version:
+                skipped[row.id] = gettext(MSG_CONCURRENT)
+            elif row.stage == review.RETURNED:
+                skipped[row.id] = gettext(MSG_RETURNED_LEFT_OUT)
+            else:
+                todo.append(row.id)
+        result = apply(session, WORKFLOW, name, todo, actor, reason=reason, skip_refused=True)
+        if name == "return" and result.ids:
+            _remember_reason(session, result.ids, reason)
+        session.commit()
+    result.skipped.update(skipped)
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -840,6 +931,7 @@ def delete_form(session, actor, form_id, expected_version):
 __all__ = [
     "FormError", "FormInvalid", "FormOutcome", "PackageReport", "ImportReport",
     "IMPORTED", "UPDATED", "REFUSED", "import_packages", "transition", "transition_all",
+    "transition_selected", "bulk_counts",
     "bulk_candidates", "edit_form", "delete_form", "document_diff", "stored_package_path",
     "purge_refused_packages", "upload_budget", "omitted_note",
 ]

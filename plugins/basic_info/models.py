@@ -66,10 +66,16 @@ class BasicInfoForm(FieldColumns, Model):
     updated_at = Column(DateTime, nullable=False, default=_now, index=True)
     completed_at = Column(DateTime, nullable=True)
     package_id = Column(Integer, ForeignKey("basic_info_package.id"), nullable=True)
+    # When the form reached its holder (import, re-import, or its last move up or down): the
+    # list shows how long it has waited there. Rows from before this column use updated_at.
+    held_since = Column(DateTime, nullable=True)
     # The whole validated document as imported/edited (tables included), for export and re-edit.
     document = Column(JSON, nullable=False)
 
     importer = relationship("Org", foreign_keys=[importer_id], lazy="joined")
+    # The unit holding the form (当前所在单位), joined: the list names it on every row.
+    holder = relationship("Org", primaryjoin="foreign(BasicInfoForm.holder_path) == Org.path",
+                          viewonly=True, lazy="joined")
     rows = relationship("BasicInfoColumnRow", back_populates="form", cascade="all, delete-orphan",
                         order_by="BasicInfoColumnRow.id")
 

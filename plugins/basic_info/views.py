@@ -16,9 +16,10 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, func, select
+from sqlalchemy import asc, desc, false, func, select
 from wtforms import SelectField
 
+from app import clock
 from app.audit import AuditEvent
 from app.i18n_text import N_
 from app.orgs.models import Org
@@ -40,6 +41,7 @@ ACTION_LABELS = {
     "correct": N_("在线修改"), "delete": N_("删除"), "imported": N_("导入"),
     "updated": N_("重新导入"), "completed": N_("办结"), "codes_issued": N_("发放网站标识码"),
     "issue_codes": N_("发放网站标识码"), "mail_queued": N_("通知邮件"),
+    "mail_sent": N_("已发送网站标识码邮件"), "mail_failed": N_("网站标识码邮件发送失败"),
 }
 
 
@@ -53,15 +55,57 @@ def viewer_path():
 
 
 # --- the status column and its filter ----------------------------------------------------------
+# The colour of each status the viewer sees, the same on the list and the detail page.
+STATUS_CLASSES = {review.NOT_SUBMITTED: "default", review.TO_REVIEW: "warning",
+                  review.REVIEWED: "info", review.RETURNED_LABEL: "danger",
+                  review.COMPLETED_LABEL: "success", review.BELOW_REVIEWING: "primary"}
+
+
+def waited_text(since, now=None):
+    """How long a form has waited at its holder, as the list shows it: 今天 / N 天."""
+    if since is None:
+        return ""
+    days = ((now or clock.now()) - since).days
+    return gettext("今天") if days < 1 else gettext("%(days)s 天", days=days)
+
+
 class BasicInfoInterface(SQLAInterface):
-    """FAB's interface plus the pseudo-column ``status``: the status the viewer sees (SPEC §3.3)."""
+    """FAB's interface plus pseudo-columns: ``status`` (what the viewer sees, SPEC §3.3),
+    ``importer_name`` and ``holder_name`` (当前所在单位: where the form waits, and for how long),
+    which also sort."""
 
     def _get_attr_value(self, item, col):
         if col == "status":
             return review.status_for(item, viewer_path())
         if col == "importer_name":
             return item.importer.name if item.importer is not None else ""
+        if col == "holder_name":
+            if item.stage == review.COMPLETED or item.holder is None:
+                return ""
+            waited = waited_text(item.held_since or item.updated_at)
+            return f"{item.holder.name}（{waited}）" if waited else item.holder.name
         return SQLAInterface._get_attr_value(item, col)
+
+    def get_values(self, lst, list_columns):
+        # The list's checkboxes send each form's version, so a form changed since the page was
+        # drawn is left alone (commands.transition_selected).
+        out = []
+        for item, values in zip(lst, super().get_values(lst, list_columns)):
+            values["_version"] = item.version
+            values["_status"] = values.get("status") or review.status_for(item, viewer_path())
+            out.append(values)
+        return out
+
+    def apply_order_by(self, query, order_column, order_direction, *args, **kwargs):
+        direction = asc if order_direction == "asc" else desc
+        if order_column == "status":
+            return query.order_by(direction(review.status_case(self.obj, viewer_path())),
+                                  direction(self.obj.id))
+        if order_column == "holder_name":
+            # Grouped by unit; within a unit, the longest-waiting first when ascending.
+            waited = func.coalesce(self.obj.held_since, self.obj.updated_at)
+            return query.order_by(direction(self.obj.holder_path), waited, self.obj.id)
+        return super().apply_order_by(query, order_column, order_direction, *args, **kwargs)
 
 
 class StatusFilter(BaseFilter):
@@ -80,9 +124,28 @@ class StatusFilter(BaseFilter):
         return query.filter(review.status_case(self.model, viewer_path()).in_(values))
 
 
-SEARCH_COLUMNS = ["site_name", "site_code", "filing_unit", "stage", "province", "city", "county"]
-ORDER_COLUMNS = ["updated_at", "site_code", "province", "city", "county", "filing_unit",
-                 "site_name", "icp_number"]
+class HolderFilter(BaseFilter):
+    """当前所在单位 contains the text: the forms waiting at units whose name matches (within the
+    viewer's scope, which the list's base filter adds)."""
+
+    name = _l("包含")
+    arg_name = "holder"
+
+    def apply(self, query, value):
+        values = value if isinstance(value, (list, tuple)) else [value]
+        text = next((str(v).strip() for v in values if str(v or "").strip()), "")[:50]
+        if not text:
+            return query
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        units = select(Org.path).where(Org.name.like(f"%{escaped}%", escape="\\"))
+        return query.filter(self.model.holder_path.in_(units),
+                            self.model.stage != review.COMPLETED)
+
+
+SEARCH_COLUMNS = ["site_name", "site_code", "filing_unit", "stage", "holder_path", "province",
+                  "city", "county"]
+ORDER_COLUMNS = ["updated_at", "status", "holder_name", "site_code", "province", "city", "county",
+                 "filing_unit", "site_name", "icp_number"]
 
 
 def install_status_filter(filters, datamodel):
@@ -91,6 +154,9 @@ def install_status_filter(filters, datamodel):
     status = [StatusFilter("stage", datamodel)]
     filters._search_filters["stage"] = status
     filters._all_filters["stage"] = status
+    holder = [HolderFilter("holder_path", datamodel)]
+    filters._search_filters["holder_path"] = holder
+    filters._all_filters["holder_path"] = holder
     return filters
 
 
@@ -100,6 +166,7 @@ def _label(name):
 
 LIST_LABELS = {
     "importer_name": _l("填报人"), "updated_at": _l("时间"), "status": _l("状态"),
+    "holder_name": _l("当前所在单位"), "holder_path": _l("当前所在单位"),
     "stage": _l("状态"), "site_code": _l("网站标识码"),
     # The schema's labels are census data (filler, package, export); scripts/update_catalogues.py
     # extracts them, and the list translates them when it renders its headers.
@@ -109,6 +176,15 @@ LIST_LABELS = {
 
 class BasicInfoListWidget(ListWidget):
     template = "basic_info/list_widget.html"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("status_classes", STATUS_CLASSES)
+        # Rows the viewer may tick for 审核通过选中 / 退回选中: those it sees as 未审核.
+        kwargs.setdefault("selectable_status", review.TO_REVIEW)
+        values = list(kwargs.get("value_columns") or [])
+        kwargs["value_columns"] = values
+        kwargs["selectable_any"] = any(v.get("_status") == review.TO_REVIEW for v in values)
+        super().__init__(**kwargs)
 
 
 # --- helpers for the detail page ---------------------------------------------------------------
@@ -138,6 +214,8 @@ def may_see_check_code(form, viewer):
 
 
 def timeline(session, form):
+    """The form's history for the detail page, oldest first. States use the list's words and
+    name the unit holding the form: 未审核（杭州市） is "waiting for 杭州市's review"."""
     org = Org.__table__
     stmt = (select(AuditEvent, org.c.name)
             .outerjoin(org, org.c.id == AuditEvent.org_id)
@@ -145,58 +223,87 @@ def timeline(session, form):
                    AuditEvent.object_id == str(form.id))
             .order_by(AuditEvent.id))
     rows = session.execute(stmt).all()
-    # A transition moves the form to another unit (its new holder_path is in the audit detail);
-    # name that unit so the timeline reads "审核中（杭州市）", not "审核中 → 审核中".
-    moved_to = {e.detail["holder_path"] for e, _ in rows
-                if isinstance(e.detail, dict) and e.detail.get("holder_path")}
+    # A transition that moves the form has its new holder in the audit detail; an import leaves
+    # it with the importer.
+    paths = {e.detail["holder_path"] for e, _ in rows
+             if isinstance(e.detail, dict) and e.detail.get("holder_path")} | {form.scope_path}
     unit_names = dict(session.execute(
-        select(org.c.path, org.c.name).where(org.c.path.in_(moved_to))).all()) if moved_to else {}
+        select(org.c.path, org.c.name).where(org.c.path.in_(paths))).all())
     events = []
+    holder = form.scope_path
+    state = ""
     for event, org_name in rows:
-        to = gettext(WORKFLOW.stage_label(event.to_stage)) if event.to_stage else ""
-        holder = event.detail.get("holder_path") if isinstance(event.detail, dict) else None
-        if to and holder in unit_names:
-            to = f"{to}（{unit_names[holder]}）"
+        detail = event.detail if isinstance(event.detail, dict) else {}
+        if event.action in ("import", "reimport", "imported", "updated"):
+            holder = form.scope_path
+        holder = detail.get("holder_path") or holder
+        before = state
+        if event.to_stage:
+            state = gettext(WORKFLOW.stage_label(event.to_stage))
+            if event.to_stage != review.COMPLETED and holder in unit_names:
+                state = f"{state}（{unit_names[holder]}）"
+        label = ACTION_LABELS.get(event.action)
         events.append({
             "at": event.at, "actor": event.actor_name or gettext("系统"), "org": org_name or "",
-            "action": gettext(ACTION_LABELS[event.action]) if event.action in ACTION_LABELS
-            else event.action,
-            "from": gettext(WORKFLOW.stage_label(event.from_stage)) if event.from_stage else "",
-            "to": to, "reason": event.reason or "", "changes": _changes(event.detail),
+            "action": gettext(label) if label else event.action,
+            "from": before if event.to_stage and before != state else "",
+            "to": state if event.to_stage and before != state else "",
+            "reason": event.reason or "", "changes": _changes(event.detail),
+            "note": _event_note(event.action, detail),
         })
     return events
 
 
+def _event_note(action, detail):
+    """What a mail event says beside its label: to whom, and for a failure, why."""
+    if action in ("mail_sent", "mail_failed"):
+        to = detail.get("to") or ""
+        return gettext("收件人：%(to)s", to=to) if action == "mail_sent" else gettext(
+            "收件人：%(to)s；%(error)s", to=to, error=detail.get("error") or "")
+    return ""
+
+
 def _changes(detail):
     """Field-by-field differences recorded by an edit or an online correction, as
-    [(label, before, after)]; accepts {"changes": {name: [old, new]}} or a list of dicts."""
+    [(label, before, after)], labels in the viewer's language."""
     if not isinstance(detail, dict):
         return []
-    changes = detail.get("changes") or detail.get("diff")
+    changes = detail.get("changes")
+    if not isinstance(changes, dict):
+        return []
     out = []
-    if isinstance(changes, dict):
-        for key, value in changes.items():
-            old, new = (value if isinstance(value, (list, tuple)) and len(value) == 2
-                        else (value.get("old", value.get("before")),
-                              value.get("new", value.get("after")))
-                        if isinstance(value, dict) else ("", value))
-            out.append((_path_label(key), old, new))
-    elif isinstance(changes, list):
-        for item in changes:
-            if isinstance(item, dict):
-                out.append((item.get("label") or _path_label(item.get("path", item.get("field", ""))),
-                            item.get("old", item.get("before")), item.get("new", item.get("after"))))
+    for path, value in changes.items():
+        old, new = value if isinstance(value, (list, tuple)) and len(value) == 2 else ("", value)
+        out.append((path_label(path), old, new))
     return out
 
 
-def _path_label(path):
-    name = str(path).split(".")[-1]
-    if str(path).startswith("fields.") or "." not in str(path):
+_CELL_PATH = re.compile(r"^(?P<table>[a-z_]+)\.(?P<group>[a-z_]+)\.(?P<slot>[a-z_]+)"
+                        r"\[(?P<index>\d+)\]\.(?P<column>[a-z_]+)$")
+
+
+def path_label(path):
+    """The words for a field or cell path of the schema: 网站名称, or
+    信息发布类 › 动态要闻 第 1 行 地址 for ``columns.info.news[0].address``; an unknown path is
+    shown as it is."""
+    path = str(path)
+    name = path.removeprefix("fields.")
+    if "." not in name and "[" not in name:
         try:
-            return SCHEMA.field(name).label
+            return gettext(SCHEMA.field(name).label)
         except KeyError:
-            return str(path)
-    return str(path)
+            return path
+    match = _CELL_PATH.match(path)
+    if not match or match["table"] != COLUMNS_TABLE.name:
+        return path
+    group = next((g for g in COLUMNS_TABLE.groups if g.key == match["group"]), None)
+    slot = next((t for t in group.slots if t.key == match["slot"]), None) if group else None
+    column = next((c for c in COLUMNS_TABLE.columns if c.name == match["column"]), None)
+    if not (group and slot and column):
+        return path
+    return gettext("%(group)s › %(slot)s 第 %(row)s 行 %(column)s", group=gettext(group.label),
+                   slot=gettext(slot.label), row=int(match["index"]) + 1,
+                   column=gettext(column.label))
 
 
 # --- the edit form: driven by the schema --------------------------------------------------------
@@ -268,19 +375,6 @@ def _version_arg():
     return int(value) if value.isdigit() else None
 
 
-def bulk_counts(session, org):
-    """How many forms 全部提交 / 全部审核 would move for ``org`` now (for the confirm dialogs)."""
-    if org is None:
-        return {}
-    model = BasicInfoForm
-    held = select(func.count()).select_from(model).where(model.holder_path == org.path)
-    submit = held.where(model.scope_path == org.path,
-                        model.stage.in_((review.DRAFT, review.RETURNED)))
-    approve = held.where(model.scope_path != org.path,
-                         model.stage.in_((review.PENDING, review.RETURNED)))
-    return {"submit": session.scalar(submit) or 0, "approve": session.scalar(approve) or 0}
-
-
 def report_view(report):
     """The import report as plain dicts for the template, whatever shape the command returns."""
     def get(obj, *names, default=None):
@@ -315,6 +409,49 @@ def report_view(report):
     return out
 
 
+def completed_codes(session, result):
+    """The 网站标识码 of the forms ``result`` completed, in id order (issued in its transaction)."""
+    done = [i for i in result.ids if result.to_stages.get(i) == review.COMPLETED]
+    if not done:
+        return []
+    return list(session.scalars(select(BasicInfoForm.site_code)
+                                .where(BasicInfoForm.id.in_(done)).order_by(BasicInfoForm.id)))
+
+
+# A bulk action's flash lists at most this many forms it left alone, with the reason.
+FLASH_SKIPPED = 5
+
+
+def flash_result(session, label, result):
+    """What a bulk or selected action did, in one flash: how many forms, how many of them
+    completed (codes issued, mails queued), and what was left alone and why."""
+    parts = [gettext("%(label)s：共 %(count)s 份表单", label=label, count=result.count)]
+    completed = completed_codes(session, result)
+    if completed:
+        parts.append(gettext("其中 %(count)s 份已办结，已发放网站标识码并通知负责人和联系人",
+                             count=len(completed)))
+    if result.left_out:
+        parts.append(gettext("另有 %(count)s 份已退回的表单需逐份处理", count=result.left_out))
+    if result.skipped:
+        names = dict(session.execute(select(BasicInfoForm.id, BasicInfoForm.site_name)
+                                     .where(BasicInfoForm.id.in_(list(result.skipped)[:FLASH_SKIPPED]))).all())
+        shown = [f"{names.get(i) or i}：{why}" for i, why in list(result.skipped.items())[:FLASH_SKIPPED]]
+        more = len(result.skipped) - len(shown)
+        parts.append(gettext("%(count)s 份未处理：", count=len(result.skipped)) + "；".join(shown)
+                     + (gettext("等") if more > 0 else ""))
+    category = "success" if result.count and not result.skipped else (
+        "warning" if result.skipped else "info")
+    flash("。".join(parts), category)
+
+
+def _same_list(target):
+    """Back to the list page the action was taken on (its filters and page), never elsewhere."""
+    if (target and target.startswith(url_for("BasicInfoView.list"))
+            and "//" not in target and "\\" not in target):
+        return target
+    return url_for("BasicInfoView.list")
+
+
 # Translated in the import report's template.
 OUTCOME_LABELS = {"imported": N_("已导入"), "updated": N_("已更新"), "refused": N_("未导入")}
 
@@ -329,19 +466,20 @@ class BasicInfoView(ModelView):
     list_title = _l("政府网站基本信息表")
     # Only our routes; each loads rows through the org scope (FAB's generic show/edit/delete and
     # action routes would load by primary key without base_filters).
-    include_route_methods = {"list", "detail", "upload", "transition", "bulk", "edit_form",
-                             "delete_form", "export"}
+    include_route_methods = {"list", "detail", "upload", "transition", "bulk", "selected",
+                             "edit_form", "delete_form", "export"}
     method_permission_name = {
         "list": "read", "detail": "read", "export": "read",
-        "upload": "write", "transition": "write", "bulk": "write", "edit_form": "write",
+        "upload": "write", "transition": "write", "bulk": "write", "selected": "write",
+        "edit_form": "write",
         "delete_form": "write",
     }
     base_permissions = ["can_read", "can_write"]
     can_add = can_edit = can_delete = can_show = False
     base_filters = [["id", OrgScopeFilter, None]]
     base_order = ("updated_at", "desc")
-    list_columns = ["importer_name", "updated_at", "status", "site_code", "province", "city",
-                    "county", "filing_unit", "site_name", "icp_number"]
+    list_columns = ["importer_name", "updated_at", "status", "holder_name", "site_code",
+                    "province", "city", "county", "filing_unit", "site_name", "icp_number"]
     order_columns = ORDER_COLUMNS
     search_columns = SEARCH_COLUMNS
     search_form_extra_fields = {
@@ -387,8 +525,14 @@ class BasicInfoView(ModelView):
 
     def render_list_extras(self):
         org = current_viewer().org
-        return {"bulk": bulk_counts(_session(), org), "viewer": org,
+        return {"bulk": commands.bulk_counts(_session(), org), "viewer": org,
+                "searching": any(key.startswith("_flt_") for key in request.args),
                 "export_args": request.args.to_dict(flat=False)}
+
+    def _get_list_widget(self, *args, **kwargs):
+        # The toolbar is drawn by the list widget, in FAB's pager row: one row above the data.
+        kwargs.setdefault("tools", self.render_list_extras())
+        return super()._get_list_widget(*args, **kwargs)
 
     @expose("/list/")
     @has_access
@@ -407,7 +551,7 @@ class BasicInfoView(ModelView):
         below_holder = path is not None and path.startswith(form.holder_path)
         return self.render_template(
             "basic_info/detail.html", title=gettext(SCHEMA.label), form=form,
-            status=review.status_for(form, path),
+            status=review.status_for(form, path), status_classes=STATUS_CLASSES,
             fields=SCHEMA.fields, values=form, groups=grouped_rows(form),
             columns=COLUMNS_TABLE.columns,
             transitions=available_transitions(WORKFLOW, form, viewer),
@@ -425,16 +569,21 @@ class BasicInfoView(ModelView):
         form = load_scoped(session, BasicInfoForm, pk)
         version = _version_arg()
         try:
-            commands.transition(session, g.user, name, [form.id],
-                                  reason=request.form.get("reason"),
-                                  expected_versions={form.id: version} if version else None)
+            result = commands.transition(session, g.user, name, [form.id],
+                                         reason=request.form.get("reason"),
+                                         expected_versions={form.id: version} if version else None)
         except WorkflowError as error:
             session.rollback()
             flash(str(error), "danger")
             return redirect(url_for(".detail", pk=pk))
-        label = {t.name: gettext(t.label) for t in WORKFLOW.transitions}.get(name, name)
-        flash(gettext("已%(label)s：%(name)s", label=label, name=form.site_name or form.uuid),
-              "success")
+        completed = completed_codes(session, result)
+        if completed:
+            flash(gettext("已办结，网站标识码 %(code)s，已通知负责人和联系人",
+                          code=completed[0]), "success")
+        else:
+            label = {t.name: gettext(t.label) for t in WORKFLOW.transitions}.get(name, name)
+            flash(gettext("已%(label)s：%(name)s", label=label, name=form.site_name or form.uuid),
+                  "success")
         return redirect(url_for(".detail", pk=pk))
 
     @expose("/bulk/<name>", methods=["POST"])
@@ -450,9 +599,30 @@ class BasicInfoView(ModelView):
             session.rollback()
             flash(str(error), "danger")
             return redirect(url_for(".list"))
-        flash(gettext("%(label)s：共 %(count)s 份表单", label=gettext(labels[name]),
-                      count=result.count), "success" if result.count else "info")
+        flash_result(session, gettext(labels[name]), result)
         return redirect(url_for(".list"))
+
+    @expose("/selected/<name>", methods=["POST"])
+    @has_access
+    def selected(self, name):
+        """审核通过选中 / 退回选中: the forms ticked on the list, each checked on its own."""
+        session = _session()
+        labels = {"approve": N_("审核通过选中"), "return": N_("退回选中")}
+        if name not in labels:
+            abort(404)
+        ids = request.form.getlist("ids")
+        versions = {key[len("version-"):]: value for key, value in request.form.items()
+                    if key.startswith("version-")}
+        try:
+            result = commands.transition_selected(session, g.user, name, ids,
+                                                  reason=request.form.get("reason"),
+                                                  expected_versions=versions)
+        except WorkflowError as error:
+            session.rollback()
+            flash(str(error), "danger")
+            return redirect(_same_list(request.form.get("next")))
+        flash_result(session, gettext(labels[name]), result)
+        return redirect(_same_list(request.form.get("next")))
 
     @expose("/upload", methods=["POST"])
     @has_access

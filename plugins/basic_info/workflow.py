@@ -9,6 +9,7 @@ Labels are Chinese values (compared, filtered on in SQL, keys of the list's colo
 """
 from sqlalchemy import case, func, literal
 
+from app import clock
 from app.i18n_text import N_
 from app.orgs.paths import child_on_chain, level_of, parent_path
 from app.orgs.scope import as_viewer
@@ -16,7 +17,9 @@ from app.workflow.engine import Transition, Workflow
 
 DRAFT, PENDING, RETURNED, COMPLETED = "draft", "pending", "returned", "completed"
 
-STAGES = {DRAFT: N_("草稿"), PENDING: N_("审核中"), RETURNED: N_("已退回"),
+# Stage labels use the list's words (the holder's view: a pending form is 未审核 where it
+# waits), so the timeline and the audit page read like the list.
+STAGES = {DRAFT: N_("未提交"), PENDING: N_("未审核"), RETURNED: N_("已退回"),
           COMPLETED: N_("已办结")}
 
 # What the viewer sees (SPEC §3.3 table).
@@ -41,13 +44,15 @@ def _holds_as_reviewer(row, org):
 def _move_up(row, org):
     """The holder passes the form to its parent; at level 1 (or above) the form completes."""
     if level_of(row.holder_path) <= 1:
-        return {"stage": COMPLETED, "last_reason": None}
-    return {"stage": PENDING, "holder_path": parent_path(row.holder_path), "last_reason": None}
+        return {"stage": COMPLETED, "last_reason": None, "held_since": clock.now()}
+    return {"stage": PENDING, "holder_path": parent_path(row.holder_path), "last_reason": None,
+            "held_since": clock.now()}
 
 
 def _move_down(row, org):
     """Back one level, to the unit that sent the form up."""
-    return {"stage": RETURNED, "holder_path": child_on_chain(row.holder_path, row.scope_path)}
+    return {"stage": RETURNED, "holder_path": child_on_chain(row.holder_path, row.scope_path),
+            "held_since": clock.now()}
 
 
 WORKFLOW = Workflow(
@@ -63,6 +68,7 @@ WORKFLOW = Workflow(
                    allowed=_holds_as_reviewer, effect=_move_down, reason_required=True),
     ),
     object_type="basic_info",
+    holder=lambda row: row.stage != COMPLETED and row.holder_path or None,
 )
 
 
