@@ -149,7 +149,7 @@ def test_basic_info_list_and_detail_in_english(app, session, english_client):
     detail = english_client.get(f"/basic_info/form/{form_id}").get_data(as_text=True)
     assert '<span class="label label-default form-status">Not submitted</span>' in detail
     for text in ("Home page URL", "Head's email", "Information publishing", "News", "Address",
-                 "History", "Import", "Draft"):
+                 "History", "Import", "Not submitted (上城区)"):
         assert text in detail, text
 
 

@@ -83,7 +83,8 @@ class BasicInfoInterface(SQLAInterface):
             if item.stage == review.COMPLETED or item.holder is None:
                 return ""
             waited = waited_text(item.held_since or item.updated_at)
-            return f"{item.holder.name}（{waited}）" if waited else item.holder.name
+            return (gettext("%(name)s（%(note)s）", name=item.holder.name, note=waited)
+                    if waited else item.holder.name)
         return SQLAInterface._get_attr_value(item, col)
 
     def get_values(self, lst, list_columns):
@@ -241,7 +242,7 @@ def timeline(session, form):
         if event.to_stage:
             state = gettext(WORKFLOW.stage_label(event.to_stage))
             if event.to_stage != review.COMPLETED and holder in unit_names:
-                state = f"{state}（{unit_names[holder]}）"
+                state = gettext("%(name)s（%(note)s）", name=state, note=unit_names[holder])
         label = ACTION_LABELS.get(event.action)
         events.append({
             "at": event.at, "actor": event.actor_name or gettext("系统"), "org": org_name or "",
