@@ -120,9 +120,11 @@ class ExcelImport:
             lines.append(f"改正以下 {len(self.errors)} 处问题后可以再次导入同一个表格，已导入的网站会被更新而不会重复：")
         else:
             lines = [f"未导入任何表单。请改正以下 {len(self.errors)} 处问题后重新导入："]
-        lines.append("")
-        lines += [f"{i}. {e.text()}" for i, e in enumerate(self.errors, start=1)]
-        return "\n".join(lines)
+        return "\n".join(lines + ["", self.problems()])
+
+    def problems(self) -> str:
+        """Every problem, numbered, one a line: sheet, Excel row, column, what is wrong."""
+        return "\n".join(f"{i}. {e.text()}" for i, e in enumerate(self.errors, start=1))
 
 
 def _slot_choices(schema: FormSchema) -> list:
@@ -566,16 +568,23 @@ def _map_error(error, key: str, site_row: int, row_origin: dict) -> RowError:
     return RowError(SITES_SHEET, site_row, error.message, error.label, site=key)
 
 
-def import_workbook(store: FormStore, path, only_valid: bool = False) -> ExcelImport:
-    """Read the workbook and save one form per website: every website when every row is right;
-    with ``only_valid``, the websites whose rows are all right even when others are not.
-
-    A row matched to a form of the data folder replaces that form's document (its UUID kept);
-    a form whose content is already what the sheet says is left alone (its revision, and with it
-    its 已生成 state, unchanged)."""
+def plan_import(store: FormStore, path) -> ExcelImport:
+    """Read the workbook against the data folder: each website matched to the form it becomes,
+    every problem listed. Writes nothing."""
     result = read_workbook(store.schema, path, FolderIndex.of(store))
     if not result.sites and not result.errors:
         result.errors.append(RowError(SITES_SHEET, 0, "没有找到要导入的网站，请在第 2 行起每行填写一个网站"))
+    return result
+
+
+def save_import(store: FormStore, result: ExcelImport, only_valid: bool = False) -> ExcelImport:
+    """Save the planned websites: all of them when every row is right; with ``only_valid``, the
+    websites whose rows are all right even when others are not.
+
+    A row matched to a form of the data folder replaces that form's document (its UUID kept);
+    a form whose content is already what the sheet says is left alone (its revision, and with it
+    its 已生成 state, unchanged). Each form is one atomic write; a failed write stops the import
+    and is reported, the forms written before it stay complete."""
     if result.errors and not only_valid:
         return result
     sites = result.good_sites
@@ -589,6 +598,11 @@ def import_workbook(store: FormStore, path, only_valid: bool = False) -> ExcelIm
             result.errors.append(RowError(SITES_SHEET, site.row, f"没有保存：{exc}", site=site.key))
             break
     return result
+
+
+def import_workbook(store: FormStore, path, only_valid: bool = False) -> ExcelImport:
+    """Read the workbook and save one form per website (see ``save_import``)."""
+    return save_import(store, plan_import(store, path), only_valid)
 
 
 def _save_site(store: FormStore, site: SheetSite, result: ExcelImport) -> None:
