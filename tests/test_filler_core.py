@@ -586,6 +586,20 @@ def test_settings_round_trip_and_damaged_file(tmp_path):
     assert Settings.load(path).server_url == "http://127.0.0.1:8080"
 
 
+def test_data_folder_precedence_setting_then_environment_then_default(tmp_path, monkeypatch):
+    """docs/filler.md §5: the saved setting wins over PUCHA_FILLER_DATA, which wins over the
+    default (--data-dir, above them all, is the caller's: cli._store and FillerApp)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PUCHA_FILLER_DATA", raising=False)
+    settings = Settings(path=tmp_path / "settings.json")
+    assert settings.data_path == tmp_path / "home" / "政府网站普查填报数据"
+    assert settings.data_source == "默认位置"
+    monkeypatch.setenv("PUCHA_FILLER_DATA", str(tmp_path / "env"))
+    assert settings.data_path == tmp_path / "env" and settings.data_source == "环境变量 PUCHA_FILLER_DATA"
+    settings.data_dir = str(tmp_path / "chosen")
+    assert settings.data_path == tmp_path / "chosen" and settings.data_source == "设置中保存的位置"
+
+
 def test_store_refuses_an_unwritable_place_with_a_chinese_message(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -441,7 +441,7 @@ def test_excel_round_trip_through_the_window(gui):
     app, dialogs, tmp_path = gui
     main = app.main.window
     data = str(app.store.root)
-    assert "（设置中保存的位置" in main[M.DATA_DIR_TEXT].get()
+    assert f"数据目录（设置中保存的位置）：{data}" in main[M.DATA_DIR_TEXT].get()
     before = set(app.store.uuids())
     by_name = {s.name: s.uuid for s in app.main.summaries}
     hangzhou = by_name["杭州市上城区人民政府"]
@@ -535,3 +535,22 @@ def test_the_report_box_copies_and_saves_its_text(xvfb_display, tmp_path):
     assert answer == "只导入正确的行"
     assert seen == {"clipboard": text, "status": "已复制"}
     assert target.read_text(encoding="utf-8-sig") == text and dialogs.asked_in == str(tmp_path)
+
+
+def test_the_window_names_the_data_folder_and_where_it_comes_from(xvfb_display, tmp_path, monkeypatch):
+    from filler.core.settings import Settings
+    from filler.gui import main_window as M
+    from filler.gui.app import FillerApp
+
+    monkeypatch.setenv("PUCHA_FILLER_DATA", str(tmp_path / "环境变量指定"))
+    cases = [({}, tmp_path / "环境变量指定", "环境变量 PUCHA_FILLER_DATA"),
+             ({"data_dir": tmp_path / "命令行指定"}, tmp_path / "命令行指定", "本次由 --data-dir 指定")]
+    for kwargs, folder, source in cases:
+        settings = Settings(path=tmp_path / "settings.json")
+        app = FillerApp(settings, dialogs=ScriptedDialogs(), check_updates=False, **kwargs).start()
+        try:
+            app.pump()
+            assert app.store.root == folder and (folder / "forms").is_dir()
+            assert f"数据目录（{source}）：{folder}" in app.main.window[M.DATA_DIR_TEXT].get()
+        finally:
+            app.quit()

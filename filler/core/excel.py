@@ -489,7 +489,7 @@ def _validate_and_match(schema: FormSchema, result: ExcelImport, sites: dict, uu
         r = site.row
         site.document = schema.normalize(site.document)
         for error in schema.validate(site.document):
-            errors.append(_map_error(error, key, r, row_origin))
+            errors.append(_map_error(schema, error, key, r, row_origin))
         website = website_key(site.document["fields"].get(url_field.name, "")) if url_field else None
         typed = uuids.get(key, "")
         told = False  # one message for one mistake: a copied row is not also "the same form twice"
@@ -548,7 +548,7 @@ def _match(site: SheetSite, typed: str, by_uuid: dict, same_website: list, url_l
                   f"或在客户端中修改已有表单，或从 Excel 中删除此行", url_label)
 
 
-def _map_error(error, key: str, site_row: int, row_origin: dict) -> RowError:
+def _map_error(schema: FormSchema, error, key: str, site_row: int, row_origin: dict) -> RowError:
     if error.path.startswith("fields."):
         return RowError(SITES_SHEET, site_row, error.message, error.label, site=key)
     parts = parse_row_path(error.path)
@@ -558,13 +558,16 @@ def _map_error(error, key: str, site_row: int, row_origin: dict) -> RowError:
             # The schema counts rows within a slot ("第 2 行"); in Excel the sheet row is what
             # the user can find, so say which website and drop the slot-relative numbering.
             message = re.sub(r"第 \d+ 行", "", error.message, count=1)
-            return RowError(ROWS_SHEET, origin, f"（网站序号 {key}）{message}", error.label, site=key)
+            column = ""
+            if parts["column"]:
+                column = schema.table(parts["table"]).column(parts["column"]).label  # the sheet's header
+            return RowError(ROWS_SHEET, origin, f"（网站序号 {key}）{message}", column, site=key)
     if parts:
         message = error.message
         if error.code == "rows":
             message = (f"序号 {key} 的网站没有填写“{error.label}”；请在「{ROWS_SHEET}」中添加，"
                        f'确无此类栏目时名称填写"{NONE_VALUE}"')
-        return RowError(SITES_SHEET, site_row, message, error.label, site=key)
+        return RowError(SITES_SHEET, site_row, message, site=key)  # the message names the 栏目类别
     return RowError(SITES_SHEET, site_row, error.message, error.label, site=key)
 
 

@@ -57,7 +57,7 @@ class Settings:
     def data_source(self) -> str:
         """Why ``data_path`` is what it is, in the words the window shows."""
         if self.data_dir:
-            return "设置中保存的位置（“数据目录”按钮或 data-dir 命令所选）"
+            return "设置中保存的位置"  # chosen with 数据目录 or `python -m filler data-dir`
         if os.environ.get("PUCHA_FILLER_DATA"):
             return "环境变量 PUCHA_FILLER_DATA"
         return "默认位置"

@@ -82,9 +82,10 @@ class MainController:
         chosen = [i for i, s in enumerate(self.summaries) if s.uuid in set(select_uuids)]
         self.window[TABLE].update(values=rows, select_rows=chosen)
         valid = sum(1 for s in self.summaries if s.valid)
+        # The path last: a long one is cut at its end, never the counts.
         self.window[DATA_DIR_TEXT].update(
-            f"数据目录：{self.app.store.root}（{self.app.data_source}）    "
-            f"共 {len(self.summaries)} 份表单，{valid} 份通过校验")
+            f"共 {len(self.summaries)} 份表单，{valid} 份通过校验。"
+            f"数据目录（{self.app.data_source}）：{self.app.store.root}")
 
     def selected_uuids(self, values) -> list:
         rows = (values or {}).get(TABLE) or []
