@@ -376,7 +376,7 @@ def edit_sheet(path, edits):
     ws = wb[SITES_SHEET]
     headers = [c.value for c in ws[1]]
     for row, header, value in edits:
-        ws.cell(row=row, column=headers.index(header) + 1, value=value)
+        ws.cell(row=row, column=headers.index(header) + 1).value = value  # None empties the cell
     wb.save(path)
 
 
@@ -454,6 +454,47 @@ def test_export_to_excel_and_back_updates_the_same_forms(store, tmp_path):
     assert len(second.unchanged) == 3 and not second.updated and not second.created
 
 
+def spreadsheet_save(path, tmp_path):
+    """Open and save ``path`` in a real spreadsheet program (LibreOffice Calc, headless), as a
+    user's Excel or WPS does before the sheet comes back."""
+    tool = shutil.which("soffice")
+    from tests.support.components import require
+
+    require("LibreOffice Calc", tool is not None, "apt-get install -y --no-install-recommends libreoffice-calc-nogui")
+    out = tmp_path / "saved"
+    subprocess.run([tool, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(path)],
+                   check=True, timeout=300, capture_output=True, env=dict(os.environ, HOME=str(tmp_path)))
+    saved = out / Path(path).name
+    assert saved.stat().st_size > 5_000
+    return saved
+
+
+@pytest.mark.slow
+def test_the_uuid_column_survives_a_spreadsheet_programs_save(store, tmp_path):
+    from filler.core.excel import UUID_HEADER, export_workbook
+
+    uuids = add_examples(store, 3)
+    sheet, _, _ = export_workbook(store, tmp_path / "导出.xlsx")
+    _, rows = sheet_rows(sheet)
+    line = {r[UUID_HEADER]: i for i, r in enumerate(rows, start=2)}
+    edit_sheet(sheet, [(line[uuids[1]], "负责人职务", "局长")])
+    saved = spreadsheet_save(sheet, tmp_path)
+    assert sorted(r[UUID_HEADER] for r in sheet_rows(saved)[1]) == sorted(uuids)
+    result = import_workbook(store, saved)
+    assert result.errors == [], [e.text() for e in result.errors]
+    assert result.updated == [uuids[1]] and len(result.unchanged) == 2 and sorted(store.uuids()) == sorted(uuids)
+    assert store.load(uuids[1]).document["fields"]["principal_title"] == "局长"
+
+    # The empty template, filled and saved the same way, imported twice: no second form.
+    template = write_template(SCHEMA, tmp_path / "模板.xlsx")
+    fill_template(template, [example_form(variant=0)])
+    for _ in range(2):
+        result = import_workbook(FormStore(tmp_path / "另一个目录", SCHEMA), spreadsheet_save(template, tmp_path))
+        assert result.errors == [], [e.text() for e in result.errors]
+    assert len(FormStore(tmp_path / "另一个目录", SCHEMA).uuids()) == 1 and result.unchanged
+
+
 def test_excel_row_whose_uuid_and_address_name_two_forms_is_refused(store, tmp_path):
     from filler.core.excel import UUID_HEADER, export_workbook
 
@@ -487,6 +528,16 @@ def test_excel_copied_row_and_damaged_uuid_are_named(store, tmp_path):
     assert any(t.startswith("「网站基本信息」第 4 行：内部标识“不是内部标识”不正确") for t in texts), texts
     assert not any("对应同一份表单" in t for t in texts), texts  # one message for one mistake
     assert store.uuids() == [only]
+
+    # A damaged form file: its row is refused up front, not half-way through the saving.
+    store.path_for(only).write_text("{ damaged", encoding="utf-8")
+    edit_sheet(sheet, [(row, header, None) for row in (3, 4)
+                        for header in ["序号", UUID_HEADER] + [f.label for f in SCHEMA.filler_fields()]])
+    result = import_workbook(store, sheet, only_valid=True)
+    assert [e.text() for e in result.errors] == [
+        f"「网站基本信息」第 2 行：数据目录中内部标识为 {only} 的表单文件已损坏，无法更新；"
+        f"请先在客户端中删除它，或从另一份副本恢复这个文件"]
+    assert result.saved == [] and store.path_for(only).read_text(encoding="utf-8") == "{ damaged"
 
 
 def test_excel_only_valid_imports_the_good_websites_and_reports_the_rest(store, tmp_path):

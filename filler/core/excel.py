@@ -368,9 +368,10 @@ class FolderForm:
 class FolderIndex:
     """The data folder's forms as import matches them: by UUID and by website."""
 
-    def __init__(self, forms=()):
+    def __init__(self, forms=(), unreadable=()):
         self.by_uuid = {}
         self.by_website = {}
+        self.unreadable = set(unreadable)  # UUIDs whose form file is damaged
         for form in forms:
             self.by_uuid[form.uuid] = form
             if form.website:
@@ -379,15 +380,16 @@ class FolderIndex:
     @classmethod
     def of(cls, store: FormStore) -> "FolderIndex":
         url_field = _url_field(store.schema)
-        forms = []
+        forms, unreadable = [], []
         for item in store.load_all():
             if not isinstance(item, StoredForm):
+                unreadable.append(item.path.stem)
                 continue
             values = item.document.get("fields") if isinstance(item.document.get("fields"), dict) else {}
             url = values.get(url_field.name) if url_field else None
             forms.append(FolderForm(item.uuid, store.schema.title(item.document), website_key(url),
                                     item.origin == EXCEL_ORIGIN))
-        return cls(forms)
+        return cls(forms, unreadable)
 
 
 def read_workbook(schema: FormSchema, path, folder: Optional[FolderIndex] = None) -> ExcelImport:
@@ -505,7 +507,7 @@ def _validate_and_match(schema: FormSchema, result: ExcelImport, sites: dict, uu
             seen_urls.setdefault(website, r)
         if typed:
             seen_uuids.setdefault(typed, r)
-        error = _match(site, typed, folder.by_uuid, folder.by_website.get(website, []) if website else [], url_label)
+        error = _match(site, typed, folder, folder.by_website.get(website, []) if website else [], url_label)
         if error:
             errors.append(error)
         elif site.target in seen_targets and not told:
@@ -516,7 +518,7 @@ def _validate_and_match(schema: FormSchema, result: ExcelImport, sites: dict, uu
         result.sites.append(site)
 
 
-def _match(site: SheetSite, typed: str, by_uuid: dict, same_website: list, url_label: str) -> Optional[RowError]:
+def _match(site: SheetSite, typed: str, folder: FolderIndex, same_website: list, url_label: str) -> Optional[RowError]:
     """Decide which form the row becomes (``site.target``, ``site.exists``); an error when the
     row cannot be matched safely."""
     def refuse(message, column):
@@ -526,7 +528,10 @@ def _match(site: SheetSite, typed: str, by_uuid: dict, same_website: list, url_l
     if typed:
         if not is_valid_uuid4(typed):
             return refuse(f"内部标识“{typed}”不正确：它由客户端填写，请勿修改；新增的网站请留空", UUID_HEADER)
-        own = by_uuid.get(typed)
+        if typed in folder.unreadable:
+            return refuse(f"数据目录中内部标识为 {typed} 的表单文件已损坏，无法更新；请先在客户端中删除它，"
+                          f"或从另一份副本恢复这个文件", UUID_HEADER)
+        own = folder.by_uuid.get(typed)
         # A UUID unknown here (the sheet came from another computer) still names the form: it is
         # created under that UUID, so the server keeps updating the same record.
         site.target, site.exists = typed, own is not None

@@ -266,8 +266,9 @@ class MainController:
                 self.set_status(f"Excel 中有 {len(result.errors)} 处问题，未导入", error=True)
                 self.app.dialogs.report("从Excel导入：有问题", result.report(imported=False), self.data_folder)
                 return
-            text = (f"Excel 中有 {len(result.errors)} 处问题，涉及 {len(result.bad_sites)} 个网站；"
-                    f"另外 {good} 个网站没有问题。\n"
+            bad = len(result.bad_sites)
+            text = (f"Excel 中有 {len(result.errors)} 处问题" + (f"，涉及 {bad} 个网站" if bad else "")
+                    + f"；{good} 个网站没有问题。\n"
                     f"可以“{ONLY_VALID}”（有问题的网站不导入，改正后再次导入同一表格即可），"
                     f"或“{IMPORT_NONE}”，改正后重新导入。\n\n" + result.problems())
             answer = self.app.dialogs.choose("从Excel导入：有问题", text, (ONLY_VALID, IMPORT_NONE), self.data_folder)
