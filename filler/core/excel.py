@@ -299,9 +299,9 @@ def export_workbook(store: FormStore, path, uuids=None) -> tuple:
     documents, broken = [], []
     for item in store.load_all():
         if not isinstance(item, StoredForm):
-            broken.append(item)
-            continue
-        if wanted is None or item.uuid in wanted:
+            if wanted is None or item.path.stem in wanted:
+                broken.append(item)
+        elif wanted is None or item.uuid in wanted:
             documents.append(item.document)
     documents.sort(key=lambda d: (store.schema.title(d), d.get("uuid", "")))
     return write_template(store.schema, path, documents), len(documents), broken
