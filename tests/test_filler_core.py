@@ -586,7 +586,9 @@ def test_excel_import_stops_cleanly_when_a_save_fails(store, tmp_path, monkeypat
     monkeypatch.setattr(FormStore, "save", failing_save)
     result = import_workbook(store, template)
     assert len(result.saved) == 1 and store.uuids() == result.saved
-    assert "没有保存：保存失败：磁盘已满" in result.errors[-1].text()
+    assert [e.text() for e in result.errors] == ["「网站基本信息」第 3 行：没有保存：保存失败：磁盘已满",
+                                                 "「网站基本信息」第 4 行：没有保存：第 3 行保存失败后导入已停止"]
+    assert [s.key for s in result.bad_sites] == ["2", "3"]
     assert not list(store.forms_dir.glob("*.tmp*")) and not list(store.forms_dir.glob(".*"))
 
 

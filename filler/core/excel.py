@@ -85,10 +85,6 @@ class ExcelImport:
     def ok(self) -> bool:
         return not self.errors
 
-    @property
-    def documents(self) -> list:
-        return [site.document for site in self.sites]
-
     def _bad_keys(self) -> set:
         return {e.site for e in self.errors if e.site is not None}
 
@@ -599,11 +595,14 @@ def save_import(store: FormStore, result: ExcelImport, only_valid: bool = False)
     if not sites:
         return result
     store.ensure()
-    for site in sites:
+    for position, site in enumerate(sites):
         try:
             _save_site(store, site, result)
         except StoreError as exc:
             result.errors.append(RowError(SITES_SHEET, site.row, f"没有保存：{exc}", site=site.key))
+            for rest in sites[position + 1:]:
+                result.errors.append(RowError(SITES_SHEET, rest.row, f"没有保存：第 {site.row} 行保存失败后导入已停止",
+                                              site=rest.key))
             break
     return result
 
