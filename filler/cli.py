@@ -4,8 +4,9 @@
     python -m filler --version
     python -m filler validate FILE_OR_DIR     a form file, a data folder or a package .zip
     python -m filler pack --out X.zip [FORM...]   FORM: internal id (or its first characters) or a form file
-    python -m filler import-excel FILE.xlsx
+    python -m filler import-excel [--only-valid] FILE.xlsx
     python -m filler excel-template OUT.xlsx
+    python -m filler export-excel OUT.xlsx [FORM...]
     python -m filler list
     python -m filler data-dir [DIR]
 
@@ -56,8 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="上报文件保存路径，如 基本信息表.zip")
     p.add_argument("forms", nargs="*", help="表单内部标识（可只写前几位）或表单文件；不写则为数据目录中的全部表单")
 
-    p = sub.add_parser("import-excel", help="从填好的 Excel 模板导入表单")
+    p = sub.add_parser("import-excel", help="从填好的 Excel 表格导入表单（再次导入同一表格会更新上次导入的表单）")
     p.add_argument("file", help="填好的 .xlsx 文件")
+    p.add_argument("--only-valid", action="store_true",
+                   help="只导入正确的行：有问题的网站不导入并逐行列出，其余照常导入（默认有任何问题就都不导入）")
+
+    p = sub.add_parser("export-excel", help="把表单导出为 Excel 表格（带内部标识），修改后可用 import-excel 更新")
+    p.add_argument("out", help="保存路径，如 基本信息表.xlsx")
+    p.add_argument("forms", nargs="*", help="表单内部标识（可只写前几位）；不写则为数据目录中的全部表单")
 
     p = sub.add_parser("excel-template", help="生成 Excel 批量填写模板")
     p.add_argument("out", help="模板保存路径，如 批量填写模板.xlsx")
@@ -179,17 +186,37 @@ def cmd_import_excel(args) -> int:
 
     store = _store(args)
     try:
-        result = import_workbook(store, Path(args.file))
+        result = import_workbook(store, Path(args.file), only_valid=args.only_valid)
     except ExcelError as exc:
         print(str(exc), file=sys.stderr)
         return FAILED
+    imported = bool(result.created or result.updated or result.unchanged)
     if result.errors:
-        print(f"未导入任何表单。请改正以下 {len(result.errors)} 处问题后重新导入：")
-        for error in result.errors:
-            print(f"  - {error.text()}")
+        print(result.report(imported=imported))
         return REFUSED
-    print(f"已导入 {len(result.saved)} 份表单到“{store.root}”")
+    print(f"已导入 {len(result.sites)} 个网站到“{store.root}”（{result.summary()}）")
     return OK
+
+
+def cmd_export_excel(args) -> int:
+    from filler.core.excel import export_workbook
+    from filler.core.store import StoreError
+
+    store = _store(args)
+    try:
+        uuids = [store.find(item) for item in args.forms] or None
+    except StoreError as exc:
+        print(str(exc), file=sys.stderr)
+        return FAILED
+    try:
+        path, written, broken = export_workbook(store, Path(args.out), uuids)
+    except OSError as exc:
+        print(f"无法保存 Excel 表格：{exc.strerror or exc}", file=sys.stderr)
+        return FAILED
+    print(f"已导出 {written} 份表单到 {path}")
+    for item in broken:
+        print(f"  未导出：{item.message}")
+    return REFUSED if broken else OK
 
 
 def cmd_excel_template(args) -> int:
@@ -232,6 +259,7 @@ COMMANDS = {
     "pack": cmd_pack,
     "import-excel": cmd_import_excel,
     "excel-template": cmd_excel_template,
+    "export-excel": cmd_export_excel,
     "list": cmd_list,
     "data-dir": cmd_data_dir,
 }

@@ -1,4 +1,5 @@
-"""The headless commands: python -m filler --version | validate | pack | import-excel | excel-template."""
+"""The headless commands: python -m filler --version | validate | pack | import-excel | excel-template |
+export-excel."""
 import os
 import subprocess
 import sys
@@ -88,7 +89,7 @@ def test_excel_template_and_import(tmp_path):
     data_dir = tmp_path / "data"
     out = run(tmp_path, "--data-dir", str(data_dir), "import-excel", str(template))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "已导入 3 份表单" in out.stdout
+    assert "已导入 3 个网站" in out.stdout and "新建 3 份" in out.stdout
     assert len(FormStore(data_dir, SCHEMA).uuids()) == 3
     out = run(tmp_path, "--data-dir", str(data_dir), "list")
     assert "杭州市上城区人民政府" in out.stdout and "通过" in out.stdout
@@ -101,6 +102,34 @@ def test_excel_template_and_import(tmp_path):
     out = run(tmp_path, "--data-dir", str(tmp_path / "d2"), "import-excel", str(broken))
     assert out.returncode == 1
     assert "未导入任何表单" in out.stdout and "「网站基本信息」第 2 行：负责人电子邮箱只能填写一个邮箱地址" in out.stdout
+
+
+def test_export_excel_and_import_only_the_valid_rows(tmp_path, data):
+    from openpyxl import load_workbook
+
+    store, good, bad = data
+    _data_dir = store.root
+    sheet = tmp_path / "导出.xlsx"
+    out = run(tmp_path, "--data-dir", str(_data_dir), "export-excel", str(sheet))
+    assert out.returncode == 0 and "已导出 3 份表单" in out.stdout, out.stdout + out.stderr
+    wb = load_workbook(sheet)
+    ws = wb["网站基本信息"]
+    headers = [c.value for c in ws[1]]
+    rows = {r[-1].value: r[0].row for r in ws.iter_rows(min_row=2) if r[0].value}
+    assert set(rows) == set(good + [bad])
+    ws.cell(row=rows[good[0]], column=headers.index("办公地址") + 1, value="无")
+    wb.save(sheet)
+
+    # The bad form's row still has its wrong e-mail: by default nothing is imported.
+    out = run(tmp_path, "--data-dir", str(_data_dir), "import-excel", str(sheet))
+    assert out.returncode == 1 and "未导入任何表单" in out.stdout
+    assert f"「网站基本信息」第 {rows[bad]} 行：联系人电子邮箱" in out.stdout
+    out = run(tmp_path, "--data-dir", str(_data_dir), "import-excel", "--only-valid", str(sheet))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "已导入 2 个网站（更新 1 份，内容未变 1 份）" in out.stdout
+    assert f"序号 {rows[bad] - 1}（第 {rows[bad]} 行）" in out.stdout
+    assert store.load(good[0]).document["fields"]["office_address"] == "无"
+    assert sorted(store.uuids()) == sorted(good + [bad])
 
 
 def test_data_dir_setting(tmp_path):

@@ -244,6 +244,8 @@ def fill_template(path, documents, breakage=None):
     for key, document in enumerate(documents, start=1):
         sites.cell(row=key + 1, column=1, value=key)
         for c, label in enumerate(headers[1:], start=2):
+            if label not in by_label:
+                continue  # 内部标识: a person filling the empty template leaves it blank
             value = document["fields"][by_label[label]]
             # Excel users type mobile numbers as numbers.
             if by_label[label].endswith("mobile"):
@@ -284,10 +286,24 @@ def test_excel_template_round_trip(store, tmp_path):
         assert got["columns"] == want["columns"]
         assert got["uuid"] != want["uuid"]
 
-    # The same sheet again would make a second form per website: refused, row by row.
+    # The same sheet again matches the forms it made (by 首页网址): nothing new, nothing rewritten.
+    revisions = {u: store.load(u).revision for u in result.saved}
     again = import_workbook(store, template)
-    assert not again.saved and len(again.errors) == 3
-    assert all("数据目录中已有该网站的表单" in e.message for e in again.errors)
+    assert again.errors == [] and not again.saved and sorted(again.unchanged) == sorted(result.saved)
+    assert len(store.uuids()) == 3
+    assert {u: store.load(u).revision for u in result.saved} == revisions
+
+    # Fixed in Excel and imported again: that form is updated, under its own UUID.
+    from openpyxl import load_workbook
+
+    wb = load_workbook(template)
+    headers = [c.value for c in wb[SITES_SHEET][1]]
+    wb[SITES_SHEET].cell(row=3, column=headers.index("办公地址") + 1, value="南宁市兴宁区民主路 1 号")
+    wb.save(template)
+    fixed = import_workbook(store, template)
+    assert fixed.errors == [] and len(fixed.updated) == 1 and len(fixed.unchanged) == 2 and not fixed.created
+    assert store.load(fixed.updated[0]).document["fields"]["office_address"] == "南宁市兴宁区民主路 1 号"
+    assert len(store.uuids()) == 3
 
 
 def test_excel_import_reports_every_problem_row_by_row_and_saves_nothing(store, tmp_path):
@@ -340,6 +356,242 @@ def test_excel_import_refuses_a_workbook_that_is_not_the_template(store, tmp_pat
         read_workbook(SCHEMA, tmp_path / "假的.xlsx")
 
 
+def sheet_rows(path):
+    """网站基本信息 as {header: value} per row, the way a person reads the exported sheet."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    ws = wb[SITES_SHEET]
+    headers = [c.value for c in ws[1]]
+    rows = [dict(zip(headers, (c.value for c in row))) for row in ws.iter_rows(min_row=2) if row[0].value]
+    wb.close()
+    return headers, rows
+
+
+def edit_sheet(path, edits):
+    """``edits``: (Excel row, header, value) typed into 网站基本信息; saved as a spreadsheet saves."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    ws = wb[SITES_SHEET]
+    headers = [c.value for c in ws[1]]
+    for row, header, value in edits:
+        ws.cell(row=row, column=headers.index(header) + 1).value = value  # None empties the cell
+    wb.save(path)
+
+
+def test_export_to_excel_and_back_updates_the_same_forms(store, tmp_path):
+    """Forms typed in the editor → 导出到Excel → changed in Excel → imported: the same forms
+    (same UUIDs) change, a new row makes a new form, and the sheet can go round again."""
+    typed = add_examples(store, 2)
+    draft = store.new()
+    draft.document["fields"].update(site_name="只填了名称的草稿")
+    store.save(draft)
+    revisions = {u: store.load(u).revision for u in store.uuids()}
+
+    # An empty template filled with a website the folder already has (typed by hand): refused.
+    template = write_template(SCHEMA, tmp_path / "模板.xlsx")
+    fill_template(template, [example_form(variant=0)])
+    refused = import_workbook(store, template)
+    assert not refused.saved and len(refused.errors) == 1
+    assert "数据目录中已有该网站的表单“杭州市上城区人民政府”" in refused.errors[0].message
+    assert "导出到Excel" in refused.errors[0].message
+
+    from filler.core.excel import UUID_HEADER, export_workbook
+
+    sheet, count, broken = export_workbook(store, tmp_path / "导出.xlsx")
+    assert count == 3 and broken == []
+    headers, rows = sheet_rows(sheet)
+    assert headers[0] == "序号" and headers[-1] == UUID_HEADER
+    assert sorted(r[UUID_HEADER] for r in rows) == sorted(store.uuids())
+    by_uuid = {r[UUID_HEADER]: r for r in rows}
+    assert by_uuid[typed[0]]["负责人手机"] == example_form(variant=0)["fields"]["principal_mobile"]
+
+    # Unchanged, the sheet matches every form: the draft's problems are listed, nothing written.
+    again = import_workbook(store, sheet)
+    draft_key = str(rows.index(by_uuid[draft.uuid]) + 1)
+    assert again.errors and all(e.site == draft_key for e in again.errors)
+    assert again.saved == [] and {u: store.load(u).revision for u in store.uuids()} == revisions
+
+    line = {r[UUID_HEADER]: i for i, r in enumerate(rows, start=2)}
+    new_site = dict(example_form(variant=2)["fields"])
+    edit_sheet(sheet, [
+        (line[typed[0]], "办公地址", "无"),
+        # A website's new address: the row's UUID says which form it is.
+        (line[typed[1]], "首页网址", "https://mzj.nanning.gov.cn/"),
+        (line[draft.uuid], "网站名称", "草稿改了名称"),
+    ] + [(len(rows) + 2, label, new_site[name]) for label, name in
+         [(f.label, f.name) for f in SCHEMA.filler_fields()]] + [(len(rows) + 2, "序号", 9)])
+    from openpyxl import load_workbook
+
+    wb = load_workbook(sheet)
+    rows_ws = wb[ROWS_SHEET]
+    next_row = rows_ws.max_row + 1
+    table = SCHEMA.table("columns")
+    for group, slot in table.slots():
+        for row in example_form(variant=2)["columns"][group.key][slot.key]:
+            rows_ws.append([9, table.slot_label(group, slot), row["name"], row["address"]])
+    wb.save(sheet)
+    assert rows_ws.max_row > next_row
+
+    partial = import_workbook(store, sheet, only_valid=True)
+    bad = [e for e in partial.errors]
+    assert bad and all(e.site == draft_key for e in bad), [e.text() for e in bad]
+    assert sorted(partial.updated) == sorted(typed) and len(partial.created) == 1
+    assert len(store.uuids()) == 4
+    assert store.load(typed[0]).document["fields"]["office_address"] == "无"
+    assert store.load(typed[1]).document["fields"]["home_url"] == "https://mzj.nanning.gov.cn/"
+    assert store.load(typed[1]).document["uuid"] == typed[1]
+    assert store.load(draft.uuid).document["fields"]["site_name"] == "只填了名称的草稿"  # bad row: untouched
+    assert store.load(partial.created[0]).origin == "excel"
+    report = partial.report(imported=True)
+    assert "已导入 3 个网站（新建 1 份，更新 2 份）" in report and "没有导入" in report
+    assert f"「网站基本信息」第 {line[draft.uuid]} 行" in report
+
+    # Round two: export again, import unchanged: the three good forms are unchanged.
+    sheet2, count, _ = export_workbook(store, tmp_path / "导出2.xlsx")
+    second = import_workbook(store, sheet2, only_valid=True)
+    assert len(second.unchanged) == 3 and not second.updated and not second.created
+
+
+def spreadsheet_save(path, tmp_path):
+    """Open and save ``path`` in a real spreadsheet program (LibreOffice Calc, headless), as a
+    user's Excel or WPS does before the sheet comes back."""
+    tool = shutil.which("soffice")
+    from tests.support.components import require
+
+    require("LibreOffice Calc", tool is not None, "apt-get install -y --no-install-recommends libreoffice-calc-nogui")
+    out = tmp_path / "saved"
+    subprocess.run([tool, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(path)],
+                   check=True, timeout=300, capture_output=True, env=dict(os.environ, HOME=str(tmp_path)))
+    saved = out / Path(path).name
+    assert saved.stat().st_size > 5_000
+    return saved
+
+
+@pytest.mark.slow
+def test_the_uuid_column_survives_a_spreadsheet_programs_save(store, tmp_path):
+    from filler.core.excel import UUID_HEADER, export_workbook
+
+    uuids = add_examples(store, 3)
+    sheet, _, _ = export_workbook(store, tmp_path / "导出.xlsx")
+    _, rows = sheet_rows(sheet)
+    line = {r[UUID_HEADER]: i for i, r in enumerate(rows, start=2)}
+    edit_sheet(sheet, [(line[uuids[1]], "负责人职务", "局长")])
+    saved = spreadsheet_save(sheet, tmp_path)
+    assert sorted(r[UUID_HEADER] for r in sheet_rows(saved)[1]) == sorted(uuids)
+    result = import_workbook(store, saved)
+    assert result.errors == [], [e.text() for e in result.errors]
+    assert result.updated == [uuids[1]] and len(result.unchanged) == 2 and sorted(store.uuids()) == sorted(uuids)
+    assert store.load(uuids[1]).document["fields"]["principal_title"] == "局长"
+
+    # The empty template, filled and saved the same way, imported twice: no second form.
+    template = write_template(SCHEMA, tmp_path / "模板.xlsx")
+    fill_template(template, [example_form(variant=0)])
+    for _ in range(2):
+        result = import_workbook(FormStore(tmp_path / "另一个目录", SCHEMA), spreadsheet_save(template, tmp_path))
+        assert result.errors == [], [e.text() for e in result.errors]
+    assert len(FormStore(tmp_path / "另一个目录", SCHEMA).uuids()) == 1 and result.unchanged
+
+
+def test_excel_row_whose_uuid_and_address_name_two_forms_is_refused(store, tmp_path):
+    from filler.core.excel import UUID_HEADER, export_workbook
+
+    first, second = add_examples(store, 2)
+    sheet, _, _ = export_workbook(store, tmp_path / "导出.xlsx")
+    _, rows = sheet_rows(sheet)
+    line = {r[UUID_HEADER]: i for i, r in enumerate(rows, start=2)}
+    other_url = store.load(second).document["fields"]["home_url"]
+    # The first form's row given the second form's address (www. and https do not matter).
+    edit_sheet(sheet, [(line[first], "首页网址", other_url.replace("http://", "https://www.")),
+                       (line[second], "首页网址", "http://other.example.gov.cn/")])
+    result = import_workbook(store, sheet)
+    assert result.saved == []
+    [error] = result.errors
+    assert error.row == line[first] and error.column == "首页网址"
+    assert "杭州市上城区人民政府" in error.message and first in error.message
+    assert store.schema.title(store.load(second).document) in error.message and second in error.message
+
+
+def test_excel_copied_row_and_damaged_uuid_are_named(store, tmp_path):
+    from filler.core.excel import UUID_HEADER, export_workbook
+
+    [only] = add_examples(store, 1)
+    sheet, _, _ = export_workbook(store, tmp_path / "导出.xlsx")
+    other = example_form(variant=1)["fields"]
+    edit_sheet(sheet, [(3, f.label, other[f.name]) for f in SCHEMA.filler_fields()]
+               + [(3, "序号", 2), (3, UUID_HEADER, only),  # a copied row that kept its 内部标识
+                  (4, "序号", 3), (4, "网站名称", "x"), (4, UUID_HEADER, "不是内部标识")])
+    texts = [e.text() for e in import_workbook(store, sheet).errors]
+    assert any(t.startswith("「网站基本信息」第 3 行：内部标识与第 2 行相同") for t in texts), texts
+    assert any(t.startswith("「网站基本信息」第 4 行：内部标识“不是内部标识”不正确") for t in texts), texts
+    assert not any("对应同一份表单" in t for t in texts), texts  # one message for one mistake
+    assert store.uuids() == [only]
+
+    # A damaged form file: its row is refused up front, not half-way through the saving.
+    store.path_for(only).write_text("{ damaged", encoding="utf-8")
+    edit_sheet(sheet, [(row, header, None) for row in (3, 4)
+                        for header in ["序号", UUID_HEADER] + [f.label for f in SCHEMA.filler_fields()]])
+    result = import_workbook(store, sheet, only_valid=True)
+    assert [e.text() for e in result.errors] == [
+        f"「网站基本信息」第 2 行：数据目录中内部标识为 {only} 的表单文件已损坏，无法更新；"
+        f"请先在客户端中删除它，或从另一份副本恢复这个文件"]
+    assert result.saved == [] and store.path_for(only).read_text(encoding="utf-8") == "{ damaged"
+
+
+def test_excel_only_valid_imports_the_good_websites_and_reports_the_rest(store, tmp_path):
+    template = write_template(SCHEMA, tmp_path / "模板.xlsx")
+    documents = [example_form(variant=i) for i in range(3)]
+    documents[1]["fields"]["principal_mobile"] = "1380771000"
+
+    def breakage(sites, rows, next_row):
+        rows.cell(row=next_row, column=1, value=3)
+        rows.cell(row=next_row, column=2, value="新闻中心")  # not a category: website 3 is bad too
+        rows.cell(row=next_row + 1, column=1, value=7)  # belongs to no website: blocks none
+        rows.cell(row=next_row + 1, column=2, value="信息发布类—动态要闻")
+
+    fill_template(template, documents, breakage)
+    assert import_workbook(store, template).saved == [] and store.uuids() == []
+    result = import_workbook(store, template, only_valid=True)
+    assert len(result.created) == 1 and store.uuids() == result.created
+    assert store.load(result.created[0]).document["fields"]["site_name"] == documents[0]["fields"]["site_name"]
+    assert [s.key for s in result.bad_sites] == ["2", "3"]
+    report = result.report(imported=True)
+    assert "序号 2（第 3 行）、序号 3（第 4 行）" in report
+    assert "「网站基本信息」第 3 行：负责人手机应为" in report
+    assert "网站序号 7 在「网站基本信息」中不存在" in report and "“新闻中心”不是可选的栏目类别" in report
+
+    # Fixed and imported again (all rows right now): the good one is unchanged, the rest created.
+    documents[1]["fields"]["principal_mobile"] = "13807710000"
+    template = write_template(SCHEMA, tmp_path / "改正后.xlsx")
+    fill_template(template, documents)
+    again = import_workbook(store, template)
+    assert again.errors == [] and again.unchanged == result.created and len(again.created) == 2
+    assert len(store.uuids()) == 3
+
+
+def test_excel_import_stops_cleanly_when_a_save_fails(store, tmp_path, monkeypatch):
+    template = write_template(SCHEMA, tmp_path / "模板.xlsx")
+    fill_template(template, [example_form(variant=i) for i in range(3)])
+    real_save = FormStore.save
+    calls = []
+
+    def failing_save(self, stored):
+        calls.append(stored.uuid)
+        if len(calls) == 2:
+            raise StoreError("保存失败：磁盘已满")
+        return real_save(self, stored)
+
+    monkeypatch.setattr(FormStore, "save", failing_save)
+    result = import_workbook(store, template)
+    assert len(result.saved) == 1 and store.uuids() == result.saved
+    assert [e.text() for e in result.errors] == ["「网站基本信息」第 3 行：没有保存：保存失败：磁盘已满",
+                                                 "「网站基本信息」第 4 行：没有保存：第 3 行保存失败后导入已停止"]
+    assert [s.key for s in result.bad_sites] == ["2", "3"]
+    assert not list(store.forms_dir.glob("*.tmp*")) and not list(store.forms_dir.glob(".*"))
+
+
 # -- update check ------------------------------------------------------------------------------
 
 
@@ -385,6 +637,20 @@ def test_settings_round_trip_and_damaged_file(tmp_path):
     assert again.data_path == tmp_path / "数据" and again.server_url == "https://pucha.example.gov.cn"
     path.write_text("{half", encoding="utf-8")
     assert Settings.load(path).server_url == "http://127.0.0.1:8080"
+
+
+def test_data_folder_precedence_setting_then_environment_then_default(tmp_path, monkeypatch):
+    """docs/filler.md §5: the saved setting wins over PUCHA_FILLER_DATA, which wins over the
+    default (--data-dir, above them all, is the caller's: cli._store and FillerApp)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PUCHA_FILLER_DATA", raising=False)
+    settings = Settings(path=tmp_path / "settings.json")
+    assert settings.data_path == tmp_path / "home" / "政府网站普查填报数据"
+    assert settings.data_source == "默认位置"
+    monkeypatch.setenv("PUCHA_FILLER_DATA", str(tmp_path / "env"))
+    assert settings.data_path == tmp_path / "env" and settings.data_source == "环境变量 PUCHA_FILLER_DATA"
+    settings.data_dir = str(tmp_path / "chosen")
+    assert settings.data_path == tmp_path / "chosen" and settings.data_source == "设置中保存的位置"
 
 
 def test_store_refuses_an_unwritable_place_with_a_chinese_message(tmp_path):

@@ -33,14 +33,15 @@ class ScriptedDialogs:
         self.log.append((kind,) + args)
         return self.answers.pop(0) if self.answers else None
 
-    def ask_save_path(self, title, *args):
-        return self._next("save", title)
+    # Each file question records the folder its dialog would open in.
+    def ask_save_path(self, title, default_name="", initial_dir="", *args):
+        return self._next("save", title, initial_dir)
 
-    def ask_open_path(self, title, *args):
-        return self._next("open", title)
+    def ask_open_path(self, title, initial_dir="", *args):
+        return self._next("open", title, initial_dir)
 
-    def ask_folder(self, title, *args):
-        return self._next("folder", title)
+    def ask_folder(self, title, initial_dir=""):
+        return self._next("folder", title, initial_dir)
 
     def confirm(self, message, title=""):
         self.log.append(("confirm", message))
@@ -52,8 +53,11 @@ class ScriptedDialogs:
     def error(self, message, title=""):
         self.log.append(("error", message))
 
-    def report(self, title, text):
+    def report(self, title, text, initial_dir=""):
         self.log.append(("report", title, text))
+
+    def choose(self, title, text, buttons, initial_dir=""):
+        return self._next("choose", title, text, buttons)
 
     def messages(self, kind):
         return [entry for entry in self.log if entry[0] == kind]
@@ -276,7 +280,7 @@ def test_fill_save_reopen_and_export_in_the_real_window(gui):
     window[(E.TAB, "fields")].select()
     window[E.FIELDS_COLUMN].Widget.canvas.yview_moveto(0.3)  # the mobile number's message in view
     app.pump()
-    assert window[(E.FIELD_ERROR, "principal_mobile")].visible
+    assert window[(E.FIELD_ERROR, "principal_mobile")].get().startswith("负责人手机应为")
     screenshot(window, tmp_path / "filler-editor.png")
 
     type_into(app, window, (E.FIELD, "principal_mobile"), source["fields"]["principal_mobile"])
@@ -387,3 +391,166 @@ def test_offline_start_says_so_and_works(xvfb_display, tmp_path, monkeypatch):
         assert len(app.editors) == 1
     finally:
         app.quit()
+
+
+def screen_y(window, key):
+    window.TKroot.update_idletasks()
+    return window[key].widget.winfo_rooty()
+
+
+def test_an_error_line_does_not_move_the_field_under_the_cursor(gui):
+    """The user leaves 首页网址 with a wrong address and reaches for the next field: the message
+    that appears under 首页网址 must not push that field (or any below) away."""
+    from filler.gui import editor as E
+    from filler.gui import main_window as M
+
+    app, dialogs, tmp_path = gui
+    click(app, app.main.window, M.NEW)
+    editor = next(iter(app.editors.values()))
+    window = editor.window
+    below = [(E.FIELD, name) for name in ("supervisor_unit", "filing_unit", "principal_mobile", "contact_email")]
+    before = {key: screen_y(window, key) for key in below}
+    line_height = window[(E.FIELD_ERROR, "home_url")].widget.winfo_height()
+
+    typed = xdotool_type(app, window, (E.FIELD, "home_url"), "www.hzsc.gov.cn")
+    assert typed == "www.hzsc.gov.cn"
+    window[(E.FIELD, "home_url")].widget.event_generate("<FocusOut>", when="tail")
+    app.pump()
+    assert window[(E.FIELD_ERROR, "home_url")].get().startswith("首页网址应为以 http://")
+    assert {key: screen_y(window, key) for key in below} == before
+    assert window[(E.FIELD_ERROR, "home_url")].widget.winfo_height() == line_height
+
+    # 保存 shows every message at once: still nothing moves.
+    click(app, window, E.SAVE)
+    assert window[(E.FIELD_ERROR, "supervisor_unit")].get().startswith("请填写网站主管单位")
+    assert {key: screen_y(window, key) for key in below} == before
+    # And a corrected field clears its line without pulling the others up.
+    type_into(app, window, (E.FIELD, "home_url"), "http://www.hzsc.gov.cn/")
+    assert window[(E.FIELD_ERROR, "home_url")].get() == ""
+    assert {key: screen_y(window, key) for key in below} == before
+
+
+def test_excel_round_trip_through_the_window(gui):
+    """导出到Excel → edit the sheet → 从Excel导入 with 只导入正确的行: the same forms change (an
+    open editor shows it), the bad row is listed, and every file dialog opens in the data folder."""
+    from openpyxl import load_workbook
+
+    from filler.gui import editor as E
+    from filler.gui import main_window as M
+
+    app, dialogs, tmp_path = gui
+    main = app.main.window
+    data = str(app.store.root)
+    assert f"数据目录（设置中保存的位置）：{data}" in main[M.DATA_DIR_TEXT].get()
+    before = set(app.store.uuids())
+    by_name = {s.name: s.uuid for s in app.main.summaries}
+    hangzhou = by_name["杭州市上城区人民政府"]
+    draft = by_name["西湖区文化广电旅游体育局"]
+    # One form is open, with a change typed but not yet saved.
+    main[M.TABLE].update(select_rows=[[s.uuid for s in app.main.summaries].index(hangzhou)])
+    app.pump()
+    click(app, main, M.OPEN)
+    type_into(app, app.editors[hangzhou].window, (E.FIELD, "principal_name"), "王建国（已改）", leave=False)
+
+    sheet = tmp_path / "导出.xlsx"
+    dialogs.answers.append(str(sheet))
+    main[M.TABLE].update(select_rows=[])
+    app.pump()
+    click(app, main, M.EXPORT_EXCEL)
+    assert dialogs.messages("save")[-1][2] == data
+    wb = load_workbook(sheet)
+    ws = wb["网站基本信息"]
+    headers = [c.value for c in ws[1]]
+    rows = {r[-1].value: r[0].row for r in ws.iter_rows(min_row=2) if r[0].value}
+    assert set(rows) == before and headers[-1] == "内部标识"
+    assert ws.cell(row=rows[hangzhou], column=headers.index("负责人姓名") + 1).value == "王建国（已改）"
+    ws.cell(row=rows[hangzhou], column=headers.index("办公地址") + 1, value="杭州市上城区市民街 1 号")
+    wb.save(sheet)
+
+    # The draft's row is incomplete: asked, the user imports only the right rows.
+    dialogs.answers += [str(sheet), M.ONLY_VALID]
+    click(app, main, M.IMPORT_EXCEL)
+    assert dialogs.messages("open")[-1][2] == data
+    choose = dialogs.messages("choose")[-1]
+    assert choose[3] == (M.ONLY_VALID, M.IMPORT_NONE)
+    assert f"「网站基本信息」第 {rows[draft]} 行" in choose[2] and "请填写网站主管单位" in choose[2]
+    report = dialogs.messages("report")[-1]
+    assert report[1] == "从Excel导入：部分导入"
+    assert "已导入 2 个网站（更新 1 份，内容未变 1 份）" in report[2] and f"（第 {rows[draft]} 行）" in report[2]
+    assert set(app.store.uuids()) == before
+    assert app.store.load(hangzhou).document["fields"]["office_address"] == "杭州市上城区市民街 1 号"
+    editor = app.editors[hangzhou]
+    assert editor.window[(E.FIELD, "office_address")].get() == "杭州市上城区市民街 1 号"
+    assert editor.window[(E.FIELD, "principal_name")].get() == "王建国（已改）"
+    assert "导入 2 个网站" in main[M.STATUS].get()
+    click(app, editor.window, E.CLOSE)
+
+    # 都不导入 leaves everything as it was.
+    revisions = {u: app.store.load(u).revision for u in before}
+    dialogs.answers += [str(sheet), M.IMPORT_NONE]
+    click(app, main, M.IMPORT_EXCEL)
+    assert {u: app.store.load(u).revision for u in before} == revisions
+    assert "未导入" in main[M.STATUS].get()
+
+    # The template and the package dialogs open in the data folder too.
+    dialogs.answers.append(None)
+    click(app, main, M.TEMPLATE)
+    dialogs.answers.append(None)
+    click(app, main, M.EXPORT)
+    assert [entry[2] for entry in dialogs.messages("save")[-2:]] == [data, data]
+
+
+def test_the_report_box_copies_and_saves_its_text(xvfb_display, tmp_path):
+    """The real report window: 复制 puts the whole report on the clipboard, 另存为 writes it."""
+    from filler.gui.app import configure_look
+    from filler.gui.dialogs import REPORT_COPY, REPORT_SAVE, REPORT_STATUS, Dialogs
+
+    font, _small, _title = configure_look()
+    target = tmp_path / "问题清单.txt"
+
+    class SaveHere(Dialogs):
+        def ask_save_path(self, title, default_name="", initial_dir="", *args):
+            self.asked_in = initial_dir
+            return str(target)  # the file chooser is a person's answer
+
+    dialogs = SaveHere(font)
+    text = "1. 「网站基本信息」第 3 行：负责人手机应为以 1 开头的 11 位手机号码\n2. 「栏目信息」第 9 行：…"
+    window = dialogs.report_window("从Excel导入：有问题", text, ("只导入正确的行", "都不导入"))
+    seen = {}
+
+    def press(key, then=None):
+        def go():
+            window[key].widget.invoke()
+            if then:
+                window.TKroot.after(50, then)
+        return go
+
+    def look():
+        seen["clipboard"] = window.TKroot.clipboard_get()
+        seen["status"] = window[REPORT_STATUS].get()
+        window.TKroot.after(50, press(REPORT_SAVE, lambda: window.TKroot.after(50, press("只导入正确的行"))))
+
+    window.TKroot.after(100, press(REPORT_COPY, look))
+    answer = dialogs.run_report(window, text, ("只导入正确的行", "都不导入"), str(tmp_path))
+    assert answer == "只导入正确的行"
+    assert seen == {"clipboard": text, "status": "已复制"}
+    assert target.read_text(encoding="utf-8-sig") == text and dialogs.asked_in == str(tmp_path)
+
+
+def test_the_window_names_the_data_folder_and_where_it_comes_from(xvfb_display, tmp_path, monkeypatch):
+    from filler.core.settings import Settings
+    from filler.gui import main_window as M
+    from filler.gui.app import FillerApp
+
+    monkeypatch.setenv("PUCHA_FILLER_DATA", str(tmp_path / "环境变量指定"))
+    cases = [({}, tmp_path / "环境变量指定", "环境变量 PUCHA_FILLER_DATA"),
+             ({"data_dir": tmp_path / "命令行指定"}, tmp_path / "命令行指定", "本次由 --data-dir 指定")]
+    for kwargs, folder, source in cases:
+        settings = Settings(path=tmp_path / "settings.json")
+        app = FillerApp(settings, dialogs=ScriptedDialogs(), check_updates=False, **kwargs).start()
+        try:
+            app.pump()
+            assert app.store.root == folder and (folder / "forms").is_dir()
+            assert f"数据目录（{source}）：{folder}" in app.main.window[M.DATA_DIR_TEXT].get()
+        finally:
+            app.quit()

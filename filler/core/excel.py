@@ -1,9 +1,17 @@
-"""Excel batch entry for units with many websites: a template made from the schema, and its import.
+"""Excel batch entry for units with many websites: a template made from the schema (empty, or
+filled with the forms of the data folder: 导出到Excel), and its import.
 
-The template has one row per website on 网站基本信息, the column rows on 栏目信息 keyed by the
-website's 序号, and a 填写说明 sheet. Import is all or nothing: when any row has a problem, every
-problem is listed row by row in Chinese and no form is created, so fixing the sheet and importing
-again can never leave half the websites in the data folder twice (FAQ §18: one form per website).
+The workbook has one row per website on 网站基本信息, the column rows on 栏目信息 keyed by the
+website's 序号, and a 填写说明 sheet. The last column of 网站基本信息, 内部标识, carries the form's
+UUID, so that a sheet fixed in Excel and imported again updates the forms it made instead of
+making a second form per website (FAQ §18: one form per website; the server overwrites by UUID).
+A row without 内部标识 is matched by its website (``website_key`` of 首页网址) to a form that an
+earlier Excel import made; a form typed in the editor is never overwritten that way.
+
+Import checks every row before it writes anything. By default it is all or nothing: when any row
+has a problem, every problem is listed row by row in Chinese and no form is written. The user may
+instead import only the websites whose rows are all right (``only_valid``); the others are listed
+with sheet, Excel row and what is wrong. Each form is written atomically by the store.
 """
 from __future__ import annotations
 
@@ -12,18 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from app.forms.schema import CHOICE, NONE_VALUE, FormSchema, website_key
+from app.forms.schema import CHOICE, NONE_VALUE, URL, FormSchema, is_valid_uuid4, website_key
 from app.forms.xlsx import set_header, set_text
-from filler.core.store import FormStore, StoreError
+from filler.core.store import FormStore, StoredForm, StoreError
 from filler.core.validation import parse_row_path
 
 SITES_SHEET = "网站基本信息"
 ROWS_SHEET = "栏目信息"
 HELP_SHEET = "填写说明"
 KEY_HEADER = "序号"
+UUID_HEADER = "内部标识"
 ROW_KEY_HEADER = "网站序号"
 SLOT_HEADER = "栏目类别"
 TEMPLATE_ROWS = 500  # rows formatted as text and given drop-downs; more rows still import
+EXCEL_ORIGIN = "excel"  # StoredForm.origin of a form an import made
+UUID_GREY = "808080"
 
 _DASHES_RE = re.compile(r"[\s\-－—–‐‑‒―﹣−_/／]")
 
@@ -38,25 +49,78 @@ class RowError:
     row: int
     message: str
     column: str = ""
+    # The 序号 of the website the problem belongs to (that website is not imported), or None for a
+    # row that belongs to no website of the sheet.
+    site: Optional[str] = None
 
     def text(self) -> str:
         where = f"「{self.sheet}」第 {self.row} 行" if self.row else f"「{self.sheet}」"
+        if self.column and self.column not in self.message:
+            where += f"“{self.column}”列"
         return f"{where}：{self.message}"
 
 
 @dataclass
+class SheetSite:
+    """One website of the sheet: its row, its document, and which form it becomes."""
+
+    key: str
+    row: int
+    document: dict
+    # The UUID of the form this row updates or creates; the document carries it too.
+    target: str = ""
+    exists: bool = False  # the target is a form of the data folder (update), else a new form
+
+
+@dataclass
 class ExcelImport:
-    documents: list = field(default_factory=list)
+    sites: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     saved: list = field(default_factory=list)  # UUIDs written to the store
+    created: list = field(default_factory=list)
+    updated: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)  # matched a form that already says the same
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    def _bad_keys(self) -> set:
+        return {e.site for e in self.errors if e.site is not None}
 
-# --------------------------------------------------------------------------------------------
-# Template
+    @property
+    def good_sites(self) -> list:
+        bad = self._bad_keys()
+        return [site for site in self.sites if site.key not in bad]
+
+    @property
+    def bad_sites(self) -> list:
+        bad = self._bad_keys()
+        return [site for site in self.sites if site.key in bad]
+
+    def summary(self) -> str:
+        parts = []
+        for label, items in (("新建", self.created), ("更新", self.updated), ("内容未变", self.unchanged)):
+            if items:
+                parts.append(f"{label} {len(items)} 份")
+        return "，".join(parts) or "没有导入表单"
+
+    def report(self, imported: bool) -> str:
+        """The row-by-row report the window shows and the user can copy or save."""
+        if imported:
+            lines = [f"已导入 {len(self.created) + len(self.updated) + len(self.unchanged)} 个网站（{self.summary()}）。"]
+            bad = self.bad_sites
+            if bad:
+                lines.append(f"以下 {len(bad)} 个网站有问题，没有导入：" + "、".join(
+                    f"序号 {site.key}（第 {site.row} 行）" for site in bad))
+            lines.append(f"改正以下 {len(self.errors)} 处问题后可以再次导入同一个表格，已导入的网站会被更新而不会重复：")
+        else:
+            lines = [f"未导入任何表单。请改正以下 {len(self.errors)} 处问题后重新导入："]
+        return "\n".join(lines + ["", self.problems()])
+
+    def problems(self) -> str:
+        """Every problem, numbered, one a line: sheet, Excel row, column, what is wrong."""
+        return "\n".join(f"{i}. {e.text()}" for i, e in enumerate(self.errors, start=1))
 
 
 def _slot_choices(schema: FormSchema) -> list:
@@ -67,24 +131,37 @@ def _slot_choices(schema: FormSchema) -> list:
     return out
 
 
-def write_template(schema: FormSchema, path) -> Path:
+def _url_field(schema: FormSchema):
+    return next((f for f in schema.filler_fields() if f.kind == URL), None)
+
+
+# --------------------------------------------------------------------------------------------
+# Template (empty, or the forms of the data folder)
+
+
+def write_template(schema: FormSchema, path, documents=()) -> Path:
+    """The batch entry workbook; ``documents`` (each with its UUID) fill it, one website a row."""
     from openpyxl import Workbook
-    from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
 
-    wrap = Alignment(wrap_text=True, vertical="top")
-    fields = schema.filler_fields()
-    slots = _slot_choices(schema)
-
+    documents = list(documents)
     wb = Workbook()
     help_ws = wb.active
     help_ws.title = HELP_SHEET
-    sites = wb.create_sheet(SITES_SHEET)
-    rows_ws = wb.create_sheet(ROWS_SHEET)
+    first_slot_row, last_slot_row = _help_sheet(schema, help_ws)
+    _sites_sheet(schema, wb.create_sheet(SITES_SHEET), documents)
+    _rows_sheet(schema, wb.create_sheet(ROWS_SHEET), documents, first_slot_row, last_slot_row)
+    wb.active = 1 if documents else 0
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
 
-    # -- 填写说明 -----------------------------------------------------------------------------
+
+def _help_sheet(schema: FormSchema, ws) -> tuple:
+    """填写说明; returns the rows that list the 栏目类别 (the drop-down's source)."""
+    from openpyxl.styles import Alignment, Font
+
+    wrap = Alignment(wrap_text=True, vertical="top")
     lines = [
         (f"{schema.label} 批量填写模板", ""),
         ("怎么填", f"每个网站在「{SITES_SHEET}」中填一行，“{KEY_HEADER}”写 1、2、3……（不能重复）。"),
@@ -92,77 +169,138 @@ def write_template(schema: FormSchema, path) -> Path:
              f"“{SLOT_HEADER}”从下拉列表中选择。一个栏目类别可以填多行。"),
         ("", f'所有信息项均为必填项，如确无内容请填写"{NONE_VALUE}"；网站确无某类栏目时，'
              f'该类填一行，名称填写"{NONE_VALUE}"，地址填写"{NONE_VALUE}"或留空。'),
-        ("", "填好后在填报客户端点击“从Excel导入”。有任何错误时不会导入，客户端会逐行列出问题，改正后重新导入即可。"),
-        ("", "导入后每个网站成为一份表单，可以在客户端中继续修改，然后“生成文件”。"),
+        ("", "填好后在填报客户端点击“从Excel导入”。客户端逐行列出问题；可以改正后重新导入，"
+             "也可以选择“只导入正确的行”。"),
+        ("", f"“{UUID_HEADER}”（最后一列）由客户端填写，对应数据目录中的一份表单：请勿修改。新增网站时留空；"
+             f"复制一行来填写另一个网站时，请清空这一格。"),
+        ("", "同一个表格改正后再次导入，会更新上次导入的表单（按内部标识，或按首页网址），不会重复。"
+             "“导出到Excel”可以把已有的表单导出为这个格式，修改后再导入。"),
         ("", "请勿修改表头，请勿删除或重命名工作表。"),
         ("", ""),
         ("信息项", "填写要求"),
     ]
-    for f in fields:
+    heading_row = len(lines)
+    for f in schema.filler_fields():
         lines.append((f.label, f.hint() + (f"。{f.help}" if f.help else "")))
     lines.append(("", ""))
     lines.append((SLOT_HEADER, "可选的栏目类别（下拉列表的内容）"))
     first_slot_row = len(lines) + 1
-    for _table, _group, _slot, label in slots:
+    for _table, _group, _slot, label in _slot_choices(schema):
         lines.append((label, ""))
     last_slot_row = len(lines)
     for table in schema.tables:
         for col in table.columns:
             lines.append((f"栏目{col.label}", col.hint()))
     for r, (a, b) in enumerate(lines, start=1):
-        set_text(help_ws.cell(row=r, column=1), a or None)
-        cell = set_text(help_ws.cell(row=r, column=2), b or None)
-        cell.alignment = wrap
-    help_ws["A1"].font = Font(bold=True, size=14)
-    for r in (9, first_slot_row - 1):
-        help_ws.cell(row=r, column=1).font = Font(bold=True)
-        help_ws.cell(row=r, column=2).font = Font(bold=True)
-    help_ws.column_dimensions["A"].width = 30
-    help_ws.column_dimensions["B"].width = 100
+        set_text(ws.cell(row=r, column=1), a or None)
+        set_text(ws.cell(row=r, column=2), b or None).alignment = wrap
+    ws["A1"].font = Font(bold=True, size=14)
+    for r in (heading_row, first_slot_row - 1):
+        ws.cell(row=r, column=1).font = Font(bold=True)
+        ws.cell(row=r, column=2).font = Font(bold=True)
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["B"].width = 100
+    return first_slot_row, last_slot_row
 
-    # -- 网站基本信息 -------------------------------------------------------------------------
-    headers = [KEY_HEADER] + [f.label for f in fields]
+
+def _sites_sheet(schema: FormSchema, ws, documents: list) -> None:
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    fields = schema.filler_fields()
+    last_row = max(TEMPLATE_ROWS, len(documents) + 100) + 1
+    headers = [KEY_HEADER] + [f.label for f in fields] + [UUID_HEADER]
+    uuid_column = len(headers)
     for c, label in enumerate(headers, start=1):
-        cell = set_header(sites.cell(row=1, column=c), label)
+        cell = set_header(ws.cell(row=1, column=c), label)
         letter = get_column_letter(c)
-        sites.column_dimensions[letter].width = 8 if c == 1 else max(14, min(40, len(label) * 2 + 6))
+        ws.column_dimensions[letter].width = 8 if c == 1 else max(14, min(40, len(label) * 2 + 6))
+        # Text cells keep the 0 of 0571-… and the 11 digits of a mobile number as typed.
         if c > 1:
+            for r in range(2, last_row + 1):
+                ws.cell(row=r, column=c).number_format = "@"
+        if c == uuid_column:
+            # Grey, last and explained: a value the user leaves alone, yet an ordinary column,
+            # so Excel, WPS and LibreOffice all keep it on save.
+            cell.fill = PatternFill("solid", fgColor=UUID_GREY)
+            cell.comment = Comment("客户端用它找到对应的表单，请勿修改。新增网站时留空；"
+                                   "复制一行来填写另一个网站时请清空此格。", "填报客户端")
+            ws.column_dimensions[letter].width = 40
+        elif c > 1:
             f = fields[c - 2]
             cell.comment = Comment(f.hint() + (f"\n{f.help}" if f.help else ""), "填报客户端")
-            # Text cells keep the 0 of 0571-… and the 11 digits of a mobile number as typed.
-            for r in range(2, TEMPLATE_ROWS + 2):
-                sites.cell(row=r, column=c).number_format = "@"
             if f.kind == CHOICE:
                 dv = DataValidation(type="list", formula1='"' + ",".join(f.choices) + '"', allow_blank=True)
                 dv.error = f"{f.label}应为{f.hint()}"
-                dv.add(f"{letter}2:{letter}{TEMPLATE_ROWS + 1}")
-                sites.add_data_validation(dv)
-    sites.freeze_panes = "B2"
+                dv.add(f"{letter}2:{letter}{last_row}")
+                ws.add_data_validation(dv)
+    grey = Font(color=UUID_GREY)
+    for r, document in enumerate(documents, start=2):
+        ws.cell(row=r, column=1, value=r - 1)
+        values = document.get("fields") if isinstance(document.get("fields"), dict) else {}
+        for c, f in enumerate(fields, start=2):
+            value = values.get(f.name)
+            set_text(ws.cell(row=r, column=c), value if value not in (None, "") else None)
+        set_text(ws.cell(row=r, column=uuid_column), document.get("uuid")).font = grey
+    ws.freeze_panes = "B2"
 
-    # -- 栏目信息 -----------------------------------------------------------------------------
+
+def _rows_sheet(schema: FormSchema, ws, documents: list, first_slot_row: int, last_slot_row: int) -> None:
+    from openpyxl.comments import Comment
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     table = schema.tables[0] if schema.tables else None
+    lines = []  # (site 序号, slot label, row)
+    if table:
+        for key, document in enumerate(documents, start=1):
+            value = document.get(table.name) if isinstance(document.get(table.name), dict) else {}
+            for group, slot in table.slots():
+                slot_rows = (value.get(group.key) or {}).get(slot.key) or []
+                for row in slot_rows:
+                    if isinstance(row, dict) and any(str(v).strip() for v in row.values() if v is not None):
+                        lines.append((key, table.slot_label(group, slot), row))
+    last_row = max(TEMPLATE_ROWS * 4, len(lines) + 400) + 1
     row_headers = [ROW_KEY_HEADER, SLOT_HEADER] + ([c.label for c in table.columns] if table else [])
     widths = [10, 30, 30, 50]
     for c, label in enumerate(row_headers, start=1):
-        cell = set_header(rows_ws.cell(row=1, column=c), label)
-        rows_ws.column_dimensions[get_column_letter(c)].width = widths[c - 1] if c <= len(widths) else 30
+        cell = set_header(ws.cell(row=1, column=c), label)
+        ws.column_dimensions[get_column_letter(c)].width = widths[c - 1] if c <= len(widths) else 30
         if c > 2:
             col = table.columns[c - 3]
             cell.comment = Comment(col.hint(), "填报客户端")
-            for r in range(2, TEMPLATE_ROWS * 4 + 2):
-                rows_ws.cell(row=r, column=c).number_format = "@"
+            for r in range(2, last_row + 1):
+                ws.cell(row=r, column=c).number_format = "@"
     dv = DataValidation(type="list", formula1=f"'{HELP_SHEET}'!$A${first_slot_row}:$A${last_slot_row}",
                         allow_blank=True)
     dv.error = "请从下拉列表中选择栏目类别"
-    dv.add(f"B2:B{TEMPLATE_ROWS * 4 + 1}")
-    rows_ws.add_data_validation(dv)
-    rows_ws.freeze_panes = "A2"
+    dv.add(f"B2:B{last_row}")
+    ws.add_data_validation(dv)
+    for r, (key, label, row) in enumerate(lines, start=2):
+        ws.cell(row=r, column=1, value=key)
+        set_text(ws.cell(row=r, column=2), label)
+        for c, col in enumerate(table.columns, start=3):
+            value = row.get(col.name)
+            set_text(ws.cell(row=r, column=c), value if value not in (None, "") else None)
+    ws.freeze_panes = "A2"
 
-    wb.active = 0
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+
+def export_workbook(store: FormStore, path, uuids=None) -> tuple:
+    """导出到Excel: the forms of the data folder (or the given ones) in the batch entry workbook,
+    each with its 内部标识, so that the sheet edited in Excel and imported again updates them.
+    Returns (path, number of forms written, files that could not be read)."""
+    wanted = set(uuids) if uuids is not None else None
+    documents, broken = [], []
+    for item in store.load_all():
+        if not isinstance(item, StoredForm):
+            if wanted is None or item.path.stem in wanted:
+                broken.append(item)
+        elif wanted is None or item.uuid in wanted:
+            documents.append(item.document)
+    documents.sort(key=lambda d: (store.schema.title(d), d.get("uuid", "")))
+    return write_template(store.schema, path, documents), len(documents), broken
 
 
 # --------------------------------------------------------------------------------------------
@@ -195,15 +333,15 @@ def _header_map(ws, required: list, sheet: str, errors: list) -> Optional[dict]:
 def _data_rows(ws, positions: dict):
     """Each row below the header that is not blank, as (its Excel row number, ``cell``):
     ``cell(label)`` is the value under that header, None where the row has fewer cells than the
-    header."""
+    header or the header is absent (内部标识 in a template made before it existed)."""
     for r, values in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
         values = list(values)
         if not any(_text(v) for v in values):
             continue
 
         def cell(label, values=values):
-            i = positions[label]
-            return values[i] if i < len(values) else None
+            i = positions.get(label)
+            return values[i] if i is not None and i < len(values) else None
 
         yield r, cell
 
@@ -212,8 +350,47 @@ def _slot_key(label: str) -> str:
     return _DASHES_RE.sub("", label)
 
 
-def read_workbook(schema: FormSchema, path, existing_urls: Optional[dict] = None) -> ExcelImport:
-    """Turn a filled template into documents, or row-by-row errors. Saves nothing."""
+@dataclass
+class FolderForm:
+    uuid: str
+    title: str
+    website: Optional[str]  # website_key of its 首页网址
+    from_excel: bool
+
+    def name(self) -> str:
+        return f"“{self.title or '（未填写网站名称）'}”（内部标识 {self.uuid}）"
+
+
+class FolderIndex:
+    """The data folder's forms as import matches them: by UUID and by website."""
+
+    def __init__(self, forms=(), unreadable=()):
+        self.by_uuid = {}
+        self.by_website = {}
+        self.unreadable = set(unreadable)  # UUIDs whose form file is damaged
+        for form in forms:
+            self.by_uuid[form.uuid] = form
+            if form.website:
+                self.by_website.setdefault(form.website, []).append(form)
+
+    @classmethod
+    def of(cls, store: FormStore) -> "FolderIndex":
+        url_field = _url_field(store.schema)
+        forms, unreadable = [], []
+        for item in store.load_all():
+            if not isinstance(item, StoredForm):
+                unreadable.append(item.path.stem)
+                continue
+            values = item.document.get("fields") if isinstance(item.document.get("fields"), dict) else {}
+            url = values.get(url_field.name) if url_field else None
+            forms.append(FolderForm(item.uuid, store.schema.title(item.document), website_key(url),
+                                    item.origin == EXCEL_ORIGIN))
+        return cls(forms, unreadable)
+
+
+def read_workbook(schema: FormSchema, path, folder: Optional[FolderIndex] = None) -> ExcelImport:
+    """Turn a filled template into documents matched to the data folder's forms, or row-by-row
+    errors. Saves nothing."""
     from openpyxl import load_workbook
 
     result = ExcelImport()
@@ -237,82 +414,144 @@ def read_workbook(schema: FormSchema, path, existing_urls: Optional[dict] = None
                                ROWS_SHEET, errors)
         if site_cols is None or row_cols is None:
             return result
-
-        # -- websites -------------------------------------------------------------------------
-        sites = {}  # 序号 → (excel row, document)
-        order = []
-        for r, cell in _data_rows(sites_ws, site_cols):
-            key = _text(cell(KEY_HEADER))
-            if not key:
-                errors.append(RowError(SITES_SHEET, r, f"请填写“{KEY_HEADER}”（1、2、3……），「{ROWS_SHEET}」用它对应网站"))
-                continue
-            if key in sites:
-                errors.append(RowError(SITES_SHEET, r, f"序号 {key} 与第 {sites[key][0]} 行重复，每个网站的序号应不同"))
-                continue
-            document = schema.new_document(blank_rows=0)
-            for f in fields:
-                value = cell(f.label)
-                # Keep what Excel gives (numbers included): the schema's normalizer turns
-                # 13812345678.0 into text the same way the server would.
-                document["fields"][f.name] = "" if value is None else value
-            sites[key] = (r, document)
-            order.append(key)
-
-        # -- column rows ----------------------------------------------------------------------
-        slot_by_key = {}
-        for t, group, slot, label in _slot_choices(schema):
-            slot_by_key[_slot_key(label)] = (t, group, slot)
-        row_origin = {}  # (site key, table, group, slot, index) → excel row
-        for r, cell in _data_rows(rows_ws, row_cols):
-            key = _text(cell(ROW_KEY_HEADER))
-            if not key:
-                errors.append(RowError(ROWS_SHEET, r, f"请填写“{ROW_KEY_HEADER}”，即该栏目所属网站在「{SITES_SHEET}」中的序号"))
-                continue
-            if key not in sites:
-                errors.append(RowError(ROWS_SHEET, r, f"网站序号 {key} 在「{SITES_SHEET}」中不存在"))
-                continue
-            label = _text(cell(SLOT_HEADER))
-            target = slot_by_key.get(_slot_key(label)) if label else None
-            if target is None:
-                what = f"“{label}”不是可选的栏目类别" if label else f"请填写“{SLOT_HEADER}”"
-                errors.append(RowError(ROWS_SHEET, r, f"{what}，请从下拉列表中选择（可选项见「{HELP_SHEET}」）"))
-                continue
-            t, group, slot = target
-            document = sites[key][1]
-            slot_rows = document[t.name][group.key][slot.key]
-            slot_rows.append({c.name: ("" if cell(c.label) is None else cell(c.label)) for c in t.columns})
-            row_origin[(key, t.name, group.key, slot.key, len(slot_rows) - 1)] = r
-
-        # -- validation, mapped back to rows --------------------------------------------------
-        url_field = next((f for f in fields if f.kind == "url"), None)
-        seen_urls = {}
-        for key in order:
-            r, document = sites[key]
-            normalized = schema.normalize(document)
-            for error in schema.validate(normalized):
-                errors.append(_map_error(error, key, r, row_origin))
-            if url_field:
-                url = normalized["fields"].get(url_field.name, "")
-                canonical = website_key(url)
-                if canonical:
-                    if canonical in seen_urls:
-                        errors.append(RowError(SITES_SHEET, r, f"{url_field.label}与第 {seen_urls[canonical]} 行相同；每个网站只需填写一份"))
-                    elif existing_urls and canonical in existing_urls:
-                        errors.append(RowError(
-                            SITES_SHEET, r,
-                            f"数据目录中已有该网站的表单“{existing_urls[canonical]}”（{url_field.label}相同）；"
-                            f"每个网站只需一份表单，请在客户端中修改已有表单，或从 Excel 中删除此行"))
-                    seen_urls[canonical] = r
-            result.documents.append(normalized)
+        sites, uuids = _read_sites(schema, sites_ws, site_cols, errors)
+        row_origin = _read_rows(schema, rows_ws, row_cols, sites, errors)
+        _validate_and_match(schema, result, sites, uuids, row_origin, folder or FolderIndex())
         errors.sort(key=lambda e: (0 if e.sheet == SITES_SHEET else 1, e.row))
         return result
     finally:
         wb.close()
 
 
-def _map_error(error, key: str, site_row: int, row_origin: dict) -> RowError:
+def _read_sites(schema: FormSchema, ws, positions: dict, errors: list) -> tuple:
+    """序号 → SheetSite (document not yet normalized), and 序号 → the 内部标识 typed in the row."""
+    sites, uuids = {}, {}
+    for r, cell in _data_rows(ws, positions):
+        key = _text(cell(KEY_HEADER))
+        if not key:
+            errors.append(RowError(SITES_SHEET, r, f"请填写“{KEY_HEADER}”（1、2、3……），「{ROWS_SHEET}」用它对应网站",
+                                   KEY_HEADER))
+            continue
+        if key in sites:
+            # The column rows of this 序号 cannot be told apart: neither website is imported.
+            errors.append(RowError(SITES_SHEET, r, f"序号 {key} 与第 {sites[key].row} 行重复，每个网站的序号应不同"
+                                                   f"（这两行都没有导入）", KEY_HEADER, site=key))
+            continue
+        document = schema.new_document(blank_rows=0)
+        for f in schema.filler_fields():
+            value = cell(f.label)
+            # Keep what Excel gives (numbers included): the schema's normalizer turns
+            # 13812345678.0 into text the same way the server would.
+            document["fields"][f.name] = "" if value is None else value
+        sites[key] = SheetSite(key=key, row=r, document=document)
+        uuids[key] = _text(cell(UUID_HEADER)).lower()
+    return sites, uuids
+
+
+def _read_rows(schema: FormSchema, ws, positions: dict, sites: dict, errors: list) -> dict:
+    """Append each column row to its website's document; returns where each row came from."""
+    slot_by_key = {}
+    for t, group, slot, label in _slot_choices(schema):
+        slot_by_key[_slot_key(label)] = (t, group, slot)
+    row_origin = {}  # (site key, table, group, slot, index) → excel row
+    for r, cell in _data_rows(ws, positions):
+        key = _text(cell(ROW_KEY_HEADER))
+        if not key:
+            errors.append(RowError(ROWS_SHEET, r, f"请填写“{ROW_KEY_HEADER}”，即该栏目所属网站在「{SITES_SHEET}」中的序号",
+                                   ROW_KEY_HEADER))
+            continue
+        if key not in sites:
+            errors.append(RowError(ROWS_SHEET, r, f"网站序号 {key} 在「{SITES_SHEET}」中不存在", ROW_KEY_HEADER))
+            continue
+        label = _text(cell(SLOT_HEADER))
+        target = slot_by_key.get(_slot_key(label)) if label else None
+        if target is None:
+            what = f"“{label}”不是可选的栏目类别" if label else f"请填写“{SLOT_HEADER}”"
+            errors.append(RowError(ROWS_SHEET, r, f"（网站序号 {key}）{what}，请从下拉列表中选择（可选项见「{HELP_SHEET}」）",
+                                   SLOT_HEADER, site=key))
+            continue
+        t, group, slot = target
+        slot_rows = sites[key].document[t.name][group.key][slot.key]
+        slot_rows.append({c.name: ("" if cell(c.label) is None else cell(c.label)) for c in t.columns})
+        row_origin[(key, t.name, group.key, slot.key, len(slot_rows) - 1)] = r
+    return row_origin
+
+
+def _validate_and_match(schema: FormSchema, result: ExcelImport, sites: dict, uuids: dict,
+                        row_origin: dict, folder: FolderIndex) -> None:
+    errors = result.errors
+    url_field = _url_field(schema)
+    url_label = url_field.label if url_field else "首页网址"
+    seen_urls, seen_uuids, seen_targets = {}, {}, {}
+    for key, site in sites.items():
+        r = site.row
+        site.document = schema.normalize(site.document)
+        for error in schema.validate(site.document):
+            errors.append(_map_error(schema, error, key, r, row_origin))
+        website = website_key(site.document["fields"].get(url_field.name, "")) if url_field else None
+        typed = uuids.get(key, "")
+        told = False  # one message for one mistake: a copied row is not also "the same form twice"
+        if website in seen_urls:
+            errors.append(RowError(SITES_SHEET, r, f"{url_label}与第 {seen_urls[website]} 行相同；每个网站只需填写一份",
+                                   url_label, site=key))
+            told = True
+        if typed in seen_uuids:
+            errors.append(RowError(SITES_SHEET, r, f"内部标识与第 {seen_uuids[typed]} 行相同；复制一行来填写另一个网站时，"
+                                                   f"请清空“{UUID_HEADER}”", UUID_HEADER, site=key))
+            told = True
+        if website:
+            seen_urls.setdefault(website, r)
+        if typed:
+            seen_uuids.setdefault(typed, r)
+        error = _match(site, typed, folder, folder.by_website.get(website, []) if website else [], url_label)
+        if error:
+            errors.append(error)
+        elif site.target in seen_targets and not told:
+            errors.append(RowError(SITES_SHEET, r, f"与第 {seen_targets[site.target]} 行对应同一份表单"
+                                                   f"（内部标识 {site.target}）；每个网站只需填写一行",
+                                   UUID_HEADER, site=key))
+        seen_targets.setdefault(site.target, r)
+        result.sites.append(site)
+
+
+def _match(site: SheetSite, typed: str, folder: FolderIndex, same_website: list, url_label: str) -> Optional[RowError]:
+    """Decide which form the row becomes (``site.target``, ``site.exists``); an error when the
+    row cannot be matched safely."""
+    def refuse(message, column):
+        return RowError(SITES_SHEET, site.row, message, column, site=site.key)
+
+    site.target = site.document["uuid"]  # a new form unless matched below
+    if typed:
+        if not is_valid_uuid4(typed):
+            return refuse(f"内部标识“{typed}”不正确：它由客户端填写，请勿修改；新增的网站请留空", UUID_HEADER)
+        if typed in folder.unreadable:
+            return refuse(f"数据目录中内部标识为 {typed} 的表单文件已损坏，无法更新；请先在客户端中删除它，"
+                          f"或从另一份副本恢复这个文件", UUID_HEADER)
+        own = folder.by_uuid.get(typed)
+        # A UUID unknown here (the sheet came from another computer) still names the form: it is
+        # created under that UUID, so the server keeps updating the same record.
+        site.target, site.exists = typed, own is not None
+        site.document["uuid"] = typed
+        clash = [f for f in same_website if f.uuid != typed]
+        if clash:
+            this = own.name() if own else f"内部标识 {typed}（数据目录中没有这份表单）"
+            return refuse(f"本行的内部标识对应表单{this}，但{url_label}与数据目录中的另一份表单{clash[0].name()}相同；"
+                          f"每个网站只需一份表单，请改正{url_label}，或删除其中一份表单", url_label)
+        return None
+    if not same_website:
+        return None
+    if len(same_website) == 1 and same_website[0].from_excel:
+        site.target, site.exists = same_website[0].uuid, True
+        site.document["uuid"] = site.target
+        return None
+    return refuse(f"数据目录中已有该网站的表单{same_website[0].name()}（{url_label}相同），它不是从 Excel 导入的，"
+                  f"本行又没有内部标识；每个网站只需一份表单。请用“导出到Excel”得到带内部标识的表格后在其中修改，"
+                  f"或在客户端中修改已有表单，或从 Excel 中删除此行", url_label)
+
+
+def _map_error(schema: FormSchema, error, key: str, site_row: int, row_origin: dict) -> RowError:
     if error.path.startswith("fields."):
-        return RowError(SITES_SHEET, site_row, error.message, error.label)
+        return RowError(SITES_SHEET, site_row, error.message, error.label, site=key)
     parts = parse_row_path(error.path)
     if parts and parts["index"] is not None:
         origin = row_origin.get((key, parts["table"], parts["group"], parts["slot"], parts["index"]))
@@ -320,41 +559,70 @@ def _map_error(error, key: str, site_row: int, row_origin: dict) -> RowError:
             # The schema counts rows within a slot ("第 2 行"); in Excel the sheet row is what
             # the user can find, so say which website and drop the slot-relative numbering.
             message = re.sub(r"第 \d+ 行", "", error.message, count=1)
-            return RowError(ROWS_SHEET, origin, f"（网站序号 {key}）{message}", error.label)
+            column = ""
+            if parts["column"]:
+                column = schema.table(parts["table"]).column(parts["column"]).label  # the sheet's header
+            return RowError(ROWS_SHEET, origin, f"（网站序号 {key}）{message}", column, site=key)
     if parts:
         message = error.message
         if error.code == "rows":
             message = (f"序号 {key} 的网站没有填写“{error.label}”；请在「{ROWS_SHEET}」中添加，"
                        f'确无此类栏目时名称填写"{NONE_VALUE}"')
-        return RowError(SITES_SHEET, site_row, message, error.label)
-    return RowError(SITES_SHEET, site_row, error.message, error.label)
+        return RowError(SITES_SHEET, site_row, message, site=key)  # the message names the 栏目类别
+    return RowError(SITES_SHEET, site_row, error.message, error.label, site=key)
 
 
-def import_workbook(store: FormStore, path) -> ExcelImport:
-    """Read the workbook and, only when every row is right, save one form per website."""
-    existing = {}
-    url_field = next((f for f in store.schema.filler_fields() if f.kind == "url"), None)
-    if url_field:
-        for item in store.load_all():
-            document = getattr(item, "document", None)
-            if not document:
-                continue
-            url = document.get("fields", {}).get(url_field.name)
-            key = website_key(url)
-            if key:
-                existing[key] = store.schema.title(document) or url
-    result = read_workbook(store.schema, path, existing_urls=existing)
-    if result.errors:
-        return result
-    if not result.documents:
+def plan_import(store: FormStore, path) -> ExcelImport:
+    """Read the workbook against the data folder: each website matched to the form it becomes,
+    every problem listed. Writes nothing."""
+    result = read_workbook(store.schema, path, FolderIndex.of(store))
+    if not result.sites and not result.errors:
         result.errors.append(RowError(SITES_SHEET, 0, "没有找到要导入的网站，请在第 2 行起每行填写一个网站"))
+    return result
+
+
+def save_import(store: FormStore, result: ExcelImport, only_valid: bool = False) -> ExcelImport:
+    """Save the planned websites: all of them when every row is right; with ``only_valid``, the
+    websites whose rows are all right even when others are not.
+
+    A row matched to a form of the data folder replaces that form's document (its UUID kept);
+    a form whose content is already what the sheet says is left alone (its revision, and with it
+    its 已生成 state, unchanged). Each form is one atomic write; a failed write stops the import
+    and is reported, the forms written before it stay complete."""
+    if result.errors and not only_valid:
+        return result
+    sites = result.good_sites
+    if not sites:
         return result
     store.ensure()
-    for document in result.documents:
+    for position, site in enumerate(sites):
         try:
-            stored = store.add_document(document)
+            _save_site(store, site, result)
         except StoreError as exc:
-            result.errors.append(RowError(SITES_SHEET, 0, str(exc)))
+            result.errors.append(RowError(SITES_SHEET, site.row, f"没有保存：{exc}", site=site.key))
+            for rest in sites[position + 1:]:
+                result.errors.append(RowError(SITES_SHEET, rest.row, f"没有保存：第 {site.row} 行保存失败后导入已停止",
+                                              site=rest.key))
             break
-        result.saved.append(stored.uuid)
     return result
+
+
+def import_workbook(store: FormStore, path, only_valid: bool = False) -> ExcelImport:
+    """Read the workbook and save one form per website (see ``save_import``)."""
+    return save_import(store, plan_import(store, path), only_valid)
+
+
+def _save_site(store: FormStore, site: SheetSite, result: ExcelImport) -> None:
+    if not site.exists:
+        stored = store.add_document(site.document, origin=EXCEL_ORIGIN)
+        result.created.append(stored.uuid)
+        result.saved.append(stored.uuid)
+        return
+    stored = store.load(site.target)
+    if store.schema.normalize(stored.document) == site.document:
+        result.unchanged.append(stored.uuid)
+        return
+    stored.document = site.document
+    store.save(stored)
+    result.updated.append(stored.uuid)
+    result.saved.append(stored.uuid)

@@ -53,6 +53,15 @@ class Settings:
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser() if self.data_dir else default_data_dir()
 
+    @property
+    def data_source(self) -> str:
+        """Why ``data_path`` is what it is, in the words the window shows."""
+        if self.data_dir:
+            return "设置中保存的位置"  # chosen with 数据目录 or `python -m filler data-dir`
+        if os.environ.get("PUCHA_FILLER_DATA"):
+            return "环境变量 PUCHA_FILLER_DATA"
+        return "默认位置"
+
     @classmethod
     def load(cls, path=None) -> "Settings":
         path = Path(path) if path else settings_home() / "settings.json"

@@ -69,6 +69,9 @@ class StoredForm:
     exported_to: Optional[str] = None
     exported_revision: Optional[int] = None
     copied_from: Optional[str] = None
+    # "excel" for a form that an Excel import made: a later sheet row without 内部标识 but with
+    # the same website (首页网址) updates it instead of being refused as a second form.
+    origin: Optional[str] = None
     form_type: str = ""
     schema_version: int = 0
 
@@ -93,6 +96,7 @@ class StoredForm:
             "updated_at": self.updated_at,
             "revision": self.revision,
             "copied_from": self.copied_from,
+            "origin": self.origin,
             "document": self.document,
         }
 
@@ -123,6 +127,7 @@ class StoredForm:
             updated_at=text("updated_at") or "",
             revision=number("revision") or 0,
             copied_from=text("copied_from"),
+            origin=text("origin"),
             form_type=text("form_type") or "",
             schema_version=number("schema_version") or 0,
         )
@@ -282,10 +287,12 @@ class FormStore:
                 f"可点击“数据目录”改用其他文件夹后再保存") from exc
         return stored
 
-    def add_document(self, document: dict, copied_from: Optional[str] = None) -> StoredForm:
+    def add_document(self, document: dict, copied_from: Optional[str] = None,
+                     origin: Optional[str] = None) -> StoredForm:
         """Store a document made elsewhere (Excel import, a form file from another folder)."""
         now = now_iso()
-        stored = StoredForm(document=copy.deepcopy(document), created_at=now, copied_from=copied_from)
+        stored = StoredForm(document=copy.deepcopy(document), created_at=now, copied_from=copied_from,
+                            origin=origin)
         if self.exists(stored.uuid):
             raise StoreError(f"数据目录中已有内部标识为 {stored.uuid} 的表单")
         return self.save(stored)

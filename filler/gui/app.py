@@ -34,6 +34,8 @@ class FillerApp:
         self.font, self.small_font, self.title_font = configure_look()
         self.dialogs = dialogs or Dialogs(self.font)
         self.store = FormStore(Path(data_dir) if data_dir else settings.data_path, schema)
+        # Shown beside the folder, so whoever supports a unit can tell why it is this one.
+        self.data_source = "本次由 --data-dir 指定" if data_dir else settings.data_source
         self.check_updates = settings.check_updates if check_updates is None else check_updates
         self.main = MainController(self)
         self.editors = {}
@@ -89,6 +91,7 @@ class FillerApp:
         self.store = new_store
         self.settings.data_dir = str(path)
         self.settings.save()
+        self.data_source = self.settings.data_source
         self.main.refresh()
 
     # -- events -------------------------------------------------------------------------------

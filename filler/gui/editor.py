@@ -1,7 +1,8 @@
 """The form editor: one window per form, generated from the schema.
 
 Every visible field becomes a labelled input (tooltip: what is expected, with an example); the
-message for a field appears right under it when the user leaves it and again on 保存. The columns
+message for a field appears right under it, in a line kept for it so that nothing moves, when
+the user leaves it and again on 保存. The columns
 table is edited per group as rows (add, remove, move up/down, or 本类填"无"). The document in
 memory follows every keystroke and is written (atomically) each time the user leaves a changed
 field and when the window closes, so nothing typed is lost.
@@ -96,9 +97,10 @@ class EditorController:
             hint = sg.Text(f.hint(), size=(76, 1), text_color="#666666", font=self.app.small_font)
             rows.append([label, widget, hint])
             # The message line sits right under its input, so the user sees which field it is.
-            # Shown only while there is a message, so a correct form stays compact.
-            rows.append([sg.pin(sg.Text("", key=(FIELD_ERROR, f.name), size=(120, 1), text_color=ERROR_COLOR,
-                                        font=self.app.small_font, pad=((150, 5), (0, 4)), visible=False))])
+            # It is always there, one line high, empty while the field is right: a message that
+            # appears never moves the fields below, so the one the user is about to click stays put.
+            rows.append([sg.Text("", key=(FIELD_ERROR, f.name), size=(120, 1), text_color=ERROR_COLOR,
+                                 font=self.app.small_font, pad=((150, 5), (0, 4)))])
         return rows
 
     def _group_tab(self, gid: str):
@@ -208,12 +210,8 @@ class EditorController:
             self.window.set_title(self._title())
         self.autosave()
 
-    def show_field_message(self, name: str, message: str, refresh: bool = True) -> None:
-        element = self.window[(FIELD_ERROR, name)]
-        changed = element.visible != bool(message)
-        element.update(message, visible=bool(message))
-        if changed and refresh:
-            self.window[FIELDS_COLUMN].contents_changed()  # the scroll area grew or shrank
+    def show_field_message(self, name: str, message: str) -> None:
+        self.window[(FIELD_ERROR, name)].update(message)
 
     # -- columns table ------------------------------------------------------------------------
 
@@ -406,8 +404,7 @@ class EditorController:
             element = self.window[(FIELD, f.name)]
             if element.get() != value:
                 element.update(value)
-            self.show_field_message(f.name, report.field_message(f.name), refresh=False)
-        self.window[FIELDS_COLUMN].contents_changed()
+            self.show_field_message(f.name, report.field_message(f.name))
         for gid in self.groups:
             table, group = self.groups[gid]
             self._refresh_table(gid, select=self.selected[gid])

@@ -8,7 +8,7 @@ from pathlib import Path
 import PySimpleGUI as sg
 
 from filler import APP_NAME, __version__
-from filler.core.excel import ExcelError, import_workbook, write_template
+from filler.core.excel import ExcelError, export_workbook, plan_import, save_import, write_template
 from filler.core.export import ExportError, default_package_name, export_forms
 from filler.core.listing import TABLE_HEADINGS, list_forms
 from filler.core.store import FormStore, StoreError
@@ -17,6 +17,8 @@ from filler.gui.dialogs import XLSX_TYPES, ZIP_TYPES
 TABLE = "-FORMS-"
 NEW, OPEN, COPY, DELETE = "-NEW-", "-OPEN-", "-COPY-", "-DELETE-"
 EXPORT, IMPORT_EXCEL, TEMPLATE, DATA_DIR = "-EXPORT-", "-IMPORT-EXCEL-", "-TEMPLATE-", "-DATA-DIR-"
+EXPORT_EXCEL = "-EXPORT-EXCEL-"
+ONLY_VALID, IMPORT_NONE = "只导入正确的行", "都不导入"
 DATA_DIR_TEXT, STATUS = "-DATA-DIR-TEXT-", "-STATUS-"
 UPDATE_TEXT, UPDATE_OPEN, UPDATE_EVENT = "-UPDATE-TEXT-", "-UPDATE-OPEN-", "-UPDATE-"
 DOUBLE_CLICK = "DOUBLE"
@@ -39,7 +41,11 @@ class MainController:
             sg.Button("复制为新表", key=COPY, tooltip="以选中表单的内容新建一份表单（新的内部标识），用于填写另一个网站"),
             sg.Button("删除", key=DELETE, tooltip="删除选中的表单（移到数据目录的 recycle 文件夹，可找回）"),
             sg.Button("生成文件", key=EXPORT, tooltip="把选中的表单（未选中则为全部）生成一个上报文件（.zip）"),
-            sg.Button("从Excel导入", key=IMPORT_EXCEL, tooltip="从填好的 Excel 模板批量导入表单"),
+            sg.Button("从Excel导入", key=IMPORT_EXCEL,
+                      tooltip="从填好的 Excel 表格批量导入表单；同一表格再次导入会更新上次导入的表单"),
+            sg.Button("导出到Excel", key=EXPORT_EXCEL,
+                      tooltip="把选中的表单（未选中则为全部）导出为 Excel 表格（带内部标识），"
+                              "在 Excel 中修改后“从Excel导入”即更新这些表单"),
             sg.Button("下载Excel模板", key=TEMPLATE, tooltip="生成批量填写用的 Excel 模板"),
             sg.Button("数据目录", key=DATA_DIR, tooltip="查看或更换保存表单的文件夹"),
         ]
@@ -76,8 +82,10 @@ class MainController:
         chosen = [i for i, s in enumerate(self.summaries) if s.uuid in set(select_uuids)]
         self.window[TABLE].update(values=rows, select_rows=chosen)
         valid = sum(1 for s in self.summaries if s.valid)
+        # The path last: a long one is cut at its end, never the counts.
         self.window[DATA_DIR_TEXT].update(
-            f"数据目录：{self.app.store.root}    共 {len(self.summaries)} 份表单，{valid} 份通过校验")
+            f"共 {len(self.summaries)} 份表单，{valid} 份通过校验。"
+            f"数据目录（{self.app.data_source}）：{self.app.store.root}")
 
     def selected_uuids(self, values) -> list:
         rows = (values or {}).get(TABLE) or []
@@ -109,6 +117,8 @@ class MainController:
             self.export(uuids)
         elif event == IMPORT_EXCEL:
             self.import_excel()
+        elif event == EXPORT_EXCEL:
+            self.export_excel(self.selected_uuids(values))
         elif event == TEMPLATE:
             self.save_template()
         elif event == DATA_DIR:
@@ -169,14 +179,22 @@ class MainController:
 
     # -- 生成文件 ------------------------------------------------------------------------------
 
-    def export(self, uuids):
-        # Forms open in an editor are saved first, so the package has what is on the screen.
-        for form_uuid in uuids:
-            editor = self.app.editors.get(form_uuid)
-            if editor and editor.dirty:
+    def save_open_editors(self, uuids=None):
+        """Forms open in an editor are saved first, so a file gets what is on the screen."""
+        for form_uuid, editor in list(self.app.editors.items()):
+            if editor.dirty and (uuids is None or form_uuid in uuids):
                 editor.save()
+
+    @property
+    def data_folder(self) -> str:
+        """Where the file dialogs open: the data folder, not wherever the program was started."""
+        return str(self.app.store.root)
+
+    def export(self, uuids):
+        self.save_open_editors(uuids)
         settings = self.app.settings
-        initial = settings.last_export_dir or str(Path.home())
+        last = settings.last_export_dir
+        initial = last if last and Path(last).is_dir() else self.data_folder
         path = self.app.dialogs.ask_save_path("生成文件：选择上报文件的保存位置", default_package_name(len(uuids)),
                                               initial, ZIP_TYPES, ".zip")
         if not path:
@@ -204,7 +222,7 @@ class MainController:
             if progress_window is not None:
                 progress_window.close()
             self.set_status("没有生成文件", error=True)
-            self.app.dialogs.report("没有生成文件", str(exc))
+            self.app.dialogs.report("没有生成文件", str(exc), self.data_folder)
             self.refresh(select_uuids=uuids)
             return
         if progress_window is not None:
@@ -224,34 +242,95 @@ class MainController:
             lines = [message, "", f"以下 {len(result.refused)} 份表单未通过校验，没有包含在文件中，"
                                   f"请打开修改后重新生成：", ""]
             lines += [f"{i}. {r.text()}" for i, r in enumerate(result.refused, start=1)]
-            self.app.dialogs.report("生成文件：部分表单未包含", "\n".join(lines))
+            self.app.dialogs.report("生成文件：部分表单未包含", "\n".join(lines), self.data_folder)
         else:
             self.app.dialogs.info(message, "生成文件")
 
     # -- Excel --------------------------------------------------------------------------------
 
     def import_excel(self):
-        path = self.app.dialogs.ask_open_path("选择填好的 Excel 模板", str(Path.home()), XLSX_TYPES)
+        path = self.app.dialogs.ask_open_path("选择填好的 Excel 表格", self.data_folder, XLSX_TYPES)
         if not path:
             return
+        # What is on the screen counts: an open form is saved, then compared with its sheet row.
+        self.save_open_editors()
         try:
-            result = import_workbook(self.app.store, Path(path))
+            result = plan_import(self.app.store, Path(path))
         except (ExcelError, StoreError) as exc:
             self.app.dialogs.error(str(exc))
             return
+        only_valid = False
         if result.errors:
-            text = (f"未导入任何表单。请改正以下 {len(result.errors)} 处问题后重新导入：\n\n"
-                    + "\n".join(e.text() for e in result.errors))
-            self.set_status(f"Excel 中有 {len(result.errors)} 处问题，未导入", error=True)
-            self.app.dialogs.report("从Excel导入：有问题", text)
+            good = len(result.good_sites)
+            if not good:
+                self.set_status(f"Excel 中有 {len(result.errors)} 处问题，未导入", error=True)
+                self.app.dialogs.report("从Excel导入：有问题", result.report(imported=False), self.data_folder)
+                return
+            bad = len(result.bad_sites)
+            text = (f"Excel 中有 {len(result.errors)} 处问题" + (f"，涉及 {bad} 个网站" if bad else "")
+                    + f"；{good} 个网站没有问题。\n"
+                    f"可以“{ONLY_VALID}”（有问题的网站不导入，改正后再次导入同一表格即可），"
+                    f"或“{IMPORT_NONE}”，改正后重新导入。\n\n" + result.problems())
+            answer = self.app.dialogs.choose("从Excel导入：有问题", text, (ONLY_VALID, IMPORT_NONE), self.data_folder)
+            if answer != ONLY_VALID:
+                self.set_status(f"Excel 中有 {len(result.errors)} 处问题，未导入", error=True)
+                return
+            only_valid = True
+        try:
+            result = save_import(self.app.store, result, only_valid=only_valid)
+        except StoreError as exc:
+            self.app.dialogs.error(str(exc))
             return
-        self.refresh(select_uuids=result.saved)
-        self.set_status(f"已从 Excel 导入 {len(result.saved)} 份表单")
-        self.app.dialogs.info(f"已导入 {len(result.saved)} 份表单。", "从Excel导入")
+        self.reopen_editors(result.updated)
+        self.refresh(select_uuids=result.saved + result.unchanged)
+        done = len(result.created) + len(result.updated) + len(result.unchanged)
+        if result.errors:
+            self.set_status(f"已从 Excel 导入 {done} 个网站（{result.summary()}），"
+                            f"{len(result.errors)} 处问题未导入", error=True)
+            self.app.dialogs.report("从Excel导入：部分导入", result.report(imported=True), self.data_folder)
+            return
+        self.set_status(f"已从 Excel 导入 {done} 个网站（{result.summary()}）")
+        self.app.dialogs.info(f"已从 Excel 导入 {done} 个网站：{result.summary()}。", "从Excel导入")
+
+    def reopen_editors(self, uuids):
+        """An open editor of a form the import replaced shows the imported content (it was saved
+        before the import, so nothing typed is lost)."""
+        for form_uuid in uuids:
+            editor = self.app.editors.get(form_uuid)
+            if editor is None:
+                continue
+            editor.discard()
+            try:
+                self.app.open_editor(self.app.store.load(form_uuid))
+            except StoreError as exc:
+                self.app.dialogs.error(str(exc))
+
+    def export_excel(self, uuids):
+        if not self.summaries:
+            self.app.dialogs.info("还没有表单。请先点击“新建”填写，或点击“下载Excel模板”批量填写。")
+            return
+        self.save_open_editors()
+        count = len(uuids) or len([s for s in self.summaries if not s.broken])
+        name = str(Path(default_package_name(count)).with_suffix(".xlsx"))
+        path = self.app.dialogs.ask_save_path("导出到Excel：选择保存位置", name, self.data_folder, XLSX_TYPES, ".xlsx")
+        if not path:
+            return
+        if not path.lower().endswith(".xlsx"):
+            path += ".xlsx"
+        try:
+            out, written, broken = export_workbook(self.app.store, Path(path), uuids or None)
+        except OSError as exc:
+            self.app.dialogs.error(f"无法保存 Excel 表格：{exc.strerror or exc}")
+            return
+        unread = f"（{len(broken)} 个表单文件无法读取，没有导出）" if broken else ""
+        self.set_status(f"已导出 {written} 份表单到 Excel：{out}{unread}", error=bool(broken))
+        self.app.dialogs.info(f"已导出 {written} 份表单到：{out}{unread}\n"
+                              f"在 Excel 中修改后点击“从Excel导入”，这些表单会被更新（按最后一列“内部标识”对应），不会重复。"
+                              f"请勿修改“内部标识”一列。", "导出到Excel")
 
     def save_template(self):
         path = self.app.dialogs.ask_save_path("下载Excel模板：选择保存位置", "基本信息表批量填写模板.xlsx",
-                                              str(Path.home()), XLSX_TYPES, ".xlsx")
+                                              self.data_folder, XLSX_TYPES, ".xlsx")
         if not path:
             return
         try:
