@@ -20,7 +20,7 @@ from sqlalchemy import false, func, select
 from wtforms import SelectField
 
 from app.audit import AuditEvent
-from app.i18n_text import N_
+from app.i18n_text import N_, display_label, lazy_label, localize
 from app.orgs.models import Org
 from app.orgs.scope import OrgScopeFilter, as_viewer, current_viewer, load_scoped
 from app.workflow.engine import WorkflowError, available_transitions
@@ -101,9 +101,8 @@ def _label(name):
 LIST_LABELS = {
     "importer_name": _l("填报人"), "updated_at": _l("时间"), "status": _l("状态"),
     "stage": _l("状态"), "site_code": _l("网站标识码"),
-    # The schema's labels are census data (filler, package, export); scripts/update_catalogues.py
-    # extracts them, and the list translates them when it renders its headers.
-    **{f.name: _l(f.label) for f in SCHEMA.fields},
+    # The schema declares each label in both languages; the list shows the user's.
+    **{f.name: lazy_label(f) for f in SCHEMA.fields},
 }
 
 
@@ -119,9 +118,9 @@ def grouped_rows(form):
     for group in COLUMNS_TABLE.groups:
         slots = []
         for slot in group.slots:
-            slots.append((slot.label, [r for r in rows
-                                       if r["group"] == group.key and r["slot"] == slot.key]))
-        out.append((group.label, slots))
+            slots.append((display_label(slot), [r for r in rows
+                                                if r["group"] == group.key and r["slot"] == slot.key]))
+        out.append((display_label(group), slots))
     return out
 
 
@@ -193,7 +192,7 @@ def _path_label(path):
     name = str(path).split(".")[-1]
     if str(path).startswith("fields.") or "." not in str(path):
         try:
-            return SCHEMA.field(name).label
+            return display_label(SCHEMA.field(name))
         except KeyError:
             return str(path)
     return str(path)
@@ -242,7 +241,7 @@ def errors_by_path(errors):
             key = "f." + key[len("fields."):]
         elif key.startswith(COLUMNS_TABLE.name + "."):
             key = "c." + key[len(COLUMNS_TABLE.name) + 1:]
-        out.setdefault(key, []).append(message)
+        out.setdefault(key, []).append(localize(message))
     return out
 
 
@@ -255,9 +254,9 @@ def edit_context(form, doc, errors=None):
         items = []
         for slot in group.slots:
             rows = (table.get(group.key) or {}).get(slot.key) or [COLUMNS_TABLE.blank_row()]
-            items.append({"key": slot.key, "label": slot.label,
+            items.append({"key": slot.key, "label": display_label(slot),
                           "rows": [r if isinstance(r, dict) else {} for r in rows]})
-        slots.append({"key": group.key, "label": group.label, "slots": items})
+        slots.append({"key": group.key, "label": display_label(group), "slots": items})
     return {"form": form, "fields": SCHEMA.filler_fields(), "values": fields, "groups": slots,
             "columns": COLUMNS_TABLE.columns, "table": COLUMNS_TABLE,
             "errors": errors_by_path(errors or [])}
@@ -406,7 +405,7 @@ class BasicInfoView(ModelView):
         path = viewer.path
         below_holder = path is not None and path.startswith(form.holder_path)
         return self.render_template(
-            "basic_info/detail.html", title=gettext(SCHEMA.label), form=form,
+            "basic_info/detail.html", title=display_label(SCHEMA), form=form,
             status=review.status_for(form, path),
             fields=SCHEMA.fields, values=form, groups=grouped_rows(form),
             columns=COLUMNS_TABLE.columns,
@@ -490,7 +489,7 @@ class BasicInfoView(ModelView):
             flash(gettext("本单位当前不能修改该表单"), "danger")
             return redirect(url_for(".detail", pk=pk))
         if request.method == "GET":
-            return self.render_template("basic_info/edit.html", title=gettext(SCHEMA.label),
+            return self.render_template("basic_info/edit.html", title=display_label(SCHEMA),
                                         correcting=correcting, version=form.version,
                                         **edit_context(form, form.document))
         version = _version_arg()
@@ -510,7 +509,7 @@ class BasicInfoView(ModelView):
         else:
             flash(gettext("表单有 %(count)s 处需要修改，请按提示更正后再保存", count=len(errors)),
                   "danger")
-        return self.render_template("basic_info/edit.html", title=gettext(SCHEMA.label),
+        return self.render_template("basic_info/edit.html", title=display_label(SCHEMA),
                                     correcting=correcting, version=version or form.version,
                                     **edit_context(form, doc, errors))
 
