@@ -96,6 +96,11 @@ def display_role(name):
     return gettext(name) if name else name
 
 
+def display_roles(roles):
+    """A user's roles for a list cell: their names in the current language."""
+    return ", ".join(display_role(role.name) for role in roles or ())
+
+
 # The roles pucha creates (config.AUTH_ROLE_ADMIN, AUTH_ROLE_ORG), marked for the catalogue.
 ROLE_NAMES = (N_("系统管理员"), N_("组织单位"))
 
