@@ -399,53 +399,53 @@ class Field(Bilingual):
     def normalize(self, value: Any) -> Any:
         return normalize_value(self.kind, value)
 
-    def check(self, value: Any, label: Optional[str] = None) -> Optional[tuple]:
+    def check(self, value: Any, label: Any = None) -> Optional[tuple]:
         """Check one already-normalized value: ``None`` when fine, else ``(code, message)``.
 
         ``label`` replaces the field's own label in the message (table cells use
-        "信息发布类—动态要闻第3行地址").
+        "信息发布类—动态要闻第3行地址"); it may be a function giving the label, called only when
+        there is a message to write (most values are fine, and naming every table cell costs).
         """
-        label = label or self.text_label
         if value is None:
             value = ""
         if not isinstance(value, str):
-            return "type", _t("%(label)s应为文字，不能是%(type)s", label=label,
+            return "type", _t("%(label)s应为文字，不能是%(type)s", label=_named(label, self),
                               type=_type_name(value))
         if value == "":
             if not self.required:
                 return None
             if self.kind == CHOICE:
-                return "required", _t("请选择%(label)s：%(hint)s", label=label, hint=self.hint())
+                return "required", _t("请选择%(label)s：%(hint)s", label=_named(label, self), hint=self.hint())
             if self.accepts_none:
-                return "required", _t('请填写%(label)s；确无内容请填写"%(none)s"', label=label,
+                return "required", _t('请填写%(label)s；确无内容请填写"%(none)s"', label=_named(label, self),
                                       none=NONE_VALUE)
-            return "required", _t("请填写%(label)s，应为%(hint)s", label=label, hint=self.hint())
+            return "required", _t("请填写%(label)s，应为%(hint)s", label=_named(label, self), hint=self.hint())
         if value == NONE_VALUE:
             if self.accepts_none:
                 return None
             if self.kind != TEXT:
                 return "none_not_allowed", _t('%(label)s不能填写"%(none)s"，应为%(hint)s',
-                                              label=label, none=NONE_VALUE, hint=self.hint())
+                                              label=_named(label, self), none=NONE_VALUE, hint=self.hint())
             return "none_not_allowed", _t('%(label)s不能填写"%(none)s"，请填写实际内容',
-                                          label=label, none=NONE_VALUE)
+                                          label=_named(label, self), none=NONE_VALUE)
         if self.kind in (PHONE, MOBILE, EMAIL) and _looks_multiple(self.kind, value):
             # Checked before the length so "two numbers" gets the message that explains it.
             if self.kind == EMAIL:
                 return "multiple", _t("%(label)s只能填写一个邮箱地址，请删除多余的邮箱地址；应为%(hint)s",
-                                      label=label, hint=self.hint())
+                                      label=_named(label, self), hint=self.hint())
             return "multiple", _t("%(label)s只能填写一个号码，请删除多余的号码；应为%(hint)s",
-                                  label=label, hint=self.hint())
+                                  label=_named(label, self), hint=self.hint())
         if len(value) > self.max_length:
             return "too_long", _t("%(label)s不能超过 %(max)s 个字，现有 %(count)s 个字",
-                                  label=label, max=self.max_length, count=len(value))
+                                  label=_named(label, self), max=self.max_length, count=len(value))
         if _CONTROL_RE.search(value):
-            return "format", _t("%(label)s含有不可见的控制字符，请删除后重新填写", label=label)
+            return "format", _t("%(label)s含有不可见的控制字符，请删除后重新填写", label=_named(label, self))
         if self.kind == TEXT:
             return None
         if self.kind == CHOICE:
             if value in self.choices:
                 return None
-            return "choice", _t("%(label)s应为%(hint)s，不能填写“%(value)s”", label=label,
+            return "choice", _t("%(label)s应为%(hint)s，不能填写“%(value)s”", label=_named(label, self),
                                 hint=self.hint(), value=value)
         ok = {
             URL: _url_ok,
@@ -456,7 +456,7 @@ class Field(Bilingual):
         }[self.kind](value)
         if ok:
             return None
-        return "format", _t("%(label)s应为%(hint)s", label=label, hint=self.hint())
+        return "format", _t("%(label)s应为%(hint)s", label=_named(label, self), hint=self.hint())
 
     def describe(self) -> dict:
         return {
@@ -475,6 +475,11 @@ class Field(Bilingual):
             "example": self.example_value,
             "hidden": self.hidden,
         }
+
+
+def _named(label: Any, field: Field) -> Any:
+    """The label a message names: given, given as a function, or the field's own."""
+    return label() if callable(label) else (label or field.text_label)
 
 
 def _choices_text(field: Field) -> Phrase:
@@ -872,46 +877,52 @@ class FormSchema(Bilingual):
 
     def _validate_slot(self, table: Table, group: Group, slot: Slot, rows: Any) -> list:
         path = f"{table.name}.{group.key}.{slot.key}"
-        slot_label = table.slot_label(group, slot)
+        def slot_label():  # only for a message (see row_label)
+            return table.slot_label(group, slot)
+
         if not isinstance(rows, list):
-            return [FieldError(path, slot_label, _t("%(slot)s缺少内容，或其格式不正确", slot=slot_label),
+            return [FieldError(path, slot_label(), _t("%(slot)s缺少内容，或其格式不正确", slot=slot_label()),
                                "type")]
         if len(rows) < table.min_rows:
-            return [FieldError(path, slot_label, _t(
+            return [FieldError(path, slot_label(), _t(
                 '%(slot)s至少应填写 %(min)s 行；确无此类栏目（系统）请在名称中填写"%(none)s"',
-                slot=slot_label, min=table.min_rows, none=NONE_VALUE), "rows")]
+                slot=slot_label(), min=table.min_rows, none=NONE_VALUE), "rows")]
         if len(rows) > table.max_rows:
-            return [FieldError(path, slot_label, _t("%(slot)s最多填写 %(max)s 行，现有 %(count)s 行",
-                                                    slot=slot_label, max=table.max_rows,
+            return [FieldError(path, slot_label(), _t("%(slot)s最多填写 %(max)s 行，现有 %(count)s 行",
+                                                    slot=slot_label(), max=table.max_rows,
                                                     count=len(rows)), "rows")]
         errors = []
         none_rows = [i for i, row in enumerate(rows) if table.is_none_row(row)]
         for i, row in enumerate(rows):
             row_path = f"{path}[{i}]"
-            row_label = _t("%(slot)s第 %(row)s 行", slot=slot_label, row=i + 1)
+            # Labels are made only for a message: naming every row and cell would cost more than
+            # checking them.
+            def row_label(i=i):
+                return _t("%(slot)s第 %(row)s 行", slot=slot_label(), row=i + 1)
+
             if not isinstance(row, dict):
-                errors.append(FieldError(row_path, row_label, _t("%(row)s格式不正确", row=row_label),
+                errors.append(FieldError(row_path, row_label(), _t("%(row)s格式不正确", row=row_label()),
                                          "type"))
                 continue
             for key in row:
                 if key not in {c.name for c in table.columns}:
                     errors.append(FieldError(f"{row_path}.{key}", str(key), _t(
-                        "%(row)s中有未知内容“%(key)s”", row=row_label, key=key), "unknown"))
+                        "%(row)s中有未知内容“%(key)s”", row=row_label(), key=key), "unknown"))
             if i in none_rows:
                 if len(rows) > 1:
                     errors.append(FieldError(
                         f"{row_path}.{table.none_column}",
-                        _cell_label(row_label, table.column(table.none_column)), _t(
+                        _cell_label(row_label(), table.column(table.none_column)), _t(
                             '%(slot)s已填写了栏目（系统），第 %(row)s 行不应再填写"%(none)s"，请删除该行',
-                            slot=slot_label, row=i + 1, none=NONE_VALUE),
+                            slot=slot_label(), row=i + 1, none=NONE_VALUE),
                         "none_conflict"))
                 for col in table.columns:
                     cell = row.get(col.name, "")
                     if col.name != table.none_column and cell not in ("", NONE_VALUE):
                         errors.append(FieldError(
-                            f"{row_path}.{col.name}", _cell_label(row_label, col), _t(
+                            f"{row_path}.{col.name}", _cell_label(row_label(), col), _t(
                                 '%(row)s名称为"%(none)s"，%(column)s也应为"%(none)s"或留空',
-                                row=row_label, none=NONE_VALUE, column=col.text_label),
+                                row=row_label(), none=NONE_VALUE, column=col.text_label),
                             "none_conflict"))
                 continue
             # A blank row needs one answer (a name, or 无), not one complaint per column.
@@ -919,11 +930,12 @@ class FormSchema(Bilingual):
             for col in table.columns:
                 if blank and col.name != table.none_column:
                     continue
-                cell_label = _cell_label(row_label, col)
-                problem = col.check(row.get(col.name, ""), label=cell_label)
+                problem = col.check(row.get(col.name, ""),
+                                    label=lambda col=col: _cell_label(row_label(), col))
                 if problem is None:
                     continue
                 code, message = problem
+                cell_label = _cell_label(row_label(), col)
                 if code == "required" and col.name == table.none_column:
                     message = _t('请填写%(cell)s；确无此类栏目（系统）请填写"%(none)s"',
                                  cell=cell_label, none=NONE_VALUE)
