@@ -5,7 +5,7 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import request_guard, web_security
+from app import i18n_text, request_guard, web_security
 from app.extensions import db, mail
 from app.plugins import build_plugin_manager, get_plugin_manager, set_plugin_manager
 
@@ -47,6 +47,7 @@ def create_app(overrides=None, plugin_manager=None):
     mail.init_app(app)
     # Before FAB: it exempts its JWT APIs from CSRF only if the extension is already there.
     web_security.install(app)
+    i18n_text.install(app)
     with app.app_context():
         appbuilder = AppBuilder()
         appbuilder.init_app(app, db.session)

@@ -4,12 +4,11 @@
     .venv/bin/python scripts/update_catalogues.py --check  # exit 1 if anything would change
 
 1. Extracts every string from app/ and plugins/ (python: ``_``, ``gettext``, ``lazy_gettext``,
-   ``_l``, ``N_``; templates: ``_()`` / ``gettext()``) as babel.cfg lists them, into
-   app/translations/messages.pot. Our source strings are Chinese. The labels of the census
-   schemas (``plugins/*/schema.py``: ``Field("name", "网站名称", …)``, ``Group``/``Slot`` labels,
-   ``label=`` of ``Table``/``FormSchema``) are added too: the schema stays their one definition,
-   as data shared with the filler and the Excel export, and the web views translate them where
-   shown (``gettext(field.label)``).
+   ``_l``, ``N_``, and ``_t``: the messages of app/forms/schema.py and package.py, field errors
+   and package refusals; templates: ``_()`` / ``gettext()``) as babel.cfg lists them, into
+   app/translations/messages.pot. Our source strings are Chinese. The census schemas' labels
+   and help texts are not in the catalogue: a schema declares them in both languages itself
+   (``label_en``, ``help_en``, ``choices_en``; tests/test_i18n_en.py checks none is missing).
 2. Merges the .pot into the en catalogue (Babel's update): new strings arrive with an empty
    msgstr (or a fuzzy guess from a similar old string) for a developer to fill in; strings no longer
    in the source are dropped.
@@ -21,7 +20,6 @@ Files are only rewritten when their messages change, so a run without new string
 Afterwards: fill in the empty msgstr lines, then ``python -m app.i18n compile``.
 """
 import argparse
-import ast
 import gettext
 import io
 import sys
@@ -40,12 +38,7 @@ from app.i18n import fab_source_strings  # noqa: E402  (needs ROOT on the path)
 TRANSLATIONS = ROOT / "app" / "translations"
 POT = TRANSLATIONS / "messages.pot"
 # Python call names that mark a translatable string (Babel's defaults cover _, gettext, N_, ...).
-KEYWORDS = ("lazy_gettext", "_l", "lazy_ngettext:1,2")
-# Census schema modules whose labels are extracted (see ``schema_labels``).
-SCHEMA_MODULES = ("plugins/*/schema.py",)
-# Schema constructors whose second positional argument is the label (Field("name", "label", ...)).
-_LABEL_SECOND = {"Field", "Group", "Slot"}
-_SCHEMA_CALLS = _LABEL_SECOND | {"Table", "FormSchema"}
+KEYWORDS = ("lazy_gettext", "_l", "lazy_ngettext:1,2", "_t")
 
 
 def extract(pot_path):
@@ -62,33 +55,9 @@ def extract(pot_path):
         catalog = read_po(fh)
     for message in catalog:
         message.locations = [(_relative(path), lineno) for path, lineno in message.locations]
-    for path in sorted(p for pattern in SCHEMA_MODULES for p in ROOT.glob(pattern)):
-        for label, _lineno in schema_labels(path.read_text(encoding="utf-8")):
-            # Locations without line numbers, like the rest of the .pot (--add-location file).
-            catalog.add(label, string="", locations=[(_relative(path), None)])
     for message in catalog:  # in file order, as the .po writer puts them
         message.locations = sorted(message.locations, key=lambda location: location[0])
     return catalog
-
-
-def schema_labels(source):
-    """[(label, line)] of a schema module: the label of every ``Field``/``Group``/``Slot`` (second
-    positional argument or ``label=``) and the ``label=`` of ``Table``/``FormSchema``."""
-    found = []
-    for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-        if name not in _SCHEMA_CALLS:
-            continue
-        candidates = [kw.value for kw in node.keywords if kw.arg == "label"]
-        if name in _LABEL_SECOND and len(node.args) > 1:
-            candidates.append(node.args[1])
-        for value in candidates:
-            if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value:
-                found.append((value.value, value.lineno))
-    return sorted(found, key=lambda item: item[1])
 
 
 def _relative(path):

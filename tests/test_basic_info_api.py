@@ -5,6 +5,7 @@ import prison
 from openpyxl import load_workbook
 
 from tests.support.accounts import KNOWN_PASSWORD, set_known_password
+from tests.support.xlsx import data_rows
 from tests.test_basic_info_views import bad_package, demo  # noqa: F401 - fixture
 
 
@@ -108,7 +109,7 @@ def test_export_follows_the_rison_query(client, session, demo):
     q = prison.dumps({"filters": [{"col": "site_name", "opr": "ct", "value": "教育"}]})
     response = client.get(f"/api/v1/basic_info/export?q={q}", headers=headers)
     wb = load_workbook(io.BytesIO(response.get_data()))
-    values = [r for r in wb.worksheets[0].iter_rows(min_row=3, values_only=True)]
+    values = data_rows(wb.worksheets[0])
     assert len(values) == 1 and "杭州市上城区教育局" in values[0]
 
 

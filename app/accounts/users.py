@@ -28,6 +28,7 @@ from wtforms.validators import DataRequired, EqualTo, ValidationError
 from app.accounts import commands
 from app.accounts.models import PuchaUser
 from app.accounts.passwords import password_problems
+from app.i18n_text import display_roles
 from app.i18n_text import gettext
 from app.orgs.models import Org
 from app.orgs.views import OrgSubtreeFilter
@@ -85,6 +86,8 @@ class PuchaUserDBModelView(UserDBModelView):
     label_columns = {**UserDBModelView.label_columns, "org": _l("单位"), "org.name": _l("单位")}
     description_columns = {**UserDBModelView.description_columns, "org": ORG_FIELD_HELP}
     validators_columns = {"roles": [AccountRules()]}
+    # Role names are kept in Chinese (config AUTH_ROLE_ADMIN/AUTH_ROLE_ORG); shown translated.
+    formatters_columns = {"roles": display_roles}
     add_query_rel_fields = {"org": ORG_FILTER}
     edit_query_rel_fields = {"org": ORG_FILTER}
     add_form_extra_fields = {

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Union
 
 from app.forms.atomic import atomic_write_bytes
-from app.forms.schema import FieldError, is_valid_uuid4
+from app.forms.schema import FieldError, Phrase, _t, is_valid_uuid4, pair
 
 # --------------------------------------------------------------------------------------------
 # Format constants
@@ -69,12 +69,16 @@ IGNORED_TOP_FOLDERS = frozenset({"__MACOSX"})
 _UTF8_FLAG = 0x800
 _ENCRYPTED_FLAG = 0x1
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
-_RESUBMIT = "请在填报客户端中重新“生成文件”后再提交"
+_RESUBMIT = _t("请在填报客户端中重新“生成文件”后再提交")
+# What a message names: the manifest or one form's file.
+_MANIFEST_FILE = pair("清单文件", "The manifest file")
+_FORM_FILE = pair("表单文件", "The form file")
 
 
 class PackageError(ValueError):
-    """A whole package is refused. ``message`` is Chinese and meant for the user;
-    ``code`` is stable for tests and statistics; ``entry`` names the zip entry involved."""
+    """A whole package is refused. ``message`` is Chinese and meant for the user (a ``Phrase``,
+    so the web can show it in English); ``code`` is stable for tests and statistics; ``entry``
+    names the zip entry involved."""
 
     def __init__(self, message: str, code: str = "invalid", entry: Optional[str] = None):
         super().__init__(message)
@@ -110,13 +114,10 @@ class UploadBudget:
     def charge(self, forms: int, size: int) -> None:
         if self.forms + forms > self.max_forms:
             raise PackageError(
-                f"本次上传的表单过多：连同本文件共 {self.forms + forms:,} 份，一次最多导入 "
-                f"{self.max_forms:,} 份。请分批上传；一个上报文件超过 {self.max_forms:,} 份时，"
-                f"请在填报客户端中分批“生成文件”", "upload_too_many_forms")
+                _t('本次上传的表单过多：连同本文件共 %(count)s 份，一次最多导入 %(max)s 份。请分批上传；一个上报文件超过 %(max)s 份时，请在填报客户端中分批“生成文件”', count=f"{self.forms + forms:,}", max=f"{self.max_forms:,}"), "upload_too_many_forms")
         if self.bytes + size > self.max_bytes:
             raise PackageError(
-                f"本次上传的上报文件解压后过大：连同本文件共 {self.bytes + size:,} 字节，一次最多导入 "
-                f"{self.max_bytes:,} 字节（正常表单每份 3–10 KB）。请分批上传", "upload_too_large")
+                _t('本次上传的上报文件解压后过大：连同本文件共 %(size)s 字节，一次最多导入 %(max)s 字节（正常表单每份 3–10 KB）。请分批上传', size=f"{self.bytes + size:,}", max=f"{self.max_bytes:,}"), "upload_too_large")
         self.forms += forms
         self.bytes += size
 
@@ -125,14 +126,12 @@ class UploadBudget:
 
     def too_many_forms(self) -> PackageError:
         return PackageError(
-            f"本次上传的表单过多：清单文件列出的内容超过一次最多导入的 {self.max_forms:,} 份表单。"
-            f"请分批上传；一个上报文件超过 {self.max_forms:,} 份时，请在填报客户端中分批“生成文件”",
+            _t('本次上传的表单过多：清单文件列出的内容超过一次最多导入的 %(max)s 份表单。请分批上传；一个上报文件超过 %(max)s 份时，请在填报客户端中分批“生成文件”', max=f"{self.max_forms:,}"),
             "upload_too_many_forms", MANIFEST_NAME)
 
     def too_complex(self, name: str) -> PackageError:
         return PackageError(
-            f"表单文件“{_show(name)}”数据项过多：本次上传的全部表单最多 {self.max_values:,} 个数据项"
-            f"（正常表单每份约 150 个），已拒绝导入。请分批上传", "upload_too_complex", name)
+            _t('表单文件“%(name)s”数据项过多：本次上传的全部表单最多 %(max)s 个数据项（正常表单每份约 150 个），已拒绝导入。请分批上传', name=_show(name), max=f"{self.max_values:,}"), "upload_too_complex", name)
 
     def snapshot(self) -> tuple:
         return self.forms, self.bytes, self.values
@@ -304,30 +303,30 @@ def write_package(
     """
     forms = list(forms)
     if not forms:
-        raise PackageError("没有可生成上报文件的表单", "empty")
+        raise PackageError(_t('没有可生成上报文件的表单'), "empty")
     if len(forms) > MAX_FORMS:
-        raise PackageError(f"一个上报文件最多包含 {MAX_FORMS} 份表单，现有 {len(forms)} 份，请分批生成", "too_many_forms")
+        raise PackageError(_t('一个上报文件最多包含 %(max)s 份表单，现有 %(count)s 份，请分批生成', max=MAX_FORMS, count=len(forms)), "too_many_forms")
     if not isinstance(form_type, str) or not form_type:
-        raise PackageError("缺少表单类型", "form_type")
+        raise PackageError(_t('缺少表单类型'), "form_type")
     folder = safe_file_title(folder or form_type, max_chars=60)
     created_at = created_at or _now_iso()
 
     listed, payloads, seen_uuids, seen_files = [], [], set(), set()
     for index, form in enumerate(forms, start=1):
         if not isinstance(form, dict):
-            raise PackageError(f"第 {index} 份表单不是 JSON 对象，无法生成上报文件", "not_object")
+            raise PackageError(_t('第 %(index)s 份表单不是 JSON 对象，无法生成上报文件', index=index), "not_object")
         form_uuid = form.get("uuid")
         if not is_valid_uuid4(form_uuid):
-            raise PackageError(f"第 {index} 份表单缺少有效的内部标识（uuid），无法生成上报文件", "uuid")
+            raise PackageError(_t('第 %(index)s 份表单缺少有效的内部标识（uuid），无法生成上报文件', index=index), "uuid")
         if form_uuid in seen_uuids:
-            raise PackageError(f"内部标识 {form_uuid} 重复：同一份表单不能在一个上报文件中出现两次", "duplicate_uuid")
+            raise PackageError(_t('内部标识 %(uuid)s 重复：同一份表单不能在一个上报文件中出现两次', uuid=form_uuid), "duplicate_uuid")
         seen_uuids.add(form_uuid)
         payload = _dump(form)
         name_for_user = (title(form) if title else "") or form_uuid
         if len(payload) > MAX_FORM_BYTES:
-            raise PackageError(f"表单“{name_for_user}”内容过大（超过 {MAX_FORM_BYTES // 1024} KB），无法生成上报文件", "form_too_large")
+            raise PackageError(_t('表单“%(name)s”内容过大（超过 %(kb)s KB），无法生成上报文件', name=name_for_user, kb=MAX_FORM_BYTES // 1024), "form_too_large")
         if json_depth_exceeds(payload.decode("utf-8")):
-            raise PackageError(f"表单“{name_for_user}”嵌套层次过深，无法生成上报文件", "json_too_deep")
+            raise PackageError(_t('表单“%(name)s”嵌套层次过深，无法生成上报文件', name=name_for_user), "json_too_deep")
         stem = f"{safe_file_title(title(form))}_{form_uuid[:8]}" if title else form_uuid
         file_name = f"{folder}/{stem}.json"
         if file_name in seen_files:  # same title and same UUID prefix: fall back to the full UUID
@@ -401,7 +400,7 @@ def _open_source(source) -> tuple:
         try:
             size = path.stat().st_size
         except OSError as exc:
-            raise PackageError(f"无法读取上报文件：{exc.strerror or exc}", "io") from exc
+            raise PackageError(_t('无法读取上报文件：%(error)s', error=exc.strerror or exc), "io") from exc
         if size > MAX_PACKAGE_BYTES:
             raise PackageError(_too_big_package(size), "package_too_large")
         return open(path, "rb"), size, True
@@ -413,9 +412,9 @@ def _open_source(source) -> tuple:
     raise TypeError("read_package needs bytes, a path or a binary file object")
 
 
-def _too_big_package(size: int) -> str:
-    return (f"上报文件过大（{size / 1024 / 1024:.1f} MB，上限 {MAX_PACKAGE_BYTES // 1024 // 1024} MB），"
-            f"不是填报客户端生成的正常文件")
+def _too_big_package(size: int) -> Phrase:
+    return _t("上报文件过大（%(mb)s MB，上限 %(max_mb)s MB），不是填报客户端生成的正常文件",
+              mb=f"{size / 1024 / 1024:.1f}", max_mb=MAX_PACKAGE_BYTES // 1024 // 1024)
 
 
 def _sniff(head: bytes) -> None:
@@ -423,31 +422,31 @@ def _sniff(head: bytes) -> None:
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return
     if head.startswith(b"Rar!"):
-        kind = "RAR 压缩包"
+        kind = pair("RAR 压缩包", "a RAR archive")
     elif head.startswith(b"7z\xbc\xaf\x27\x1c"):
-        kind = "7z 压缩包"
+        kind = pair("7z 压缩包", "a 7z archive")
     elif head.startswith(b"\x1f\x8b"):
-        kind = "gzip 压缩文件"
+        kind = pair("gzip 压缩文件", "a gzip file")
     elif head.startswith(b"\xd0\xcf\x11\xe0"):
-        kind = "Office 97-2003 文档（如 .xls/.doc）"
+        kind = pair("Office 97-2003 文档（如 .xls/.doc）", "an Office 97-2003 document (.xls/.doc)")
     elif head.startswith(b"%PDF"):
-        kind = "PDF 文档"
+        kind = pair("PDF 文档", "a PDF document")
     else:
         kind = None
-    what = f"该文件是{kind}，" if kind else ""
-    raise PackageError(f"{what}不是 zip 格式的上报文件。请提交填报客户端“生成文件”得到的 .zip 文件", "not_zip")
+    what = _t("该文件是%(kind)s，", kind=kind) if kind else ""
+    raise PackageError(_t('%(what)s不是 zip 格式的上报文件。请提交填报客户端“生成文件”得到的 .zip 文件', what=what), "not_zip")
 
 
 _END = struct.Struct("<4s4H2LH")  # end of central directory record
 _END64 = struct.Struct("<4sQ2H2L4Q")  # ZIP64 end of central directory record
 _END64_LOCATOR_BYTES = 20
 _RECORD = struct.Struct("<4s6H3L5H2L")  # central directory record, before its name
-_DAMAGED_DIRECTORY = "上报文件的 zip 目录已损坏或被改动过，无法打开。" + _RESUBMIT
+_DAMAGED_DIRECTORY = _t("上报文件的 zip 目录已损坏或被改动过，无法打开。%(resubmit)s", resubmit=_RESUBMIT)
 
 
 def _too_many_entries(count: int) -> PackageError:
     return PackageError(
-        f"压缩包中的文件过多（{count:,} 个，上限 {MAX_ENTRIES:,} 个），不是填报客户端生成的正常文件，已拒绝导入",
+        _t('压缩包中的文件过多（%(count)s 个，上限 %(max)s 个），不是填报客户端生成的正常文件，已拒绝导入', count=f"{count:,}", max=f"{MAX_ENTRIES:,}"),
         "too_many_entries")
 
 
@@ -477,7 +476,7 @@ def _end_record(fh, size: int) -> Optional[tuple]:
          cd_offset) = _END64.unpack(record)
         where = where64
     if disk or cd_disk or on_disk != entries:
-        raise PackageError(f"上报文件是分卷压缩包，不支持导入。{_RESUBMIT}", "not_zip")
+        raise PackageError(_t('上报文件是分卷压缩包，不支持导入。%(resubmit)s', resubmit=_RESUBMIT), "not_zip")
     return entries, cd_size, cd_offset, where
 
 
@@ -500,16 +499,14 @@ def _check_directory(fh, size: int) -> None:
         raise _too_many_entries(entries)
     if cd_size > entries * MAX_DIRECTORY_RECORD_BYTES or cd_size > cd_end or cd_offset != cd_end - cd_size:
         raise PackageError(
-            f"上报文件的 zip 目录与结尾记录不符（结尾记录声明 {entries:,} 个文件，目录却有 "
-            f"{cd_size:,} 字节），文件可能被篡改或已损坏，已拒绝导入", "directory_mismatch")
+            _t('上报文件的 zip 目录与结尾记录不符（结尾记录声明 %(entries)s 个文件，目录却有 %(size)s 字节），文件可能被篡改或已损坏，已拒绝导入', entries=f"{entries:,}", size=f"{cd_size:,}"), "directory_mismatch")
     fh.seek(cd_offset)
     directory = fh.read(cd_size)
     pos = count = 0
     while pos < len(directory):
         if count == entries:
             raise PackageError(
-                f"上报文件的 zip 目录中的文件比结尾记录声明的多（声明 {entries:,} 个），"
-                f"文件可能被篡改或已损坏，已拒绝导入", "directory_mismatch")
+                _t('上报文件的 zip 目录中的文件比结尾记录声明的多（声明 %(entries)s 个），文件可能被篡改或已损坏，已拒绝导入', entries=f"{entries:,}"), "directory_mismatch")
         if pos + _RECORD.size > len(directory) or directory[pos:pos + 4] != b"PK\x01\x02":
             raise PackageError(_DAMAGED_DIRECTORY, "directory_mismatch")
         fields = _RECORD.unpack_from(directory, pos)
@@ -539,7 +536,7 @@ def _entry_name(info: zipfile.ZipInfo) -> tuple:
             return raw.decode(encoding), True
         except UnicodeDecodeError:
             continue
-    raise PackageError(f"压缩包中的文件名无法识别（{_show(info.orig_filename)}），文件可能已损坏。{_RESUBMIT}", "bad_name")
+    raise PackageError(_t('压缩包中的文件名无法识别（%(name)s），文件可能已损坏。%(resubmit)s', name=_show(info.orig_filename), resubmit=_RESUBMIT), "bad_name")
 
 
 def _check_path(name: str) -> None:
@@ -547,21 +544,21 @@ def _check_path(name: str) -> None:
     writer of ours produces."""
     reason = None
     if "\x00" in name or re.search(r"[\x01-\x1f\x7f]", name):
-        reason = "包含空字符或控制字符"
+        reason = pair("包含空字符或控制字符", "it holds null or control characters")
     elif "\\" in name:
-        reason = "包含反斜杠“\\”"
+        reason = pair("包含反斜杠“\\”", "it holds a backslash “\\”")
     elif name.startswith("/"):
-        reason = "使用了绝对路径"
+        reason = pair("使用了绝对路径", "it is an absolute path")
     elif re.match(r"[A-Za-z]:", name):
-        reason = "包含盘符"
+        reason = pair("包含盘符", "it names a drive")
     elif any(part in ("..", ".") for part in name.split("/")):
-        reason = "包含“..”等上级目录"
+        reason = pair("包含“..”等上级目录", "it climbs to a parent folder with “..”")
     elif "//" in name.rstrip("/") or name == "":
-        reason = "包含空的目录名"
+        reason = pair("包含空的目录名", "it has an empty folder name")
     elif len(name) > MAX_NAME_LENGTH:
-        reason = f"超过 {MAX_NAME_LENGTH} 个字符"
+        reason = _t("超过 %(max)s 个字符", max=MAX_NAME_LENGTH)
     if reason:
-        raise PackageError(f"压缩包中的文件名“{_show(name)}”不安全（{reason}），已拒绝导入。{_RESUBMIT}", "unsafe_path", name)
+        raise PackageError(_t('压缩包中的文件名“%(name)s”不安全（%(reason)s），已拒绝导入。%(resubmit)s', name=_show(name), reason=reason, resubmit=_RESUBMIT), "unsafe_path", name)
 
 
 def _is_ignored(name: str) -> bool:
@@ -569,22 +566,21 @@ def _is_ignored(name: str) -> bool:
     return parts[0] in IGNORED_TOP_FOLDERS or parts[-1] in IGNORED_BASENAMES
 
 
-def _check_declared(info: zipfile.ZipInfo, name: str, limit: int, what: str) -> None:
+def _check_declared(info: zipfile.ZipInfo, name: str, limit: int, what: Phrase) -> None:
     """Refuse on the central directory's word alone, before inflating anything."""
     if info.flag_bits & _ENCRYPTED_FLAG:
-        raise PackageError(f"压缩包中的文件“{_show(name)}”已加密，无法导入。{_RESUBMIT}", "encrypted", name)
+        raise PackageError(_t('压缩包中的文件“%(name)s”已加密，无法导入。%(resubmit)s', name=_show(name), resubmit=_RESUBMIT), "encrypted", name)
     if info.compress_type not in ALLOWED_COMPRESSION:
-        raise PackageError(f"压缩包中的文件“{_show(name)}”使用了不支持的压缩方式，无法导入。{_RESUBMIT}", "compression", name)
+        raise PackageError(_t('压缩包中的文件“%(name)s”使用了不支持的压缩方式，无法导入。%(resubmit)s', name=_show(name), resubmit=_RESUBMIT), "compression", name)
     if info.file_size > limit:
         raise PackageError(
-            f"{what}“{_show(name)}”过大（解压后 {info.file_size:,} 字节，上限 {limit:,} 字节），"
-            f"不是填报客户端生成的正常文件，已拒绝导入", "entry_too_large", name)
+            _t('%(what)s“%(name)s”过大（解压后 %(size)s 字节，上限 %(limit)s 字节），不是填报客户端生成的正常文件，已拒绝导入', what=what, name=_show(name), size=f"{info.file_size:,}", limit=f"{limit:,}"), "entry_too_large", name)
     if info.file_size > RATIO_CHECK_MIN_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
         raise PackageError(
-            f"压缩包中的文件“{_show(name)}”压缩比异常（疑似压缩炸弹），已拒绝导入", "compression_ratio", name)
+            _t('压缩包中的文件“%(name)s”压缩比异常（疑似压缩炸弹），已拒绝导入', name=_show(name)), "compression_ratio", name)
 
 
-def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: int, what: str) -> bytes:
+def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: int, what: Phrase) -> bytes:
     """Inflate one entry, never more than ``limit`` bytes whatever its header says."""
     chunks, total = [], 0
     try:
@@ -596,68 +592,67 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: i
                 total += len(chunk)
                 if total > limit:
                     raise PackageError(
-                        f"{what}“{_show(name)}”解压后超过 {limit:,} 字节（疑似压缩炸弹），已拒绝导入",
+                        _t('%(what)s“%(name)s”解压后超过 %(limit)s 字节（疑似压缩炸弹），已拒绝导入', what=what, name=_show(name), limit=f"{limit:,}"),
                         "entry_too_large", name)
                 chunks.append(chunk)
     except PackageError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError) as exc:
-        raise PackageError(f"压缩包中的文件“{_show(name)}”已损坏，无法读取（{exc}）。{_RESUBMIT}", "damaged", name) from exc
+        raise PackageError(_t('压缩包中的文件“%(name)s”已损坏，无法读取（%(error)s）。%(resubmit)s', name=_show(name), error=exc, resubmit=_RESUBMIT), "damaged", name) from exc
     return b"".join(chunks)
 
 
-def _parse_json(raw: bytes, name: str, what: str, value_limit: Optional[int] = None,
+def _parse_json(raw: bytes, name: str, what: Phrase, value_limit: Optional[int] = None,
                 too_many: Optional[Callable[[], PackageError]] = None) -> tuple:
     """``(parsed JSON, its value count)``; ``too_many()`` is raised when the text holds more than
     ``value_limit`` values, before it is parsed."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PackageError(f"{what}“{_show(name)}”不是 UTF-8 编码，文件可能被手工修改或已损坏。{_RESUBMIT}", "encoding", name) from exc
+        raise PackageError(_t('%(what)s“%(name)s”不是 UTF-8 编码，文件可能被手工修改或已损坏。%(resubmit)s', what=what, name=_show(name), resubmit=_RESUBMIT), "encoding", name) from exc
     too_deep, values = json_scan(text, value_limit=value_limit)
     if too_deep:
-        raise PackageError(f"{what}“{_show(name)}”的嵌套层次超过 {MAX_JSON_DEPTH} 层，不是填报客户端生成的正常文件，已拒绝导入", "json_too_deep", name)
+        raise PackageError(_t('%(what)s“%(name)s”的嵌套层次超过 %(depth)s 层，不是填报客户端生成的正常文件，已拒绝导入', what=what, name=_show(name), depth=MAX_JSON_DEPTH), "json_too_deep", name)
     if value_limit is not None and values > value_limit:
         raise too_many()
     try:
         return json.loads(text, parse_constant=_reject_constant), values
     except (ValueError, RecursionError) as exc:
-        raise PackageError(f"{what}“{_show(name)}”不是有效的 JSON，文件可能被手工修改或已损坏。{_RESUBMIT}", "bad_json", name) from exc
+        raise PackageError(_t('%(what)s“%(name)s”不是有效的 JSON，文件可能被手工修改或已损坏。%(resubmit)s', what=what, name=_show(name), resubmit=_RESUBMIT), "bad_json", name) from exc
 
 
 def _check_manifest(manifest: Any, expected_form_type: Optional[str]) -> list:
     """Check the manifest's shape and return its form list."""
     if not isinstance(manifest, dict):
-        raise PackageError("清单文件 manifest.json 的内容不正确，不是本系统的上报文件", "not_our_format", MANIFEST_NAME)
+        raise PackageError(_t('清单文件 manifest.json 的内容不正确，不是本系统的上报文件'), "not_our_format", MANIFEST_NAME)
     if manifest.get("format") != FORMAT_NAME:
-        raise PackageError("这不是本系统的上报文件（清单中的格式标识不符）。请提交填报客户端“生成文件”得到的 .zip 文件", "not_our_format", MANIFEST_NAME)
+        raise PackageError(_t('这不是本系统的上报文件（清单中的格式标识不符）。请提交填报客户端“生成文件”得到的 .zip 文件'), "not_our_format", MANIFEST_NAME)
     version = manifest.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version not in SUPPORTED_FORMAT_VERSIONS:
         supported = "、".join(str(v) for v in SUPPORTED_FORMAT_VERSIONS)
         raise PackageError(
-            f"上报文件的格式版本（{_show(str(version))}）不受支持，本系统支持的版本为 {supported}。"
-            f"请使用技术支持中心提供的最新填报客户端重新生成文件", "format_version", MANIFEST_NAME)
+            _t('上报文件的格式版本（%(version)s）不受支持，本系统支持的版本为 %(supported)s。请使用技术支持中心提供的最新填报客户端重新生成文件', version=_show(str(version)), supported=supported), "format_version", MANIFEST_NAME)
     form_type = manifest.get("form_type")
     if not isinstance(form_type, str) or not form_type:
-        raise PackageError("上报文件的清单缺少表单类型（form_type）", "bad_manifest", MANIFEST_NAME)
+        raise PackageError(_t('上报文件的清单缺少表单类型（form_type）'), "bad_manifest", MANIFEST_NAME)
     if expected_form_type is not None and form_type != expected_form_type:
         raise PackageError(
-            f"该上报文件的表单类型为“{_show(form_type)}”，不能导入到“{expected_form_type}”中", "form_type", MANIFEST_NAME)
+            _t('该上报文件的表单类型为“%(form_type)s”，不能导入到“%(expected)s”中', form_type=_show(form_type), expected=expected_form_type), "form_type", MANIFEST_NAME)
     schema_version = manifest.get("schema_version")
     if isinstance(schema_version, bool) or not isinstance(schema_version, int) or schema_version < 1:
-        raise PackageError("上报文件的清单缺少有效的表单版本（schema_version）", "bad_manifest", MANIFEST_NAME)
+        raise PackageError(_t('上报文件的清单缺少有效的表单版本（schema_version）'), "bad_manifest", MANIFEST_NAME)
     client = manifest.get("client")
     if not isinstance(client, dict) or not all(isinstance(client.get(k), str) for k in ("name", "version")):
-        raise PackageError("上报文件的清单缺少生成它的客户端信息（client）", "bad_manifest", MANIFEST_NAME)
+        raise PackageError(_t('上报文件的清单缺少生成它的客户端信息（client）'), "bad_manifest", MANIFEST_NAME)
     if not isinstance(manifest.get("created_at"), str):
-        raise PackageError("上报文件的清单缺少生成时间（created_at）", "bad_manifest", MANIFEST_NAME)
+        raise PackageError(_t('上报文件的清单缺少生成时间（created_at）'), "bad_manifest", MANIFEST_NAME)
     forms = manifest.get("forms")
     if not isinstance(forms, list):
-        raise PackageError("上报文件的清单缺少表单列表（forms）", "bad_manifest", MANIFEST_NAME)
+        raise PackageError(_t('上报文件的清单缺少表单列表（forms）'), "bad_manifest", MANIFEST_NAME)
     if not forms:
-        raise PackageError("上报文件中没有表单", "empty", MANIFEST_NAME)
+        raise PackageError(_t('上报文件中没有表单'), "empty", MANIFEST_NAME)
     if len(forms) > MAX_FORMS:
-        raise PackageError(f"一个上报文件最多包含 {MAX_FORMS} 份表单，该文件有 {len(forms)} 份，请分批生成", "too_many_forms", MANIFEST_NAME)
+        raise PackageError(_t('一个上报文件最多包含 %(max)s 份表单，该文件有 %(count)s 份，请分批生成', max=MAX_FORMS, count=len(forms)), "too_many_forms", MANIFEST_NAME)
     seen_uuids, seen_files = set(), set()
     for index, item in enumerate(forms, start=1):
         ok = (isinstance(item, dict) and isinstance(item.get("file"), str)
@@ -665,16 +660,16 @@ def _check_manifest(manifest: Any, expected_form_type: Optional[str]) -> list:
               and isinstance(item.get("size"), int) and not isinstance(item.get("size"), bool)
               and item["size"] >= 0)
         if not ok or not is_valid_uuid4(item.get("uuid")):
-            raise PackageError(f"上报文件清单中第 {index} 项表单信息不完整或格式不正确，文件可能被手工修改过。{_RESUBMIT}", "bad_manifest", MANIFEST_NAME)
+            raise PackageError(_t('上报文件清单中第 %(index)s 项表单信息不完整或格式不正确，文件可能被手工修改过。%(resubmit)s', index=index, resubmit=_RESUBMIT), "bad_manifest", MANIFEST_NAME)
         if item["uuid"] in seen_uuids:
-            raise PackageError(f"上报文件中内部标识 {item['uuid']} 出现了两次，文件可能被手工修改过。{_RESUBMIT}", "duplicate_uuid", MANIFEST_NAME)
+            raise PackageError(_t('上报文件中内部标识 %(uuid)s 出现了两次，文件可能被手工修改过。%(resubmit)s', uuid=item['uuid'], resubmit=_RESUBMIT), "duplicate_uuid", MANIFEST_NAME)
         if item["file"] in seen_files:
-            raise PackageError(f"上报文件清单中文件“{_show(item['file'])}”出现了两次，文件可能被手工修改过。{_RESUBMIT}", "bad_manifest", MANIFEST_NAME)
+            raise PackageError(_t('上报文件清单中文件“%(file)s”出现了两次，文件可能被手工修改过。%(resubmit)s', file=_show(item['file']), resubmit=_RESUBMIT), "bad_manifest", MANIFEST_NAME)
         seen_uuids.add(item["uuid"])
         seen_files.add(item["file"])
         _check_path(item["file"])
         if item["size"] > MAX_FORM_BYTES:
-            raise PackageError(f"表单文件“{_show(item['file'])}”过大（{item['size']:,} 字节，上限 {MAX_FORM_BYTES:,} 字节），已拒绝导入", "entry_too_large", item["file"])
+            raise PackageError(_t('表单文件“%(file)s”过大（%(size)s 字节，上限 %(max)s 字节），已拒绝导入', file=_show(item['file']), size=f"{item['size']:,}", max=f"{MAX_FORM_BYTES:,}"), "entry_too_large", item["file"])
     return forms
 
 
@@ -705,7 +700,7 @@ def _read(fh, size: int, expected_form_type: Optional[str], budget: Optional[Upl
     if size > MAX_PACKAGE_BYTES:
         raise PackageError(_too_big_package(size), "package_too_large")
     if size == 0:
-        raise PackageError("上报文件是空文件，请重新生成后提交", "not_zip")
+        raise PackageError(_t('上报文件是空文件，请重新生成后提交'), "not_zip")
     fh.seek(0)
     _sniff(fh.read(8))
     _check_directory(fh, size)
@@ -714,7 +709,7 @@ def _read(fh, size: int, expected_form_type: Optional[str], budget: Optional[Upl
         zf = zipfile.ZipFile(fh)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, struct.error,
             NotImplementedError) as exc:  # NotImplementedError: an entry needs a newer zip version
-        raise PackageError(f"上报文件不是有效的 zip 压缩包或已损坏，无法打开。{_RESUBMIT}", "not_zip") from exc
+        raise PackageError(_t('上报文件不是有效的 zip 压缩包或已损坏，无法打开。%(resubmit)s', resubmit=_RESUBMIT), "not_zip") from exc
     with zf:
         return _read_zip(zf, expected_form_type, budget)
 
@@ -734,7 +729,7 @@ def _read_zip(zf: zipfile.ZipFile, expected_form_type: Optional[str],
         if name.endswith("/") or _is_ignored(name):
             continue  # folders carry nothing; OS litter is never read
         if name in files:
-            raise PackageError(f"压缩包中有两个同名文件“{_show(name)}”，文件可能被手工修改过。{_RESUBMIT}", "duplicate_entry", name)
+            raise PackageError(_t('压缩包中有两个同名文件“%(name)s”，文件可能被手工修改过。%(resubmit)s', name=_show(name), resubmit=_RESUBMIT), "duplicate_entry", name)
         files[name] = info
 
     # Unpacking and re-zipping the folder (Windows "发送到 压缩文件夹", 7-Zip) nests everything
@@ -746,11 +741,11 @@ def _read_zip(zf: zipfile.ZipFile, expected_form_type: Optional[str],
             prefix = nested[0][: -len(MANIFEST_NAME)]
         else:
             raise PackageError(
-                "压缩包中没有清单文件 manifest.json，不是本系统的上报文件。请提交填报客户端“生成文件”得到的 .zip 文件",
+                _t('压缩包中没有清单文件 manifest.json，不是本系统的上报文件。请提交填报客户端“生成文件”得到的 .zip 文件'),
                 "not_our_format")
 
     manifest_info = files.pop(prefix + MANIFEST_NAME)
-    _check_declared(manifest_info, MANIFEST_NAME, MAX_MANIFEST_BYTES, "清单文件")
+    _check_declared(manifest_info, MANIFEST_NAME, MAX_MANIFEST_BYTES, _MANIFEST_FILE)
     manifest_values = None
     if budget is not None:
         budget.charge(0, manifest_info.file_size)
@@ -758,8 +753,8 @@ def _read_zip(zf: zipfile.ZipFile, expected_form_type: Optional[str],
         # more than the budget's forms need: a manifest padded with values costs like a form.
         manifest_values = MANIFEST_FIXED_VALUES + MANIFEST_VALUES_PER_FORM * budget.max_forms
     manifest, _values = _parse_json(
-        _read_capped(zf, manifest_info, MANIFEST_NAME, MAX_MANIFEST_BYTES, "清单文件"),
-        MANIFEST_NAME, "清单文件", manifest_values, lambda: budget.too_many_forms())
+        _read_capped(zf, manifest_info, MANIFEST_NAME, MAX_MANIFEST_BYTES, _MANIFEST_FILE),
+        MANIFEST_NAME, _MANIFEST_FILE, manifest_values, lambda: budget.too_many_forms())
     listed = _check_manifest(manifest, expected_form_type)
     if budget is not None:
         budget.charge(len(listed), 0)
@@ -772,42 +767,42 @@ def _read_zip(zf: zipfile.ZipFile, expected_form_type: Optional[str],
         info = files.pop(name, None)
         if info is None:
             raise PackageError(
-                f"上报文件缺少表单文件“{_show(item['file'])}”，文件可能被手工修改或已损坏。{_RESUBMIT}", "missing_file", item["file"])
-        _check_declared(info, item["file"], MAX_FORM_BYTES, "表单文件")
+                _t('上报文件缺少表单文件“%(file)s”，文件可能被手工修改或已损坏。%(resubmit)s', file=_show(item['file']), resubmit=_RESUBMIT), "missing_file", item["file"])
+        _check_declared(info, item["file"], MAX_FORM_BYTES, _FORM_FILE)
         if info.file_size != item["size"]:
             raise PackageError(
-                f"表单文件“{_show(item['file'])}”的大小与清单不符，文件可能被手工修改或已损坏。{_RESUBMIT}", "checksum", item["file"])
+                _t('表单文件“%(file)s”的大小与清单不符，文件可能被手工修改或已损坏。%(resubmit)s', file=_show(item['file']), resubmit=_RESUBMIT), "checksum", item["file"])
         total += info.file_size
         plan.append((item, info))
     if files:
         extra = sorted(files)[0]
-        more = f"等 {len(files)} 个" if len(files) > 1 else ""
+        more = _t("等 %(count)s 个", count=len(files)) if len(files) > 1 else ""
         raise PackageError(
-            f"上报文件中有清单以外的文件“{_show(extra)}”{more}，文件可能被手工修改过。{_RESUBMIT}", "extra_file", extra)
+            _t('上报文件中有清单以外的文件“%(file)s”%(more)s，文件可能被手工修改过。%(resubmit)s', file=_show(extra), more=more, resubmit=_RESUBMIT), "extra_file", extra)
     if total > MAX_TOTAL_BYTES:
         raise PackageError(
-            f"上报文件解压后过大（{total:,} 字节，上限 {MAX_TOTAL_BYTES:,} 字节），已拒绝导入", "package_too_large")
+            _t('上报文件解压后过大（%(size)s 字节，上限 %(max)s 字节），已拒绝导入', size=f"{total:,}", max=f"{MAX_TOTAL_BYTES:,}"), "package_too_large")
     if budget is not None:
         budget.charge(0, total - manifest_info.file_size)
 
     entries = []
     for item, info in plan:
         name = item["file"]
-        raw = _read_capped(zf, info, name, min(MAX_FORM_BYTES, item["size"]), "表单文件")
+        raw = _read_capped(zf, info, name, min(MAX_FORM_BYTES, item["size"]), _FORM_FILE)
         if len(raw) != item["size"] or hashlib.sha256(raw).hexdigest() != item["sha256"]:
             raise PackageError(
-                f"表单文件“{_show(name)}”的内容与清单中的校验码不一致，文件可能被手工修改或已损坏。{_RESUBMIT}", "checksum", name)
+                _t('表单文件“%(name)s”的内容与清单中的校验码不一致，文件可能被手工修改或已损坏。%(resubmit)s', name=_show(name), resubmit=_RESUBMIT), "checksum", name)
         if budget is None:
-            data, _values = _parse_json(raw, name, "表单文件")
+            data, _values = _parse_json(raw, name, _FORM_FILE)
         else:
-            data, values = _parse_json(raw, name, "表单文件", budget.values_left(),
+            data, values = _parse_json(raw, name, _FORM_FILE, budget.values_left(),
                                        lambda: budget.too_complex(name))
             budget.values += values
         if not isinstance(data, dict):
-            raise PackageError(f"表单文件“{_show(name)}”的内容不是 JSON 对象。{_RESUBMIT}", "not_object", name)
+            raise PackageError(_t('表单文件“%(name)s”的内容不是 JSON 对象。%(resubmit)s', name=_show(name), resubmit=_RESUBMIT), "not_object", name)
         if data.get("uuid") != item["uuid"]:
             raise PackageError(
-                f"表单文件“{_show(name)}”中的内部标识与清单不一致，文件可能被手工修改过。{_RESUBMIT}", "uuid_mismatch", name)
+                _t('表单文件“%(name)s”中的内部标识与清单不一致，文件可能被手工修改过。%(resubmit)s', name=_show(name), resubmit=_RESUBMIT), "uuid_mismatch", name)
         entries.append(PackageForm(item["uuid"], name, data, item["sha256"], item["size"]))
     return Package(manifest=manifest, entries=entries, recovered_names=recovered)
 
@@ -824,7 +819,7 @@ def validate_forms(package: Package, schema) -> list:
     """
     if package.form_type != schema.name:
         raise PackageError(
-            f"该上报文件的表单类型为“{_show(package.form_type)}”，不是“{schema.label}”", "form_type", MANIFEST_NAME)
+            _t('该上报文件的表单类型为“%(form_type)s”，不是“%(form)s”', form_type=_show(package.form_type), form=schema.text_label), "form_type", MANIFEST_NAME)
     results = []
     for entry in package.entries:
         data = schema.normalize(entry.data)

@@ -16,6 +16,14 @@ A form document (what the filler saves and what a package carries) is a JSON obj
 All values are strings. ``normalize`` turns what people type (full-width digits, stray spaces,
 Excel numbers) into canonical text; ``validate`` reports every problem at once, each with a path
 the editor can map back to its widget and a Chinese message that names the field.
+
+Two languages, Chinese first. Every label and help text is declared in Chinese with its English
+beside it (``label_en``, ``help_en``, ``choices_en``); messages are ``Phrase`` objects: Chinese
+strings (the filler, the CLI, the audit trail and the export use them as they are) that also
+know their English. ``_t`` writes a message as a Chinese msgid with named placeholders, which
+scripts/update_catalogues.py extracts into the catalogue, where its English lives; a web page in
+English renders a phrase through that catalogue and the English labels (``app.i18n_text.localize``).
+No Flask here: ``Phrase.translated`` takes the translation function.
 """
 from __future__ import annotations
 
@@ -23,7 +31,7 @@ import copy
 import re
 import uuid as uuid_module
 from dataclasses import dataclass, field as dc_field
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 # The word people write when a required item genuinely does not exist (seed 000: 如确无内容请填写"无").
 NONE_VALUE = "无"
@@ -56,6 +64,63 @@ DEFAULT_EXAMPLES = {
 
 
 # --------------------------------------------------------------------------------------------
+# Two languages
+
+
+class Phrase(str):
+    """A Chinese string that can also be given in English.
+
+    Either a fixed pair (``Phrase("网站名称", en="Website name")``: a label) or a message made by
+    ``_t`` from a Chinese msgid and its parameters, translated by looking the msgid up and filling
+    in the parameters, each translated in turn when it is a phrase itself (a field's label in an
+    error message). As a ``str`` it is the Chinese text, so code that knows only Chinese (the
+    filler, joins, comparisons, JSON) needs nothing new.
+    """
+
+    def __new__(cls, zh: str, *, en: str = "", msgid: Optional[str] = None,
+                params: Optional[dict] = None):
+        obj = super().__new__(cls, zh)
+        obj.en, obj.msgid, obj.params = en, msgid, params or {}
+        return obj
+
+    def __getnewargs__(self):
+        return (str(self),)
+
+    def translated(self, translate) -> str:
+        """The phrase in the language of ``translate`` (a msgid → message template function,
+        e.g. a gettext); a fixed pair gives its English, or the Chinese where it has none."""
+        if self.msgid is None:
+            return self.en or str(self)
+        params = {key: value.translated(translate) if isinstance(value, Phrase) else value
+                  for key, value in self.params.items()}
+        return translate(self.msgid) % params
+
+
+def _t(msgid: str, **params) -> Phrase:
+    """A message: the Chinese ``msgid`` (extracted for translation) with named ``%(name)s``
+    placeholders filled in from ``params``."""
+    return Phrase(msgid % params if params else msgid, msgid=msgid, params=params)
+
+
+def pair(zh: str, en: str) -> Phrase:
+    """A fixed Chinese/English pair (a declared label or help text)."""
+    return Phrase(zh, en=en)
+
+
+class Bilingual:
+    """What a schema item (field, slot, group, table, form) with ``label``/``label_en`` and
+    perhaps ``help``/``help_en`` gives: each as a ``Phrase``."""
+
+    @property
+    def text_label(self) -> Phrase:
+        return pair(self.label, self.label_en)
+
+    @property
+    def text_help(self) -> Phrase:
+        return pair(getattr(self, "help", ""), getattr(self, "help_en", ""))
+
+
+# --------------------------------------------------------------------------------------------
 # Errors
 
 
@@ -65,7 +130,8 @@ class FieldError:
 
     ``path`` locates the value (``fields.principal_phone``, ``columns.info.news[2].address``);
     ``label`` is the Chinese name of that value; ``message`` is the full Chinese sentence shown
-    to the user; ``code`` is a stable machine name for tests and statistics.
+    to the user; ``code`` is a stable machine name for tests and statistics. ``label`` and
+    ``message`` are ``Phrase`` objects, so a web page can show them in English.
     """
 
     path: str
@@ -264,12 +330,14 @@ def website_key(url: Any) -> Optional[str]:
 
 
 @dataclass(frozen=True)
-class Field:
+class Field(Bilingual):
     """One value of a form.
 
     ``accepts_none``: whether 无 is a valid answer (seed 000: free-text items accept 无).
     ``hidden``: set by the server on import (e.g. 省/部, 市, 县); the filler neither shows nor
-    writes it and document validation skips it unless asked.
+    writes it and document validation skips it unless asked. ``label_en``/``help_en`` are the
+    English UI's; ``choices_en`` names each of ``choices`` in English (the stored value stays the
+    Chinese choice: it is census data).
     """
 
     name: str
@@ -282,6 +350,9 @@ class Field:
     max_length: int = 200
     example: str = ""
     hidden: bool = False
+    label_en: str = ""
+    help_en: str = ""
+    choices_en: tuple = ()
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -290,70 +361,92 @@ class Field:
             raise ValueError(f"field {self.name}: a choice field needs choices")
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
             raise ValueError(f"field name {self.name!r} must be snake_case ASCII")
+        if self.choices_en and len(self.choices_en) != len(self.choices):
+            raise ValueError(f"field {self.name}: choices_en must name every choice")
+
+    def choice_label(self, value: str) -> Phrase:
+        """``value`` (a stored choice) with its English name, for display."""
+        if value in self.choices and self.choices_en:
+            return pair(value, self.choices_en[self.choices.index(value)])
+        return pair(value, "")
 
     @property
     def example_value(self) -> str:
         return self.example or DEFAULT_EXAMPLES.get(self.kind, "")
 
-    def hint(self) -> str:
+    def hint(self) -> Phrase:
         """What is expected, in Chinese, without the label: for tooltips and messages."""
-        none_tail = f'；确无请填写"{NONE_VALUE}"' if self.accepts_none else ""
+        none_tail = _t('；确无请填写"%(none)s"', none=NONE_VALUE) if self.accepts_none else ""
+        example, tail = self.example_value, none_tail
         if self.kind == URL:
-            return f"以 http:// 或 https:// 开头的完整网址，如 {self.example_value}{none_tail}"
+            return _t("以 http:// 或 https:// 开头的完整网址，如 %(example)s%(tail)s",
+                      example=example, tail=tail)
         if self.kind == PHONE:
-            return f'"区号-号码"，可带分机号，如 {self.example_value}{none_tail}'
+            return _t('"区号-号码"，可带分机号，如 %(example)s%(tail)s', example=example, tail=tail)
         if self.kind == MOBILE:
-            return f"以 1 开头的 11 位手机号码，如 {self.example_value}{none_tail}"
+            return _t("以 1 开头的 11 位手机号码，如 %(example)s%(tail)s", example=example, tail=tail)
         if self.kind == EMAIL:
-            return f"规范的电子邮箱地址，如 {self.example_value}{none_tail}"
+            return _t("规范的电子邮箱地址，如 %(example)s%(tail)s", example=example, tail=tail)
         if self.kind == ICP:
-            return f'"省份简称ICP备数字号"，可带"-序号"，如 {self.example_value}{none_tail}'
+            return _t('"省份简称ICP备数字号"，可带"-序号"，如 %(example)s%(tail)s',
+                      example=example, tail=tail)
         if self.kind == CHOICE:
-            return _choices_text(self.choices)
-        example = f"，如 {self.example}" if self.example else ""
-        return f"不超过 {self.max_length} 个字的文字{example}{none_tail}"
+            return _choices_text(self)
+        example = _t("，如 %(example)s", example=self.example) if self.example else ""
+        return _t("不超过 %(max)s 个字的文字%(example)s%(tail)s", max=self.max_length,
+                  example=example, tail=tail)
 
     def normalize(self, value: Any) -> Any:
         return normalize_value(self.kind, value)
 
-    def check(self, value: Any, label: Optional[str] = None) -> Optional[tuple]:
+    def check(self, value: Any, label: Any = None) -> Optional[tuple]:
         """Check one already-normalized value: ``None`` when fine, else ``(code, message)``.
 
         ``label`` replaces the field's own label in the message (table cells use
-        "信息发布类—动态要闻第3行地址").
+        "信息发布类—动态要闻第3行地址"); it may be a function giving the label, called only when
+        there is a message to write (most values are fine, and naming every table cell costs).
         """
-        label = label or self.label
         if value is None:
             value = ""
         if not isinstance(value, str):
-            return "type", f"{label}应为文字，不能是{_type_name(value)}"
+            return "type", _t("%(label)s应为文字，不能是%(type)s", label=_named(label, self),
+                              type=_type_name(value))
         if value == "":
             if not self.required:
                 return None
             if self.kind == CHOICE:
-                return "required", f"请选择{label}：{self.hint()}"
-            tail = f'；确无内容请填写"{NONE_VALUE}"' if self.accepts_none else f"，应为{self.hint()}"
-            return "required", f"请填写{label}{tail}"
+                return "required", _t("请选择%(label)s：%(hint)s", label=_named(label, self), hint=self.hint())
+            if self.accepts_none:
+                return "required", _t('请填写%(label)s；确无内容请填写"%(none)s"', label=_named(label, self),
+                                      none=NONE_VALUE)
+            return "required", _t("请填写%(label)s，应为%(hint)s", label=_named(label, self), hint=self.hint())
         if value == NONE_VALUE:
             if self.accepts_none:
                 return None
             if self.kind != TEXT:
-                return "none_not_allowed", f'{label}不能填写"{NONE_VALUE}"，应为{self.hint()}'
-            return "none_not_allowed", f'{label}不能填写"{NONE_VALUE}"，请填写实际内容'
+                return "none_not_allowed", _t('%(label)s不能填写"%(none)s"，应为%(hint)s',
+                                              label=_named(label, self), none=NONE_VALUE, hint=self.hint())
+            return "none_not_allowed", _t('%(label)s不能填写"%(none)s"，请填写实际内容',
+                                          label=_named(label, self), none=NONE_VALUE)
         if self.kind in (PHONE, MOBILE, EMAIL) and _looks_multiple(self.kind, value):
             # Checked before the length so "two numbers" gets the message that explains it.
-            what = "邮箱地址" if self.kind == EMAIL else "号码"
-            return "multiple", f"{label}只能填写一个{what}，请删除多余的{what}；应为{self.hint()}"
+            if self.kind == EMAIL:
+                return "multiple", _t("%(label)s只能填写一个邮箱地址，请删除多余的邮箱地址；应为%(hint)s",
+                                      label=_named(label, self), hint=self.hint())
+            return "multiple", _t("%(label)s只能填写一个号码，请删除多余的号码；应为%(hint)s",
+                                  label=_named(label, self), hint=self.hint())
         if len(value) > self.max_length:
-            return "too_long", f"{label}不能超过 {self.max_length} 个字，现有 {len(value)} 个字"
+            return "too_long", _t("%(label)s不能超过 %(max)s 个字，现有 %(count)s 个字",
+                                  label=_named(label, self), max=self.max_length, count=len(value))
         if _CONTROL_RE.search(value):
-            return "format", f"{label}含有不可见的控制字符，请删除后重新填写"
+            return "format", _t("%(label)s含有不可见的控制字符，请删除后重新填写", label=_named(label, self))
         if self.kind == TEXT:
             return None
         if self.kind == CHOICE:
             if value in self.choices:
                 return None
-            return "choice", f"{label}应为{self.hint()}，不能填写“{value}”"
+            return "choice", _t("%(label)s应为%(hint)s，不能填写“%(value)s”", label=_named(label, self),
+                                hint=self.hint(), value=value)
         ok = {
             URL: _url_ok,
             PHONE: _PHONE_RE.fullmatch,
@@ -363,17 +456,20 @@ class Field:
         }[self.kind](value)
         if ok:
             return None
-        return "format", f"{label}应为{self.hint()}"
+        return "format", _t("%(label)s应为%(hint)s", label=_named(label, self), hint=self.hint())
 
     def describe(self) -> dict:
         return {
             "name": self.name,
             "label": self.label,
+            "label_en": self.label_en,
             "kind": self.kind,
             "required": self.required,
             "help": self.help,
-            "hint": self.hint(),
+            "help_en": self.help_en,
+            "hint": str(self.hint()),
             "choices": list(self.choices),
+            "choices_en": list(self.choices_en),
             "accepts_none": self.accepts_none,
             "max_length": self.max_length,
             "example": self.example_value,
@@ -381,22 +477,29 @@ class Field:
         }
 
 
-def _choices_text(choices: Iterable[str]) -> str:
-    quoted = [f"“{c}”" for c in choices]
+def _named(label: Any, field: Field) -> Any:
+    """The label a message names: given, given as a function, or the field's own."""
+    return label() if callable(label) else (label or field.text_label)
+
+
+def _choices_text(field: Field) -> Phrase:
+    names = [field.choice_label(c) for c in field.choices]
+    quoted = [pair(f"“{c}”", f"“{c.en}”" if c.en else "") for c in names]
     if len(quoted) == 2:
-        return f"{quoted[0]}或{quoted[1]}"
-    return "以下之一：" + "、".join(quoted)
+        return _t("%(first)s或%(second)s", first=quoted[0], second=quoted[1])
+    english = ", ".join(q.en or str(q) for q in quoted) if field.choices_en else ""
+    return _t("以下之一：%(choices)s", choices=pair("、".join(quoted), english))
 
 
-def _type_name(value: Any) -> str:
+def _type_name(value: Any) -> Any:
     if isinstance(value, bool):
-        return "真假值"
+        return pair("真假值", "true/false")
     if isinstance(value, (int, float)):
-        return "数字"
+        return pair("数字", "a number")
     if isinstance(value, list):
-        return "列表"
+        return pair("列表", "a list")
     if isinstance(value, dict):
-        return "对象"
+        return pair("对象", "an object")
     return type(value).__name__
 
 
@@ -418,23 +521,26 @@ def _looks_multiple(kind: str, value: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Slot:
+class Slot(Bilingual):
     """One kind of column/system within a group, e.g. 动态要闻; holds one or more rows."""
 
     key: str
     label: str
     help: str = ""
+    label_en: str = ""
+    help_en: str = ""
 
 
 @dataclass(frozen=True)
-class Group:
+class Group(Bilingual):
     key: str
     label: str
     slots: tuple
+    label_en: str = ""
 
 
 @dataclass(frozen=True)
-class Table:
+class Table(Bilingual):
     """A table of groups → slots → rows; each row has the same columns.
 
     A row whose ``none_column`` is 无 says "the site has none of these"; its other columns must
@@ -450,6 +556,8 @@ class Table:
     min_rows: int = 1
     max_rows: int = 100
     help: str = ""
+    label_en: str = ""
+    help_en: str = ""
 
     def __post_init__(self):
         names = [c.name for c in self.columns]
@@ -469,8 +577,8 @@ class Table:
         """Every (group, slot) pair in display order."""
         return [(g, s) for g in self.groups for s in g.slots]
 
-    def slot_label(self, group: Group, slot: Slot) -> str:
-        return f"{group.label}—{slot.label}"
+    def slot_label(self, group: Group, slot: Slot) -> Phrase:
+        return _t("%(group)s—%(slot)s", group=group.text_label, slot=slot.text_label)
 
     def blank_row(self) -> dict:
         return {c.name: "" for c in self.columns}
@@ -491,14 +599,17 @@ class Table:
         return {
             "name": self.name,
             "label": self.label,
+            "label_en": self.label_en,
             "help": self.help,
+            "help_en": self.help_en,
             "none_column": self.none_column,
             "min_rows": self.min_rows,
             "max_rows": self.max_rows,
             "columns": [c.describe() for c in self.columns],
             "groups": [
-                {"key": g.key, "label": g.label,
-                 "slots": [{"key": s.key, "label": s.label, "help": s.help} for s in g.slots]}
+                {"key": g.key, "label": g.label, "label_en": g.label_en,
+                 "slots": [{"key": s.key, "label": s.label, "label_en": s.label_en,
+                            "help": s.help, "help_en": s.help_en} for s in g.slots]}
                 for g in self.groups
             ],
         }
@@ -509,7 +620,7 @@ class Table:
 
 
 @dataclass(frozen=True)
-class FormSchema:
+class FormSchema(Bilingual):
     """Everything about one form type.
 
     ``name`` is the form type (also the package's ``form_type``); ``version`` goes into packages
@@ -528,6 +639,8 @@ class FormSchema:
     title_field: Optional[str] = None
     package_folder: str = ""
     help: str = ""
+    label_en: str = ""
+    help_en: str = ""
     _by_name: dict = dc_field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -584,8 +697,10 @@ class FormSchema:
         return {
             "name": self.name,
             "label": self.label,
+            "label_en": self.label_en,
             "version": self.version,
             "help": self.help,
+            "help_en": self.help_en,
             "title_field": self.title_field,
             "list_fields": list(self.list_fields),
             "fields": [f.describe() for f in self.fields],
@@ -685,20 +800,22 @@ class FormSchema:
         them and the server sets them itself on import.
         """
         if not isinstance(data, dict):
-            return [FieldError("", self.label, f"{self.label}的内容应为 JSON 对象，不能是{_type_name(data)}", "type")]
+            return [FieldError("", self.text_label, _t("%(form)s的内容应为 JSON 对象，不能是%(type)s",
+                                                       form=self.text_label, type=_type_name(data)),
+                               "type")]
         errors = []
         known = set(RESERVED_KEYS) | {t.name for t in self.tables}
         for key in data:
             if key not in known:
-                errors.append(FieldError(
-                    str(key), str(key),
-                    f"表单中有无法识别的内容“{key}”，可能来自其他版本的填报客户端或被手工修改过", "unknown"))
+                errors.append(FieldError(str(key), str(key), _t(
+                    "表单中有无法识别的内容“%(key)s”，可能来自其他版本的填报客户端或被手工修改过",
+                    key=key), "unknown"))
         if not is_valid_uuid4(data.get("uuid")):
-            errors.append(FieldError(
-                "uuid", "内部标识",
-                "表单的内部标识（uuid）缺失或格式不正确；它由填报客户端自动生成，请勿手工修改", "uuid"))
+            errors.append(FieldError("uuid", UUID_LABEL, _t(
+                "表单的内部标识（uuid）缺失或格式不正确；它由填报客户端自动生成，请勿手工修改"), "uuid"))
         if "meta" in data and not isinstance(data["meta"], dict):
-            errors.append(FieldError("meta", "附加信息", "表单的附加信息（meta）应为 JSON 对象", "type"))
+            errors.append(FieldError("meta", pair("附加信息", "Additional information"),
+                                     _t("表单的附加信息（meta）应为 JSON 对象"), "type"))
         errors.extend(self._validate_fields(data.get("fields"), include_hidden))
         for table in self.tables:
             errors.extend(self._validate_table(table, data.get(table.name)))
@@ -714,92 +831,121 @@ class FormSchema:
 
     def _validate_fields(self, fields: Any, include_hidden: bool) -> list:
         if not isinstance(fields, dict):
-            return [FieldError("fields", "基本信息", f"{self.label}缺少基本信息部分（fields），或其格式不正确", "type")]
+            return [FieldError("fields", pair("基本信息", "Basic information"), _t(
+                "%(form)s缺少基本信息部分（fields），或其格式不正确", form=self.text_label), "type")]
         errors = []
         for name in fields:
             if name not in self._by_name:
-                errors.append(FieldError(
-                    f"fields.{name}", str(name),
-                    f"表单中有未知字段“{name}”，可能来自其他版本的填报客户端或被手工修改过", "unknown"))
+                errors.append(FieldError(f"fields.{name}", str(name), _t(
+                    "表单中有未知字段“%(name)s”，可能来自其他版本的填报客户端或被手工修改过",
+                    name=name), "unknown"))
         for f in self.fields:
             if f.hidden and not include_hidden:
                 continue
             problem = f.check(fields.get(f.name, ""))
             if problem:
-                errors.append(FieldError(f"fields.{f.name}", f.label, problem[1], problem[0]))
+                errors.append(FieldError(f"fields.{f.name}", f.text_label, problem[1], problem[0]))
         return errors
 
     def _validate_table(self, table: Table, value: Any) -> list:
+        table_label = table.text_label
         if not isinstance(value, dict):
-            return [FieldError(table.name, table.label, f"缺少{table.label}，或其格式不正确", "type")]
+            return [FieldError(table.name, table_label,
+                               _t("缺少%(table)s，或其格式不正确", table=table_label), "type")]
         errors = []
         group_keys = {g.key: g for g in table.groups}
         for key in value:
             if key not in group_keys:
-                errors.append(FieldError(f"{table.name}.{key}", str(key),
-                                         f"{table.label}中有未知分组“{key}”", "unknown"))
+                errors.append(FieldError(f"{table.name}.{key}", str(key), _t(
+                    "%(table)s中有未知分组“%(key)s”", table=table_label, key=key), "unknown"))
         for group in table.groups:
             group_value = value.get(group.key)
             if not isinstance(group_value, dict):
-                errors.append(FieldError(f"{table.name}.{group.key}", group.label,
-                                         f"{table.label}缺少“{group.label}”，或其格式不正确", "type"))
+                errors.append(FieldError(f"{table.name}.{group.key}", group.text_label, _t(
+                    "%(table)s缺少“%(group)s”，或其格式不正确", table=table_label,
+                    group=group.text_label), "type"))
                 continue
             slot_keys = {s.key for s in group.slots}
             for key in group_value:
                 if key not in slot_keys:
-                    errors.append(FieldError(f"{table.name}.{group.key}.{key}", str(key),
-                                             f"{table.label}“{group.label}”中有未知栏目类别“{key}”", "unknown"))
+                    errors.append(FieldError(f"{table.name}.{group.key}.{key}", str(key), _t(
+                        "%(table)s“%(group)s”中有未知栏目类别“%(key)s”", table=table_label,
+                        group=group.text_label, key=key), "unknown"))
             for slot in group.slots:
                 errors.extend(self._validate_slot(table, group, slot, group_value.get(slot.key)))
         return errors
 
     def _validate_slot(self, table: Table, group: Group, slot: Slot, rows: Any) -> list:
         path = f"{table.name}.{group.key}.{slot.key}"
-        slot_label = table.slot_label(group, slot)
+        def slot_label():  # only for a message (see row_label)
+            return table.slot_label(group, slot)
+
         if not isinstance(rows, list):
-            return [FieldError(path, slot_label, f"{slot_label}缺少内容，或其格式不正确", "type")]
+            return [FieldError(path, slot_label(), _t("%(slot)s缺少内容，或其格式不正确", slot=slot_label()),
+                               "type")]
         if len(rows) < table.min_rows:
-            return [FieldError(path, slot_label,
-                               f'{slot_label}至少应填写 {table.min_rows} 行；确无此类栏目（系统）请在名称中填写"{NONE_VALUE}"',
-                               "rows")]
+            return [FieldError(path, slot_label(), _t(
+                '%(slot)s至少应填写 %(min)s 行；确无此类栏目（系统）请在名称中填写"%(none)s"',
+                slot=slot_label(), min=table.min_rows, none=NONE_VALUE), "rows")]
         if len(rows) > table.max_rows:
-            return [FieldError(path, slot_label, f"{slot_label}最多填写 {table.max_rows} 行，现有 {len(rows)} 行", "rows")]
+            return [FieldError(path, slot_label(), _t("%(slot)s最多填写 %(max)s 行，现有 %(count)s 行",
+                                                    slot=slot_label(), max=table.max_rows,
+                                                    count=len(rows)), "rows")]
         errors = []
         none_rows = [i for i, row in enumerate(rows) if table.is_none_row(row)]
         for i, row in enumerate(rows):
             row_path = f"{path}[{i}]"
-            row_label = f"{slot_label}第 {i + 1} 行"
+            # Labels are made only for a message: naming every row and cell would cost more than
+            # checking them.
+            def row_label(i=i):
+                return _t("%(slot)s第 %(row)s 行", slot=slot_label(), row=i + 1)
+
             if not isinstance(row, dict):
-                errors.append(FieldError(row_path, row_label, f"{row_label}格式不正确", "type"))
+                errors.append(FieldError(row_path, row_label(), _t("%(row)s格式不正确", row=row_label()),
+                                         "type"))
                 continue
             for key in row:
                 if key not in {c.name for c in table.columns}:
-                    errors.append(FieldError(f"{row_path}.{key}", str(key),
-                                             f"{row_label}中有未知内容“{key}”", "unknown"))
+                    errors.append(FieldError(f"{row_path}.{key}", str(key), _t(
+                        "%(row)s中有未知内容“%(key)s”", row=row_label(), key=key), "unknown"))
             if i in none_rows:
                 if len(rows) > 1:
                     errors.append(FieldError(
-                        f"{row_path}.{table.none_column}", row_label + table.column(table.none_column).label,
-                        f'{slot_label}已填写了栏目（系统），第 {i + 1} 行不应再填写"{NONE_VALUE}"，请删除该行',
+                        f"{row_path}.{table.none_column}",
+                        _cell_label(row_label(), table.column(table.none_column)), _t(
+                            '%(slot)s已填写了栏目（系统），第 %(row)s 行不应再填写"%(none)s"，请删除该行',
+                            slot=slot_label(), row=i + 1, none=NONE_VALUE),
                         "none_conflict"))
                 for col in table.columns:
                     cell = row.get(col.name, "")
                     if col.name != table.none_column and cell not in ("", NONE_VALUE):
                         errors.append(FieldError(
-                            f"{row_path}.{col.name}", row_label + col.label,
-                            f'{row_label}名称为"{NONE_VALUE}"，{col.label}也应为"{NONE_VALUE}"或留空', "none_conflict"))
+                            f"{row_path}.{col.name}", _cell_label(row_label(), col), _t(
+                                '%(row)s名称为"%(none)s"，%(column)s也应为"%(none)s"或留空',
+                                row=row_label(), none=NONE_VALUE, column=col.text_label),
+                            "none_conflict"))
                 continue
             # A blank row needs one answer (a name, or 无), not one complaint per column.
             blank = all(row.get(c.name, "") in ("", None) for c in table.columns)
             for col in table.columns:
                 if blank and col.name != table.none_column:
                     continue
-                cell_label = row_label + col.label
-                problem = col.check(row.get(col.name, ""), label=cell_label)
+                problem = col.check(row.get(col.name, ""),
+                                    label=lambda col=col: _cell_label(row_label(), col))
                 if problem is None:
                     continue
                 code, message = problem
+                cell_label = _cell_label(row_label(), col)
                 if code == "required" and col.name == table.none_column:
-                    message = f'请填写{cell_label}；确无此类栏目（系统）请填写"{NONE_VALUE}"'
+                    message = _t('请填写%(cell)s；确无此类栏目（系统）请填写"%(none)s"',
+                                 cell=cell_label, none=NONE_VALUE)
                 errors.append(FieldError(f"{row_path}.{col.name}", cell_label, message, code))
         return errors
+
+
+UUID_LABEL = pair("内部标识", "Internal ID")
+
+
+def _cell_label(row_label: Phrase, column: Field) -> Phrase:
+    """"信息发布类—动态要闻第 3 行地址": one cell of a table, named in messages."""
+    return _t("%(row)s%(column)s", row=row_label, column=column.text_label)

@@ -16,7 +16,8 @@ response around a finished file lives in ``app.xlsx``.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+import unicodedata
+from typing import Iterable, Iterator, Optional
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -40,6 +41,17 @@ HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
 HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
 TITLE_FONT = Font(bold=True, size=14)
+
+# Column widths measured from the content: wide (CJK) characters count two, as a printed page
+# shows them; a column is never narrower than MIN_WIDTH nor wider than MAX_WIDTH (a 300-character
+# address wraps rather than making the page unreadable).
+MIN_WIDTH = 6
+MAX_WIDTH = 50
+WIDTH_PADDING = 2
+# Rows read before a measured sheet starts: a write-only sheet writes its column widths before
+# its first row, so the widths come from the header and this many leading rows (a bounded buffer,
+# whatever the sheet's length).
+WIDTH_SAMPLE_ROWS = 500
 
 
 def storable_text(value: str) -> str:
@@ -90,6 +102,36 @@ def _style(cell, font, fill, alignment, border, number_format):
         cell.number_format = number_format
 
 
+def display_width(value) -> int:
+    """How many Latin-character columns ``value`` takes on screen and on paper: East Asian wide
+    and full-width characters count two."""
+    text = "" if value is None else str(value)
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def fitted_width(values: Iterable) -> int:
+    """A column width that fits the widest of ``values`` (header and content), within bounds."""
+    widest = max((display_width(v) for v in values), default=0)
+    return max(MIN_WIDTH, min(MAX_WIDTH, widest + WIDTH_PADDING))
+
+
+def set_printable(ws, title_rows: str = "1:2") -> None:
+    """Page setup for a report that is printed and handed upward: landscape A4, every column on
+    one page's width (as many pages down as it takes), the title and header rows repeated on each
+    printed page. Works on write-only sheets too (written when the sheet is closed)."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.print_title_rows = title_rows
+
+
 def header_cells(ws, labels: Iterable, font=HEADER_FONT, fill=HEADER_FILL,
                  alignment=HEADER_ALIGNMENT, border=None) -> list:
     """A header row: bold labels on a coloured band (one look for every workbook)."""
@@ -113,37 +155,67 @@ class RollingSheet:
     名称（续2）, （续3）… with the same title and header — when Excel's row limit is reached, so
     every file the system writes opens in Excel. Every value goes through ``safe_value``.
 
-    ``headers`` are (label, width) pairs. ``cell_style`` (keyword arguments of ``text_cell``)
+    ``headers`` are (label, width) pairs; a width of ``None`` is measured (``fitted_width``) from
+    the label and the first ``WIDTH_SAMPLE_ROWS`` rows, which are held back until then — such a
+    sheet must be ended with ``finish()``. ``cell_style`` (keyword arguments of ``text_cell``)
     styles every body cell, and writes every value as text; leave it out for large exports, where
     unstyled plain values are several times faster. ``header_style``/``title_style`` override the
-    header and title look; ``on_new_sheet(ws)`` adds sheet settings (merges, print titles).
+    header and title look; ``on_new_sheet(ws)`` adds sheet settings (merges, print titles);
+    ``printable`` gives every sheet the page setup of ``set_printable``.
     """
 
     def __init__(self, wb, name, title, headers, max_rows=EXCEL_MAX_ROWS, *, cell_style=None,
-                 header_style=None, title_style=None, on_new_sheet=None):
+                 header_style=None, title_style=None, on_new_sheet=None, printable=False):
         self.wb, self.name, self.title, self.headers = wb, name, title, list(headers)
         self.max_rows, self.sheets = max_rows, 0
         self.cell_style = cell_style
         self.header_style = header_style or {}
         self.title_style = title_style or {}
         self.on_new_sheet = on_new_sheet
-        self._next_sheet()
+        self.printable = printable
+        self.widths = [width for _, width in self.headers]
+        self.ws = None
+        # Rows held back while the widths are measured; None once the sheet has started.
+        self._sample: Optional[list] = [] if None in self.widths else None
+        if self._sample is None:
+            self._next_sheet()
 
     def _next_sheet(self):
         self.sheets += 1
         name = self.name if self.sheets == 1 else f"{self.name[:25]}（续{self.sheets}）"
         ws = self.wb.create_sheet(name)
-        for index, (_, width) in enumerate(self.headers, start=1):
+        for index, width in enumerate(self.widths, start=1):
             ws.column_dimensions[get_column_letter(index)].width = width
         # Row 1 is the title, row 2 the header; freezing at A3 keeps both in view while scrolling.
         ws.freeze_panes = "A3"
+        if self.printable:
+            set_printable(ws)
         if self.on_new_sheet is not None:
             self.on_new_sheet(ws)
         ws.append([title_cell(ws, self.title, **self.title_style)])
         ws.append(header_cells(ws, [label for label, _ in self.headers], **self.header_style))
         self.ws, self.rows = ws, 2
 
+    def _start(self):
+        """Measure the columns on the held-back rows, start the first sheet and write them."""
+        sample, self._sample = self._sample, None
+        for index, (label, width) in enumerate(self.headers):
+            if width is None:
+                self.widths[index] = fitted_width(
+                    [label] + [row[index] for row in sample if index < len(row)])
+        self._next_sheet()
+        for values in sample:
+            self._write(values)
+
     def append(self, values):
+        if self._sample is not None:
+            self._sample.append(list(values))
+            if len(self._sample) >= WIDTH_SAMPLE_ROWS:
+                self._start()
+            return
+        self._write(values)
+
+    def _write(self, values):
         if self.rows >= self.max_rows:
             self._next_sheet()
         ws = self.ws
@@ -153,6 +225,22 @@ class RollingSheet:
             self.ws.append([None if v is None else text_cell(ws, v, **self.cell_style)
                             for v in values])
         self.rows += 1
+
+    def finish(self, footer=()):
+        """Write what is held back and end the sheet; ``footer`` rows (lists of values, written
+        as text) follow the last data row after one blank row, on one sheet together."""
+        if self._sample is not None:
+            self._start()
+        footer = [list(row) for row in footer]
+        if not footer:
+            return
+        if self.rows + 1 + len(footer) > self.max_rows:
+            self._next_sheet()
+        ws = self.ws
+        ws.append([])
+        for row in footer:
+            ws.append([None if v is None else text_cell(ws, v) for v in row])
+        self.rows += 1 + len(footer)
 
 
 def iter_file(fh, chunk=CHUNK) -> Iterator[bytes]:

@@ -31,7 +31,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import audit_values, record_many
 from app.forms.package import PackageError, UploadBudget, read_package, validate_forms
-from app.i18n_text import N_, gettext
+from app.forms.schema import UUID_LABEL
+from app.i18n_text import N_, gettext, localize
 from app.orgs.models import Org
 from app.orgs.scope import scope_clause
 from app.keys import whole_number
@@ -78,7 +79,7 @@ class FormInvalid(FormError):
 
     def __init__(self, errors):
         self.errors = list(errors)
-        first = "；".join(e.message for e in self.errors[:3])
+        first = gettext("；").join(localize(e.message) for e in self.errors[:3])
         if len(self.errors) > 3:
             message = gettext("表单填写有误等 %(count)s 处：%(first)s", count=len(self.errors),
                               first=first)
@@ -226,7 +227,8 @@ class ImportReport:
 
 
 def _error_dict(error):
-    return {"path": error.path, "label": error.label, "message": error.message}
+    """A field error as the report lists it, in the language of the request that imports."""
+    return {"path": error.path, "label": localize(error.label), "message": localize(error.message)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -409,7 +411,7 @@ def _import_one(session, actor, org, filename, data, budget, report):
                 version=package.schema_version, supported=SCHEMA.version), "schema_version")
         results = validate_forms(package, SCHEMA)
     except PackageError as exc:
-        package_report.error, package_report.error_code = exc.message, exc.code
+        package_report.error, package_report.error_code = localize(exc.message), exc.code
         _save_result(session, package_id, package_report)
         return package_report
     del package  # the validated copies in ``results`` are all that is needed from here on
@@ -532,11 +534,11 @@ def _import_forms(session, actor, org, package_id, results, regions, report):
         if found is None:
             new.append((doc, outcome))
         elif found.scope_path != org.path:
-            report.set_errors(outcome, [{"path": "uuid", "label": "内部标识", "message": gettext(
+            report.set_errors(outcome, [{"path": "uuid", "label": localize(UUID_LABEL), "message": gettext(
                 "该表单已由 %(unit)s（%(code)s）导入，不能重复导入；如需修改，请联系%(unit)s处理",
                 unit=found.name, code=found.code)}])
         elif found.stage == review.COMPLETED:
-            report.set_errors(outcome, [{"path": "uuid", "label": "内部标识", "message": gettext(
+            report.set_errors(outcome, [{"path": "uuid", "label": localize(UUID_LABEL), "message": gettext(
                 "该网站已办结（网站标识码 %(site_code)s），不再接受重新导入，如需修改请在系统中在线修改",
                 site_code=found.site_code)}])
         else:

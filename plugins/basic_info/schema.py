@@ -2,6 +2,8 @@
 
 The filler's editor, the package, the server's import validation, the model, the list and the
 Excel export all read this module; adding a field is one edit here. No Flask, no GUI imports.
+Each label and help text has its English beside it (``label_en``/``help_en``/``choices_en``) for
+the web's English UI; the filler and the export use the Chinese.
 """
 from app.forms.schema import (
     CHOICE,
@@ -21,73 +23,102 @@ from app.forms.schema import (
 FORM_TYPE = "basic_info"
 SCHEMA_VERSION = 1
 
+_ONE_PHONE_EN = "One number only: area code-number, optionally with an extension"
+_ONE_MOBILE_EN = "One 11-digit mobile number only"
+_ONE_EMAIL_EN = ("One address only; the website ID code and check code are sent here once the "
+                 "form is completed")
+
 # Every item is required; free-text items accept 无 (seed 000: 如确无内容请填写"无").
 _FIELDS = (
     Field("site_name", "网站名称", TEXT, accepts_none=True, max_length=100,
           example="杭州市上城区人民政府",
-          help="网站首页显示的完整名称"),
+          help="网站首页显示的完整名称",
+          label_en="Website name", help_en="The full name shown on the website's home page"),
     Field("home_url", "首页网址", URL, max_length=300,
           example="http://www.hzsc.gov.cn/",
-          help="网站首页的完整地址，以 http:// 或 https:// 开头"),
+          help="网站首页的完整地址，以 http:// 或 https:// 开头",
+          label_en="Home page URL",
+          help_en="The full address of the home page, starting with http:// or https://"),
     Field("supervisor_unit", "网站主管单位", TEXT, accepts_none=True, max_length=100,
-          example="杭州市上城区人民政府办公室"),
+          example="杭州市上城区人民政府办公室", label_en="Supervising unit"),
     Field("filing_unit", "填报单位", TEXT, accepts_none=True, max_length=100,
-          example="杭州市上城区人民政府办公室"),
+          example="杭州市上城区人民政府办公室", label_en="Filing unit"),
     Field("is_portal", "是否门户网站", CHOICE, choices=("是", "否"),
-          help="本级政府门户网站选“是”，部门网站选“否”"),
+          help="本级政府门户网站选“是”，部门网站选“否”",
+          label_en="Portal website?", choices_en=("Yes", "No"),
+          help_en="“Yes” for this level's government portal, “No” for a department's website"),
     Field("icp_number", "ICP备案编号", ICP, accepts_none=True, max_length=40,
           example="浙ICP备05070602号-1",
-          help='工业和信息化部备案编号，如 浙ICP备05070602号-1；确未备案请填写"无"'),
+          help='工业和信息化部备案编号，如 浙ICP备05070602号-1；确未备案请填写"无"',
+          label_en="ICP filing number",
+          help_en="The filing number from the Ministry of Industry and Information Technology, "
+                  "e.g. 浙ICP备05070602号-1; if the site is not filed, write \"无\" (none)"),
     Field("office_address", "办公地址", TEXT, accepts_none=True, max_length=200,
-          example="浙江省杭州市上城区市民街200号"),
-    Field("principal_name", "负责人姓名", TEXT, accepts_none=True, max_length=50, example="张三"),
-    Field("principal_title", "负责人职务", TEXT, accepts_none=True, max_length=50, example="办公室主任"),
+          example="浙江省杭州市上城区市民街200号", label_en="Office address"),
+    Field("principal_name", "负责人姓名", TEXT, accepts_none=True, max_length=50, example="张三",
+          label_en="Head's name"),
+    Field("principal_title", "负责人职务", TEXT, accepts_none=True, max_length=50, example="办公室主任",
+          label_en="Head's position"),
     Field("principal_phone", "负责人办公电话", PHONE, max_length=30,
-          help="只填一个号码：区号-号码，可带分机号"),
-    Field("principal_mobile", "负责人手机", MOBILE, max_length=20, help="只填一个 11 位手机号码"),
+          help="只填一个号码：区号-号码，可带分机号",
+          label_en="Head's office phone", help_en=_ONE_PHONE_EN),
+    Field("principal_mobile", "负责人手机", MOBILE, max_length=20, help="只填一个 11 位手机号码",
+          label_en="Head's mobile", help_en=_ONE_MOBILE_EN),
     Field("principal_email", "负责人电子邮箱", EMAIL, max_length=254,
-          help="只填一个邮箱；办结后网站标识码和校验码将发送到此邮箱"),
-    Field("contact_name", "联系人姓名", TEXT, accepts_none=True, max_length=50, example="李四"),
+          help="只填一个邮箱；办结后网站标识码和校验码将发送到此邮箱",
+          label_en="Head's email", help_en=_ONE_EMAIL_EN),
+    Field("contact_name", "联系人姓名", TEXT, accepts_none=True, max_length=50, example="李四",
+          label_en="Contact's name"),
     Field("contact_phone", "联系人办公电话", PHONE, max_length=30,
-          help="只填一个号码：区号-号码，可带分机号"),
-    Field("contact_mobile", "联系人手机", MOBILE, max_length=20, help="只填一个 11 位手机号码"),
+          help="只填一个号码：区号-号码，可带分机号",
+          label_en="Contact's office phone", help_en=_ONE_PHONE_EN),
+    Field("contact_mobile", "联系人手机", MOBILE, max_length=20, help="只填一个 11 位手机号码",
+          label_en="Contact's mobile", help_en=_ONE_MOBILE_EN),
     Field("contact_email", "联系人电子邮箱", EMAIL, max_length=254,
-          help="只填一个邮箱；办结后网站标识码和校验码将发送到此邮箱"),
+          help="只填一个邮箱；办结后网站标识码和校验码将发送到此邮箱",
+          label_en="Contact's email", help_en=_ONE_EMAIL_EN),
     # Set on import from the importing unit (seed 004 §5); never shown in the filler.
-    Field("province", "省/部", TEXT, required=False, hidden=True, max_length=100),
-    Field("city", "市", TEXT, required=False, hidden=True, max_length=100),
-    Field("county", "县", TEXT, required=False, hidden=True, max_length=100),
+    Field("province", "省/部", TEXT, required=False, hidden=True, max_length=100,
+          label_en="Province/Ministry"),
+    Field("city", "市", TEXT, required=False, hidden=True, max_length=100, label_en="City"),
+    Field("county", "县", TEXT, required=False, hidden=True, max_length=100, label_en="County"),
 )
 
 COLUMNS_TABLE = Table(
     name="columns",
     label="栏目（系统）基本信息表",
     help='每类栏目（系统）填写名称和地址，可填多行；网站确无此类栏目时名称填写"无"，地址填写"无"或留空',
+    label_en="Column (System) Basic Information Form",
+    help_en="For each kind of column (system) give its name and address, one row each; where the "
+            "site has none of a kind, write \"无\" (none) as the name and leave the address empty or "
+            "write \"无\" there too",
     groups=(
-        Group("info", "信息发布类", (
-            Slot("overview", "概况信息/机构职能"),
-            Slot("news", "动态要闻"),
-            Slot("notices", "通知公告"),
-            Slot("policies", "政策文件"),
-            Slot("personnel", "人事信息"),
-            Slot("plans", "规划计划"),
-            Slot("other", "其他"),
+        Group("info", "信息发布类", label_en="Information publishing", slots=(
+            Slot("overview", "概况信息/机构职能", label_en="Overview / Functions"),
+            Slot("news", "动态要闻", label_en="News"),
+            Slot("notices", "通知公告", label_en="Notices"),
+            Slot("policies", "政策文件", label_en="Policy documents"),
+            Slot("personnel", "人事信息", label_en="Personnel"),
+            Slot("plans", "规划计划", label_en="Plans"),
+            Slot("other", "其他", label_en="Other"),
         )),
-        Group("interaction", "互动交流类", (
-            Slot("consultation", "政务咨询/领导信箱"),
-            Slot("survey", "调查征集"),
-            Slot("interview", "在线访谈"),
-            Slot("other", "其他"),
+        Group("interaction", "互动交流类", label_en="Interaction", slots=(
+            Slot("consultation", "政务咨询/领导信箱", label_en="Enquiries / Leaders' mailbox"),
+            Slot("survey", "调查征集", label_en="Surveys and consultations"),
+            Slot("interview", "在线访谈", label_en="Online interviews"),
+            Slot("other", "其他", label_en="Other"),
         )),
-        Group("service", "办事服务类", (
-            Slot("guide", "办事指南"),
-            Slot("online", "在线办事/申报系统"),
-            Slot("query", "查询系统"),
+        Group("service", "办事服务类", label_en="Services", slots=(
+            Slot("guide", "办事指南", label_en="Service guides"),
+            Slot("online", "在线办事/申报系统", label_en="Online services / Application systems"),
+            Slot("query", "查询系统", label_en="Query systems"),
         )),
     ),
     columns=(
-        Field("name", "名称", TEXT, accepts_none=True, max_length=100, example="动态要闻"),
-        Field("address", "地址", URL, max_length=500, example="http://www.hzsc.gov.cn/col/col1/"),
+        Field("name", "名称", TEXT, accepts_none=True, max_length=100, example="动态要闻",
+              label_en="Name"),
+        Field("address", "地址", URL, max_length=500, example="http://www.hzsc.gov.cn/col/col1/",
+              label_en="Address"),
     ),
     none_column="name",
     min_rows=1,
@@ -105,6 +136,8 @@ SCHEMA = FormSchema(
     title_field="site_name",
     package_folder="政府网站基本信息表",
     help='表单所有信息项均为必填项，如确无内容请填写"无"',
+    label_en="Government Website and Column (System) Basic Information Form",
+    help_en='Every item of the form is required; where there is genuinely nothing, write "无" (none)',
 )
 
 

@@ -21,7 +21,7 @@ from wtforms import SelectField
 
 from app import clock
 from app.audit import AuditEvent
-from app.i18n_text import N_
+from app.i18n_text import N_, display_label, lazy_label, localize
 from app.orgs.models import Org
 from app.orgs.scope import OrgScopeFilter, as_viewer, current_viewer, load_scoped
 from app.workflow.engine import WorkflowError, available_transitions
@@ -169,9 +169,8 @@ LIST_LABELS = {
     "importer_name": _l("填报人"), "updated_at": _l("时间"), "status": _l("状态"),
     "holder_name": _l("当前所在单位"), "holder_path": _l("当前所在单位"),
     "stage": _l("状态"), "site_code": _l("网站标识码"),
-    # The schema's labels are census data (filler, package, export); scripts/update_catalogues.py
-    # extracts them, and the list translates them when it renders its headers.
-    **{f.name: _l(f.label) for f in SCHEMA.fields},
+    # The schema declares each label in both languages; the list shows the user's.
+    **{f.name: lazy_label(f) for f in SCHEMA.fields},
 }
 
 
@@ -196,9 +195,9 @@ def grouped_rows(form):
     for group in COLUMNS_TABLE.groups:
         slots = []
         for slot in group.slots:
-            slots.append((slot.label, [r for r in rows
-                                       if r["group"] == group.key and r["slot"] == slot.key]))
-        out.append((group.label, slots))
+            slots.append((display_label(slot), [r for r in rows
+                                                if r["group"] == group.key and r["slot"] == slot.key]))
+        out.append((display_label(group), slots))
     return out
 
 
@@ -291,7 +290,7 @@ def path_label(path):
     name = path.removeprefix("fields.")
     if "." not in name and "[" not in name:
         try:
-            return gettext(SCHEMA.field(name).label)
+            return display_label(SCHEMA.field(name))
         except KeyError:
             return path
     match = _CELL_PATH.match(path)
@@ -302,9 +301,9 @@ def path_label(path):
     column = next((c for c in COLUMNS_TABLE.columns if c.name == match["column"]), None)
     if not (group and slot and column):
         return path
-    return gettext("%(group)s › %(slot)s 第 %(row)s 行 %(column)s", group=gettext(group.label),
-                   slot=gettext(slot.label), row=int(match["index"]) + 1,
-                   column=gettext(column.label))
+    return gettext("%(group)s › %(slot)s 第 %(row)s 行 %(column)s", group=display_label(group),
+                   slot=display_label(slot), row=int(match["index"]) + 1,
+                   column=display_label(column))
 
 
 # --- the edit form: driven by the schema --------------------------------------------------------
@@ -350,7 +349,7 @@ def errors_by_path(errors):
             key = "f." + key[len("fields."):]
         elif key.startswith(COLUMNS_TABLE.name + "."):
             key = "c." + key[len(COLUMNS_TABLE.name) + 1:]
-        out.setdefault(key, []).append(message)
+        out.setdefault(key, []).append(localize(message))
     return out
 
 
@@ -363,9 +362,9 @@ def edit_context(form, doc, errors=None):
         items = []
         for slot in group.slots:
             rows = (table.get(group.key) or {}).get(slot.key) or [COLUMNS_TABLE.blank_row()]
-            items.append({"key": slot.key, "label": slot.label,
+            items.append({"key": slot.key, "label": display_label(slot),
                           "rows": [r if isinstance(r, dict) else {} for r in rows]})
-        slots.append({"key": group.key, "label": group.label, "slots": items})
+        slots.append({"key": group.key, "label": display_label(group), "slots": items})
     return {"form": form, "fields": SCHEMA.filler_fields(), "values": fields, "groups": slots,
             "columns": COLUMNS_TABLE.columns, "table": COLUMNS_TABLE,
             "errors": errors_by_path(errors or [])}
@@ -551,7 +550,7 @@ class BasicInfoView(ModelView):
         path = viewer.path
         below_holder = path is not None and path.startswith(form.holder_path)
         return self.render_template(
-            "basic_info/detail.html", title=gettext(SCHEMA.label), form=form,
+            "basic_info/detail.html", title=display_label(SCHEMA), form=form,
             status=review.status_for(form, path), status_classes=STATUS_CLASSES,
             fields=SCHEMA.fields, values=form, groups=grouped_rows(form),
             columns=COLUMNS_TABLE.columns,
@@ -661,7 +660,7 @@ class BasicInfoView(ModelView):
             flash(gettext("本单位当前不能修改该表单"), "danger")
             return redirect(url_for(".detail", pk=pk))
         if request.method == "GET":
-            return self.render_template("basic_info/edit.html", title=gettext(SCHEMA.label),
+            return self.render_template("basic_info/edit.html", title=display_label(SCHEMA),
                                         correcting=correcting, version=form.version,
                                         **edit_context(form, form.document))
         version = _version_arg()
@@ -681,7 +680,7 @@ class BasicInfoView(ModelView):
         else:
             flash(gettext("表单有 %(count)s 处需要修改，请按提示更正后再保存", count=len(errors)),
                   "danger")
-        return self.render_template("basic_info/edit.html", title=gettext(SCHEMA.label),
+        return self.render_template("basic_info/edit.html", title=display_label(SCHEMA),
                                     correcting=correcting, version=version or form.version,
                                     **edit_context(form, doc, errors))
 

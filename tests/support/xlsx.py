@@ -45,3 +45,14 @@ def assert_reads_as_typed(data, expected):
     for value, data_type in texts:
         if value in expected:
             assert data_type == "s", (value, data_type)
+
+
+def data_rows(ws):
+    """The data rows of a report sheet (row 1 the title, row 2 the header): from row 3 up to the
+    blank row that separates them from the 填报单位（盖章） line."""
+    rows = []
+    for row in ws.iter_rows(min_row=3, values_only=True):
+        if all(v is None for v in row):
+            break
+        rows.append(row)
+    return rows
