@@ -10,19 +10,33 @@ advanced by an atomic ``UPDATE … SET last_seq = last_seq + n … RETURNING las
 serialises concurrent completions of the same unit on that row, so every transaction gets its own
 block of numbers, in any number of processes. The unique constraint on ``site_code`` is the last
 guard.
+
+One website, one code (seed 000 注意事项): a form is not completed when another form of the same
+website (the same ``site_key``) already has a 网站标识码, nor when it completes in the same batch
+as an earlier form of that website. ``duplicate_site_refusals`` says which forms and why, so a
+caller can leave them out before anything is written (全部审核 skips them); ``complete_forms``
+checks again inside the completing transaction and raises ``DuplicateSite``, which rolls the
+whole approval back. Two transactions completing forms of one website at once are serialised by
+a transaction-scoped advisory lock per website on PostgreSQL, taken before the check reads; on
+SQLite the approving transaction already holds the database's write lock. A unique index could
+not do this job: databases from before the rule may already hold two coded forms of one website,
+and an index would refuse the upgrade.
 """
 from __future__ import annotations
 
 import datetime
 import secrets
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import audit_values, record_many
+from app.i18n_text import gettext
 from app.mail.models import OutboxMail
 from app.mail.outbox import queue_mail
 from app.orgs.models import Org
+from app.orgs.paths import level_of
+from plugins.basic_info import identity
 from plugins.basic_info import workflow as review
 from plugins.basic_info.commands import FormError
 from plugins.basic_info.models import BasicInfoForm, SiteCodeCounter
@@ -37,6 +51,24 @@ COMPLETING_TRANSITIONS = ("submit", "approve")
 
 class SiteCodesExhausted(FormError):
     """A unit has used all 9,999 sequence numbers."""
+
+
+class DuplicateSite(FormError):
+    """The form's website already has a 网站标识码 (or gets one in the same batch)."""
+
+    def __init__(self, refusals):
+        self.refusals = dict(refusals)
+        messages = [self.refusals[i] for i in sorted(self.refusals)]
+        message = messages[0]
+        if len(messages) > 1:
+            message = gettext("%(first)s（另有 %(count)s 份表单同样不能办结）", first=message,
+                              count=len(messages) - 1)
+        super().__init__(message)
+
+
+# The advisory-lock namespace of "one website completes at a time" (PostgreSQL's two-key form:
+# this class id and the hash of the site key).
+SITE_LOCK_CLASS = 0x5349
 
 
 def new_check_code():
@@ -89,6 +121,68 @@ def _insert_counter(session, org_id):
         pass  # another transaction created it first; the retried UPDATE uses it
 
 
+def _completing(row):
+    """Whether ``row`` completes now: completed without a code yet, or held open at level 1
+    (where 提交 / 审核通过 completes, plugins.basic_info.workflow._move_up)."""
+    if row.site_code is not None:
+        return False
+    if row.stage == review.COMPLETED:
+        return True
+    return row.stage in (review.DRAFT, review.PENDING, review.RETURNED) and \
+        level_of(row.holder_path) <= 1
+
+
+def lock_sites(session, keys):
+    """Serialise the completion of the websites ``keys`` with any other transaction's, until this
+    transaction ends (PostgreSQL; see the module docstring for the others)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(k for k in keys if k)):  # one order everywhere: no deadlock
+        session.execute(select(func.pg_advisory_xact_lock(SITE_LOCK_CLASS, func.hashtext(key))))
+
+
+def duplicate_site_refusals(session, form_ids, viewer_path=None):
+    """{form id: message} for those of ``form_ids`` that would complete (now or in the approval
+    being taken) although their website has a 网站标识码 already, or although an earlier form of
+    the batch (lower id) of the same website completes with them. ``viewer_path`` (the acting
+    unit's path; None for an administrator) decides how much the message says about a form
+    outside the unit's subtree (plugins.basic_info.identity). Reads only; a few queries."""
+    ids = sorted({int(i) for i in form_ids})
+    rows = []
+    for start in range(0, len(ids), 10_000):
+        rows.extend(session.execute(
+            select(BasicInfoForm.id, BasicInfoForm.site_key, BasicInfoForm.site_name,
+                   BasicInfoForm.home_url, BasicInfoForm.stage, BasicInfoForm.holder_path,
+                   BasicInfoForm.site_code)
+            .where(BasicInfoForm.id.in_(ids[start:start + 10_000]))).all())
+    rows = sorted((r for r in rows if r.site_key and _completing(r)), key=lambda r: r.id)
+    if not rows:
+        return {}
+    stored = identity.forms_of_sites(session, [r.site_key for r in rows])
+    coded = {key: [f for f in found if f.site_code] for key, found in stored.items()}
+    holders = identity.unit_names(session, [f.holder_path for found in coded.values()
+                                            for f in found])
+    refusals, first = {}, {}
+    for row in rows:
+        others = coded.get(row.site_key) or []
+        if others:
+            refusals[row.id] = gettext(
+                "“%(name)s”（编号 %(id)s）不能办结：首页网址 %(url)s 与%(other)s是同一网站，"
+                "该网站已有网站标识码 %(code)s，每个网站只有一个网站标识码；请退回或删除重复的表单",
+                name=row.site_name, id=row.id, url=row.home_url,
+                other=identity.describe_other_form(others[0], viewer_path, holders),
+                code=others[0].site_code)
+        elif row.site_key in first:
+            refusals[row.id] = gettext(
+                "“%(name)s”（编号 %(id)s）不能办结：首页网址 %(url)s 与同时办结的“%(other)s”"
+                "（编号 %(other_id)s）是同一网站，每个网站只有一个网站标识码；请退回或删除重复的表单",
+                name=row.site_name, id=row.id, url=row.home_url,
+                other=first[row.site_key].site_name, other_id=first[row.site_key].id)
+        else:
+            first[row.site_key] = row
+    return refusals
+
+
 def complete_forms(session, form_ids, actor=None):
     """Issue codes and queue mails for those of ``form_ids`` that are completed and have no
     code yet. Runs inside the caller's transaction; never commits. Returns {form id: site code}."""
@@ -107,6 +201,19 @@ def complete_forms(session, form_ids, actor=None):
         forms.extend(session.execute(stmt).all())
     if not forms:
         return {}
+    # Lock first, then read who has a code: a concurrent completion of the same website has
+    # either committed (and is seen) or waits for us.
+    form_ids = [f.id for f in forms]
+    keys = []
+    for start in range(0, len(form_ids), 10_000):
+        keys += session.scalars(select(BasicInfoForm.site_key).where(
+            BasicInfoForm.id.in_(form_ids[start:start + 10_000]))).all()
+    lock_sites(session, keys)
+    acting = getattr(actor, "org", None)
+    refusals = duplicate_site_refusals(session, [f.id for f in forms],
+                                       getattr(acting, "path", None))
+    if refusals:
+        raise DuplicateSite(refusals)
 
     by_unit = {}
     for form in forms:
@@ -250,4 +357,5 @@ def on_transition(session, transition, object_ids, actor):
 
 __all__ = ["complete_forms", "allocate_sequences", "new_check_code", "format_site_code",
            "recipients", "mail_subject", "mail_body", "queue_completion_mails", "on_transition",
-           "SiteCodesExhausted", "CHECK_CODE_ALPHABET", "MAX_SEQUENCE"]
+           "SiteCodesExhausted", "CHECK_CODE_ALPHABET", "MAX_SEQUENCE", "DuplicateSite",
+           "duplicate_site_refusals", "lock_sites"]
