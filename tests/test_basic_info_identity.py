@@ -8,7 +8,6 @@ import json
 import threading
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import sessionmaker
 
@@ -245,7 +244,7 @@ def test_cli_and_web_report_show_warnings(app, session, client, tmp_path):
 
 
 def test_completing_a_second_form_of_a_coded_website_is_refused_and_writes_nothing(app, session):
-    first, second = example_form(), None
+    first = example_form()
     import_forms(session, COUNTY, first)
     walk(session, form_of(session, first["uuid"]).id, CITY, PROVINCE)
     code = form_of(session, first["uuid"]).site_code
@@ -408,3 +407,29 @@ def test_parallel_completions_of_one_website_issue_one_code(pg_app):
         assert check.scalar(select(func.count()).select_from(OutboxMail)) == 2
     finally:
         check.close()
+
+
+# --- consistent demo data and sample package ---------------------------------------------------
+
+
+def test_the_sample_package_is_a_consistent_county_package(app, session):
+    from pathlib import Path
+
+    sample = (Path(__file__).resolve().parent.parent / "docs" / "sample-package.zip").read_bytes()
+    report = import_packages(session, actor(session, COUNTY), [("sample-package.zip", sample)])
+    assert [f.outcome for f in report.forms] == [IMPORTED] * 3
+    assert warnings_of(report) == [[], [], []]
+    assert len({form_of(session, f.uuid).site_key for f in report.forms}) == 3
+
+
+def test_the_demo_imports_without_warnings_and_without_duplicates(app, session):
+    from plugins.basic_info import demo
+    from plugins.basic_info.models import StoredPackage
+
+    assert demo.load(session, lambda *_: None)
+    results = session.scalars(select(StoredPackage.result)).all()
+    assert len(results) > 1
+    assert all(not f["warnings"] for r in results for f in r["forms"]), results
+    # No website of the demo has two forms.
+    keys = session.scalars(select(BasicInfoForm.site_key)).all()
+    assert len(keys) == len(set(keys))

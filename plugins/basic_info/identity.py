@@ -13,15 +13,19 @@ UUID held elsewhere — the importing unit — and the 网站标识码, which is
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select, update
 
+from app.audit import record
 from app.forms.schema import website_key
 from app.i18n_text import N_, gettext
 from app.orgs.models import Org
 from plugins.basic_info.models import BasicInfoForm
 
-# Keys looked up per SELECT (well under every database's limit of bound parameters).
-KEY_CHUNK = 5000
+# Keys looked up per SELECT (with a package's UUIDs, well under every database's limit of bound
+# parameters).
+KEY_CHUNK = 2000
+# Other forms of one website named in one warning.
+SHOWN_PER_SITE = 3
 
 # (the province's name in the org tree, its ICP备案 abbreviation(s), the names an address starts
 # with). The ICP abbreviations are those of app.forms.schema.ICP_PROVINCES.
@@ -97,24 +101,32 @@ def out_of_area_warnings(fields, province):
     return warnings
 
 
-def forms_of_sites(session, keys, exclude_uuids=()):
-    """{site_key: [row, ...]} of every stored form of the websites ``keys`` (any unit, any stage),
-    each row with id, uuid, site_name, site_code, scope_path, holder_path, stage, the importing
-    unit's name and code; a form whose UUID is in ``exclude_uuids`` is left out."""
+def forms_of_sites(session, keys, exclude_uuids=(), per_site=SHOWN_PER_SITE + 1):
+    """{site_key: [row, ...]} of stored forms of the websites ``keys`` (any unit, any stage): at
+    most ``per_site`` of each, those with a 网站标识码 first, then by id — however many forms a
+    website has. Each row has id, uuid, site_name, site_code, scope_path, holder_path, stage, the
+    importing unit's name and code. Forms whose UUID is in ``exclude_uuids`` (a package's own,
+    at most UPLOAD_MAX_FORMS) are left out."""
     keys = sorted({k for k in keys if k})
-    exclude = set(exclude_uuids)
+    exclude = sorted(set(exclude_uuids))
     found = {}
     for start in range(0, len(keys), KEY_CHUNK):
-        stmt = (select(BasicInfoForm.id, BasicInfoForm.uuid, BasicInfoForm.site_key,
-                       BasicInfoForm.site_name, BasicInfoForm.site_code,
-                       BasicInfoForm.scope_path, BasicInfoForm.holder_path, BasicInfoForm.stage,
-                       Org.name.label("importer_name"), Org.code.label("importer_code"))
-                .join(Org, Org.id == BasicInfoForm.importer_id)
-                .where(BasicInfoForm.site_key.in_(keys[start:start + KEY_CHUNK]))
-                .order_by(BasicInfoForm.id))
+        where = [BasicInfoForm.site_key.in_(keys[start:start + KEY_CHUNK])]
+        if exclude:
+            where.append(BasicInfoForm.uuid.not_in(exclude))
+        rank = func.row_number().over(partition_by=BasicInfoForm.site_key,
+                                      order_by=(BasicInfoForm.site_code.is_(None),
+                                                BasicInfoForm.id))
+        ranked = (select(BasicInfoForm.id, BasicInfoForm.uuid, BasicInfoForm.site_key,
+                         BasicInfoForm.site_name, BasicInfoForm.site_code,
+                         BasicInfoForm.scope_path, BasicInfoForm.holder_path, BasicInfoForm.stage,
+                         Org.name.label("importer_name"), Org.code.label("importer_code"),
+                         rank.label("rank"))
+                  .join(Org, Org.id == BasicInfoForm.importer_id).where(*where).subquery())
+        stmt = (select(ranked).where(ranked.c.rank <= per_site)
+                .order_by(ranked.c.site_key, ranked.c.rank))
         for row in session.execute(stmt):
-            if row.uuid not in exclude:
-                found.setdefault(row.site_key, []).append(row)
+            found.setdefault(row.site_key, []).append(row)
     return found
 
 
@@ -154,10 +166,10 @@ def describe_other_form(row, viewer_path, holders):
 
 def duplicate_warning(rows, viewer_path, holders, home_url):
     """The import report's warning for a form whose website already has the forms ``rows``."""
-    shown = [describe_other_form(row, viewer_path, holders) for row in rows[:3]]
+    shown = [describe_other_form(row, viewer_path, holders) for row in rows[:SHOWN_PER_SITE]]
     text = "；".join(shown)
-    if len(rows) > 3:
-        text += gettext("等 %(count)s 份", count=len(rows))
+    if len(rows) > SHOWN_PER_SITE:
+        text += gettext("等多份表单")
     return {"path": "fields.home_url", "label": gettext("首页网址"), "message": gettext(
         "首页网址 %(url)s 与已有表单是同一网站：%(others)s。每个网站只报送一份、只有一个网站标识码，"
         "请核实后删除重复的表单（已导入）", url=home_url, others=text)}
@@ -174,10 +186,6 @@ def fill_site_keys(session, batch=5000):
     `flask pucha basic-info-site-keys`, docs/basic-info.md). Batched, one commit per batch and
     one audit row in all; a form edited meanwhile (another version) is left for the next run.
     Returns (filled, websites that now show more than one form with a 网站标识码)."""
-    from sqlalchemy import bindparam, func, update
-
-    from app.audit import record
-
     table = BasicInfoForm.__table__
     stmt = (update(table)
             .where(table.c.id == bindparam("w_id"), table.c.version == bindparam("w_version"))
