@@ -139,12 +139,16 @@ class FormOutcome:
         return gettext(label) if label else self.outcome
 
     def to_dict(self):
-        return {"uuid": self.uuid, "title": self.title, "outcome": self.outcome,
-                "outcome_label": self.outcome_label, "form_id": self.form_id,
-                "errors": list(self.errors), "errors_omitted": self.errors_omitted,
-                "errors_omitted_note": omitted_note(self.errors_omitted),
-                "warnings": list(self.warnings), "warnings_omitted": self.warnings_omitted,
-                "warnings_omitted_note": warnings_omitted_note(self.warnings_omitted)}
+        out = {"uuid": self.uuid, "title": self.title, "outcome": self.outcome,
+               "outcome_label": self.outcome_label, "form_id": self.form_id,
+               "errors": list(self.errors), "errors_omitted": self.errors_omitted,
+               "errors_omitted_note": omitted_note(self.errors_omitted)}
+        if self.outcome != REFUSED:
+            # Only a form that was written has warnings; a refused one keeps the report as small
+            # as before (tests/test_basic_info_upload_cost.py).
+            out.update(warnings=list(self.warnings), warnings_omitted=self.warnings_omitted,
+                       warnings_omitted_note=warnings_omitted_note(self.warnings_omitted))
+        return out
 
 
 @dataclass
