@@ -1,4 +1,7 @@
-"""Write docs/sample-package.zip: three realistic 基本信息表 forms in package format v1.
+"""Write docs/sample-package.zip: three realistic 基本信息表 forms in package format v1 — the
+package a county (杭州市上城区, 330102) would hand in: three of its own websites, each a different
+website (one website, one code), each with a 浙江 ICP备案 and address, so importing it as 上城区
+gives a report without a warning.
 
 Run from the repository root:  python scripts/make_sample_package.py [OUTPUT]
 
@@ -12,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.forms.package import pack, read_package, validate_forms  # noqa: E402
+from app.forms.schema import website_key  # noqa: E402
+from plugins.basic_info.identity import out_of_area_warnings  # noqa: E402
 from plugins.basic_info.schema import SCHEMA, example_form  # noqa: E402
 
 SAMPLE_UUIDS = (
@@ -20,6 +25,8 @@ SAMPLE_UUIDS = (
     "c7a1e9d3-2b4f-4a6c-9e8d-1f0b3c5d7e9a",
 )
 CREATED_AT = "2015-03-01T22:09:46+08:00"
+# The province of the county the package is meant for.
+PROVINCE = "浙江省"
 
 
 def main(argv):
@@ -31,6 +38,12 @@ def main(argv):
     bad = [r for r in results if not r.ok]
     if bad:
         raise SystemExit(f"sample form invalid: {bad[0].errors}")
+    fields = [r.data["fields"] for r in results]
+    if len({website_key(f["home_url"]) for f in fields}) != len(fields):
+        raise SystemExit("two sample forms are the same website")
+    for f in fields:
+        if out_of_area_warnings(f, PROVINCE):
+            raise SystemExit(f"sample form {f['site_name']} is not a {PROVINCE} website")
     print(f"wrote {out} ({out.stat().st_size} bytes, {len(results)} forms)")
 
 

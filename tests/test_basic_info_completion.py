@@ -55,7 +55,7 @@ def test_codes_have_the_public_format_and_count_per_importing_unit(app, session)
         assert CHECK_CODE_RE.fullmatch(form.check_code) and form.completed_at
 
     # A city's own websites count in the city's sequence (3301000001, as in seed 000's 3301000006).
-    city_doc = example_form()
+    city_doc = example_form(variant=3)
     import_forms(session, CITY, city_doc)
     city_form = form_of(session, city_doc["uuid"])
     transition(session, actor(session, CITY), "submit", [city_form.id])
@@ -63,7 +63,7 @@ def test_codes_have_the_public_format_and_count_per_importing_unit(app, session)
     assert form_of(session, city_doc["uuid"]).site_code == "3301000001"
 
     # A ministry is level 1: its own submission completes (bm02000001).
-    ministry_doc = example_form()
+    ministry_doc = example_form(variant=4)
     import_forms(session, "bm0200", ministry_doc)
     transition(session, actor(session, "bm0200"), "submit", [form_of(session, ministry_doc["uuid"]).id])
     assert form_of(session, ministry_doc["uuid"]).site_code == "bm02000001"

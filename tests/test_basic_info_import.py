@@ -192,7 +192,7 @@ def test_every_field_error_is_reported_and_a_refused_form_changes_nothing(app, s
     outcomes = {f.uuid: f for f in report.forms}
     assert outcomes[good1["uuid"]].outcome == outcomes[good2["uuid"]].outcome == IMPORTED
     refused = outcomes[bad["uuid"]]
-    assert refused.outcome == REFUSED and refused.title == "南宁市兴宁区民政局"
+    assert refused.outcome == REFUSED and refused.title == "杭州市上城区民政局"
     paths = {e["path"] for e in refused.errors}
     assert {"fields.principal_phone", "fields.contact_email", "fields.home_url",
             "columns.info.news[0].address"} <= paths

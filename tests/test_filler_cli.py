@@ -27,7 +27,7 @@ def data(tmp_path):
     store = FormStore(tmp_path / "data", SCHEMA).ensure()
     good = [store.add_document(example_form(variant=i)).uuid for i in range(2)]
     bad_doc = example_form(variant=2)
-    bad_doc["fields"]["contact_email"] = "zhaomin#bjhd.gov.cn"
+    bad_doc["fields"]["contact_email"] = "zhaomin#hzsc.gov.cn"
     bad = store.add_document(bad_doc).uuid
     return store, good, bad
 
@@ -63,7 +63,7 @@ def test_pack_all_some_and_refused(tmp_path, data):
     out = run(tmp_path, "--data-dir", str(store.root), "pack", "--out", str(tmp_path / "all.zip"))
     assert out.returncode == 1  # something was refused
     assert "2 份表单" in out.stdout and "1 份表单未通过校验" in out.stdout
-    assert "北京市海淀区人民政府：联系人电子邮箱应为" in out.stdout
+    assert "杭州市上城区教育局：联系人电子邮箱应为" in out.stdout
     assert sorted(read_package(tmp_path / "all.zip").files) == sorted(good)
 
     # By UUID prefix and by form file path.

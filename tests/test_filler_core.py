@@ -124,8 +124,8 @@ def test_list_model_names_validity_and_export_state(store, tmp_path):
     bad = store.add_document(bad_doc)
     (store.forms_dir / "0b0e5b7e-5a1c-4c43-9f0e-3e7d0b5b6f10.json").write_text("{broken", encoding="utf-8")
     rows = {s.uuid: s for s in list_forms(store)}
-    assert rows[good.uuid].name == "南宁市兴宁区民政局"
-    assert rows[good.uuid].url == "http://mzj.nnxn.gov.cn/"
+    assert rows[good.uuid].name == "杭州市上城区民政局"
+    assert rows[good.uuid].url == "http://mzj.hzsc.gov.cn/"
     assert rows[good.uuid].valid and rows[good.uuid].valid_text == "通过"
     assert not rows[bad.uuid].valid and rows[bad.uuid].valid_text == "未通过（1 处）"
     assert "负责人手机" in rows[bad.uuid].problem
@@ -195,7 +195,7 @@ def test_export_packs_the_valid_forms_and_lists_the_refused(store, tmp_path):
     assert [r.uuid for r in result.refused] == [bad]
     reasons = "；".join(result.refused[0].reasons)
     assert "ICP备案编号" in reasons and "办事服务类—办事指南" in reasons
-    assert result.refused[0].name == "北京市海淀区人民政府"
+    assert result.refused[0].name == "杭州市上城区教育局"
     assert [d for d, _t, _x in seen] == sorted(d for d, _t, _x in seen) and seen[-1][0] == seen[-1][1]
 
     package = read_package(result.path, expected_form_type="basic_info")

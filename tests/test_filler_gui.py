@@ -268,7 +268,7 @@ def test_fill_save_reopen_and_export_in_the_real_window(gui):
     select_tab(app, window, "columns.service")
     window[(E.TABLE, "columns.service")].update(select_rows=[0])
     app.pump()
-    type_into(app, window, (E.ROW_ADDRESS, "columns.service"), "mzj.nnxn.gov.cn/bszn/")
+    type_into(app, window, (E.ROW_ADDRESS, "columns.service"), "mzj.hzsc.gov.cn/bszn/")
     assert "办事服务类—办事指南第 1 行地址应为以 http://" in window[(E.ROW_ERROR, "columns.service")].get()
 
     # 保存 while invalid: saved anyway, and the window says why it is not valid.
@@ -292,7 +292,7 @@ def test_fill_save_reopen_and_export_in_the_real_window(gui):
 
     # The list shows it; reopen it from the list and find every value again.
     rows = {s.uuid: s for s in app.main.summaries}
-    assert rows[new_uuid].name == "南宁市兴宁区民政局" and rows[new_uuid].valid
+    assert rows[new_uuid].name == "杭州市上城区民政局" and rows[new_uuid].valid
     index = [s.uuid for s in app.main.summaries].index(new_uuid)
     main[M.TABLE].update(select_rows=[index])
     app.pump()

@@ -21,7 +21,7 @@ def test_filler_package_imports_field_for_field(app, session, tmp_path):
     # What people type: full-width digits, a loose phone number, 无 where allowed, several rows.
     typed["fields"].update(principal_phone="（0771）5601234 转 12", contact_mobile="１８９ ７７１１ ０００４",
                            office_address="无")
-    typed["columns"]["info"]["news"].append({"name": "县区动态", "address": "HTTP://mzj.nnxn.gov.cn/xqdt/"})
+    typed["columns"]["info"]["news"].append({"name": "县区动态", "address": "HTTP://mzj.hzsc.gov.cn/xqdt/"})
     uuids = [store.add_document(typed).uuid, store.add_document(example_form(variant=0)).uuid]
     copied = store.copy_as_new(uuids[1])
     copied.document["fields"]["site_name"] = "杭州市上城区人民政府（英文版）"

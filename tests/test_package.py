@@ -544,7 +544,7 @@ def test_validate_forms_reports_per_form_with_the_schema_messages():
     assert err.path == "fields.principal_phone"
     assert err.message == '负责人办公电话应为"区号-号码"，可带分机号，如 010-12345678-123'
     assert results[1].data["fields"]["contact_mobile"] == "13905710002"
-    assert results[1].title == "南宁市兴宁区民政局"
+    assert results[1].title == "杭州市上城区民政局"
     assert results[1].to_dict()["errors"][0]["code"] == "format"
     # The same errors the filler gets from the schema directly.
     assert results[1].errors == SCHEMA.validate(SCHEMA.normalize(bad))

@@ -115,7 +115,7 @@ class BasicInfoApi(ModelRestApi):
                       items: {type: string, format: binary}
           responses:
             200:
-              description: 每个文件、每份表单的导入结果（新导入 / 已覆盖更新 / 已拒绝及全部错误）
+              description: 每个文件、每份表单的导入结果（新导入 / 已覆盖更新 / 已拒绝及错误，导入了但需核实的提醒 warnings：同一网站已有表单、其他省份的网站）
               content:
                 application/json:
                   schema:

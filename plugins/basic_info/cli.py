@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.workflow.engine import WorkflowError
-from plugins.basic_info.commands import omitted_note
+from plugins.basic_info.commands import omitted_note, warnings_omitted_note
 
 
 def _actor_for(session, org_code):
@@ -45,6 +45,10 @@ def print_report(report, echo=click.echo):
                 echo(f"       - {error['message']}")
             if form.errors_omitted:
                 echo(f"       - {omitted_note(form.errors_omitted)}")
+            for warning in form.warnings:
+                echo(f"       ! 提醒：{warning['message']}")
+            if form.warnings_omitted:
+                echo(f"       ! {warnings_omitted_note(form.warnings_omitted)}")
         echo(f"  小计：新导入 {package.imported} 份，覆盖更新 {package.updated} 份，"
              f"拒绝 {package.refused} 份")
     echo(f"合计：{report.summary()}")
@@ -123,7 +127,22 @@ def purge_packages_command(days, dry_run):
     click.echo(f"{verb}保存超过 {days} 天、未导入任何表单的上报文件 {len(purged)} 个，共 {total:,} 字节")
 
 
+@click.command("basic-info-site-keys")
+@with_appcontext
+def site_keys_command():
+    """为升级前导入的基本信息表补写网站标识（规范化的首页网址），用于重复网站检查（可重复运行）。"""
+    from app.extensions import db
+    from plugins.basic_info.identity import fill_site_keys
+
+    filled, coded_twice = fill_site_keys(db.session)
+    click.echo(f"已补写网站标识 {filled} 份表单。")
+    if coded_twice:
+        click.echo(f"注意：有 {coded_twice} 个网站已有不止一个网站标识码，"
+                   "请在“重复网站”页面查看并由组织单位处理。")
+
+
 def register(group):
+    group.add_command(site_keys_command)
     group.add_command(purge_packages_command)
     group.add_command(import_package_command)
     group.add_command(transition_command)

@@ -31,14 +31,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import audit_values, record_many
 from app.forms.package import PackageError, UploadBudget, read_package, validate_forms
-from app.forms.schema import UUID_LABEL
+from app.forms.schema import UUID_LABEL, website_key
 from app.i18n_text import N_, gettext, localize
+from app.keys import whole_number
 from app.orgs.models import Org
 from app.orgs.scope import scope_clause
-from app.keys import whole_number
 from app.workflow.engine import (MSG_CONCURRENT, ConcurrentChange, NotAllowed, NotFound,
                                  ReasonRequired, Result, WorkflowError, acting_viewer, apply,
                                  apply_and_commit)
+from plugins.basic_info import identity
 from plugins.basic_info import workflow as review
 from plugins.basic_info.models import (WORKFLOW, BasicInfoColumnRow, BasicInfoForm,
                                        StoredPackage)
@@ -60,6 +61,10 @@ REPORT_TITLE_CHARS = 60
 REPORT_MESSAGE_CHARS = 200
 REPORT_ERRORS_PER_FORM = 10
 REPORT_ERRORS_PER_UPLOAD = 200
+# Warnings (the form was imported, but a unit should look at it: the same website reported twice,
+# a website of another province) are bounded the same way, in their own budget.
+REPORT_WARNINGS_PER_FORM = 10
+REPORT_WARNINGS_PER_UPLOAD = 200
 
 _FIELD_NAMES = [f.name for f in SCHEMA.fields]
 _HIDDEN = set(SCHEMA.hidden_field_names())  # 省/部, 市, 县: set from the importing unit
@@ -72,6 +77,19 @@ _ROW_COLUMNS = [c.name for c in COLUMNS_TABLE.columns]
 
 class FormError(WorkflowError):
     """A basic_info operation was refused; ``str(exc)`` is the Chinese message."""
+
+
+class DuplicateSite(FormError):
+    """The form's website already has a 网站标识码 (or gets one in the same batch)."""
+
+    def __init__(self, refusals):
+        self.refusals = dict(refusals)
+        messages = [self.refusals[i] for i in sorted(self.refusals)]
+        message = messages[0]
+        if len(messages) > 1:
+            message = gettext("%(first)s（另有 %(count)s 份表单同样不能办结）", first=message,
+                              count=len(messages) - 1)
+        super().__init__(message)
 
 
 class FormInvalid(FormError):
@@ -105,6 +123,17 @@ def omitted_note(count):
     return gettext("另有 %(count)s 条错误未列出", count=count) if count else ""
 
 
+def warnings_omitted_note(count):
+    """The line that stands for warnings left out of a report, or "" when none were."""
+    return gettext("另有 %(count)s 条提醒未列出", count=count) if count else ""
+
+
+def _cut_entries(entries, room):
+    return [{"path": _cut(e["path"], REPORT_MESSAGE_CHARS),
+             "label": _cut(e["label"], REPORT_TITLE_CHARS),
+             "message": _cut(e["message"], REPORT_MESSAGE_CHARS)} for e in entries[:room]]
+
+
 @dataclass
 class FormOutcome:
     uuid: str
@@ -113,6 +142,8 @@ class FormOutcome:
     errors: list = field(default_factory=list)  # [{path, label, message}], bounded
     form_id: Optional[int] = None
     errors_omitted: int = 0  # errors of this form not listed in ``errors``
+    warnings: list = field(default_factory=list)  # [{path, label, message}], bounded
+    warnings_omitted: int = 0
 
     def __post_init__(self):
         self.title = _cut(self.title, REPORT_TITLE_CHARS)
@@ -123,10 +154,16 @@ class FormOutcome:
         return gettext(label) if label else self.outcome
 
     def to_dict(self):
-        return {"uuid": self.uuid, "title": self.title, "outcome": self.outcome,
-                "outcome_label": self.outcome_label, "form_id": self.form_id,
-                "errors": list(self.errors), "errors_omitted": self.errors_omitted,
-                "errors_omitted_note": omitted_note(self.errors_omitted)}
+        out = {"uuid": self.uuid, "title": self.title, "outcome": self.outcome,
+               "outcome_label": self.outcome_label, "form_id": self.form_id,
+               "errors": list(self.errors), "errors_omitted": self.errors_omitted,
+               "errors_omitted_note": omitted_note(self.errors_omitted)}
+        if self.outcome != REFUSED:
+            # Only a form that was written has warnings; a refused one keeps the report as small
+            # as before (tests/test_basic_info_upload_cost.py).
+            out.update(warnings=list(self.warnings), warnings_omitted=self.warnings_omitted,
+                       warnings_omitted_note=warnings_omitted_note(self.warnings_omitted))
+        return out
 
 
 @dataclass
@@ -169,17 +206,27 @@ class ImportReport:
     packages: list = field(default_factory=list)
     # Error lines still to be listed in this report (REPORT_ERRORS_PER_UPLOAD at the start).
     error_room: int = REPORT_ERRORS_PER_UPLOAD
+    warning_room: int = REPORT_WARNINGS_PER_UPLOAD
 
     def set_errors(self, outcome, errors):
         """Give ``outcome`` the first of ``errors`` the report has room for, cut to length, and
         count the rest."""
         room = max(0, min(REPORT_ERRORS_PER_FORM, self.error_room))
-        outcome.errors = [{"path": _cut(e["path"], REPORT_MESSAGE_CHARS),
-                           "label": _cut(e["label"], REPORT_TITLE_CHARS),
-                           "message": _cut(e["message"], REPORT_MESSAGE_CHARS)}
-                          for e in errors[:room]]
+        outcome.errors = _cut_entries(errors, room)
         outcome.errors_omitted = len(errors) - len(outcome.errors)
         self.error_room -= len(outcome.errors)
+
+    def set_warnings(self, outcome, warnings):
+        """Like ``set_errors``, for the warnings of a form that was imported."""
+        room = max(0, min(REPORT_WARNINGS_PER_FORM, self.warning_room))
+        outcome.warnings = _cut_entries(warnings, room)
+        outcome.warnings_omitted = len(warnings) - len(outcome.warnings)
+        self.warning_room -= len(outcome.warnings)
+
+    @property
+    def warnings(self):
+        """How many warnings the report holds, listed or not."""
+        return sum(len(f.warnings) + f.warnings_omitted for f in self.forms)
 
     @property
     def errors_omitted(self):
@@ -217,12 +264,14 @@ class ImportReport:
             text += gettext("；%(count)s 个上报文件整体被拒绝", count=self.refused_packages)
         if self.errors_omitted:
             text += "；" + omitted_note(self.errors_omitted)
+        if self.warnings:
+            text += gettext("；%(count)s 条提醒请核实", count=self.warnings)
         return text
 
     def to_dict(self):
         return {"imported": self.imported, "updated": self.updated, "refused": self.refused,
                 "refused_packages": self.refused_packages, "ok": self.ok,
-                "errors_omitted": self.errors_omitted,
+                "errors_omitted": self.errors_omitted, "warnings": self.warnings,
                 "summary": self.summary(), "packages": [p.to_dict() for p in self.packages]}
 
 
@@ -311,8 +360,10 @@ def _clean_filename(filename):
 def _form_values(doc):
     """Field columns from a validated document (hidden fields included)."""
     fields = doc.get("fields", {})
-    return {name: (fields.get(name) or None) if name in _HIDDEN else fields.get(name)
-            for name in _FIELD_NAMES}
+    values = {name: (fields.get(name) or None) if name in _HIDDEN else fields.get(name)
+              for name in _FIELD_NAMES}
+    values["site_key"] = website_key(fields.get("home_url"))
+    return values
 
 
 def _row_values(doc):
@@ -418,9 +469,10 @@ def _import_one(session, actor, org, filename, data, budget, report):
 
     regions = _region_names(session, org)
     last_error = None
-    error_room = report.error_room
+    error_room, warning_room = report.error_room, report.warning_room
     for _attempt in range(IMPORT_ATTEMPTS):
-        report.error_room = error_room  # a retry lists the same errors again, not more
+        # A retry lists the same errors and warnings again, not more.
+        report.error_room, report.warning_room = error_room, warning_room
         try:
             forms = _import_forms(session, actor, org, package_id, results, regions, report)
             package_report.forms = forms
@@ -544,6 +596,7 @@ def _import_forms(session, actor, org, package_id, results, regions, report):
         else:
             updates.append((found, doc, outcome))
 
+    warnings = _import_warnings(session, org, regions, new, updates)
     audit_rows = []
     table = BasicInfoForm.__table__
 
@@ -569,10 +622,10 @@ def _import_forms(session, actor, org, package_id, results, regions, report):
         # us (another unit acted on it since we read it), so only that form is refused.
         stmt = (update(table)
                 .where(table.c.id == bindparam("w_id"), table.c.version == bindparam("w_version"))
-                .values({name: bindparam(f"v_{name}") for name in _FIELD_NAMES})
+                .values({name: bindparam(f"v_{name}") for name in _FIELD_NAMES + ["site_key"]})
                 .values(holder_path=org.path, stage=review.DRAFT, last_reason=None,
-                        updated_at=now, held_since=now, package_id=package_id, document=bindparam("v_document"),
-                        version=table.c.version + 1))
+                        updated_at=now, held_since=now, package_id=package_id,
+                        document=bindparam("v_document"), version=table.c.version + 1))
         for found, doc, outcome in updates:
             params = {f"v_{k}": v for k, v in _form_values(doc).items()}
             params.update(w_id=found.id, w_version=found.version, v_document=doc)
@@ -600,6 +653,9 @@ def _import_forms(session, actor, org, package_id, results, regions, report):
     if row_params:
         session.execute(insert(BasicInfoColumnRow.__table__), row_params)
     record_many(session, audit_rows)
+    for outcome in written:
+        if warnings.get(outcome.uuid):
+            report.set_warnings(outcome, warnings[outcome.uuid])
     if updated_ids:
         # Objects of these forms that this session holds are now stale.
         stale = set(updated_ids)
@@ -607,6 +663,36 @@ def _import_forms(session, actor, org, package_id, results, regions, report):
             if isinstance(obj, BasicInfoForm) and obj.id in stale:
                 session.expire(obj)
     return outcomes
+
+
+def _import_warnings(session, org, regions, new, updates):
+    """{uuid: [warning, ...]} for the forms about to be written: another form of the same website
+    (stored, of any unit and stage, or earlier in this package), and an ICP备案编号 or 办公地址 of
+    another province than the importing unit's (plugins.basic_info.identity). Read before
+    anything is written; two queries whatever the package holds."""
+    docs = [doc for doc, _ in new] + [doc for _, doc, _ in updates]
+    keys = {doc["uuid"]: website_key(doc["fields"].get("home_url")) for doc in docs}
+    stored = identity.forms_of_sites(session, keys.values(), exclude_uuids=keys)
+    holders = identity.unit_names(session, [row.holder_path for rows in stored.values()
+                                            for row in rows])
+    province = identity.home_province(regions[0])
+    warnings = {}
+    first_in_package = {}
+    for doc in docs:
+        fields, key = doc["fields"], keys[doc["uuid"]]
+        found = []
+        if stored.get(key):
+            found.append(identity.duplicate_warning(stored[key], org.path, holders,
+                                                    fields.get("home_url")))
+        if key in first_in_package:
+            found.append(identity.same_package_warning(fields.get("home_url"),
+                                                       first_in_package[key]))
+        elif key:
+            first_in_package[key] = fields.get("site_name") or doc["uuid"]
+        found += identity.out_of_area_warnings(fields, province)
+        if found:
+            warnings[doc["uuid"]] = found
+    return warnings
 
 
 # --------------------------------------------------------------------------------------------
@@ -619,12 +705,34 @@ def transition(session, actor, name, ids, reason=None, expected_versions=None):
     # IntegrityError: only the unique 网站标识码 can collide here, when a concurrent completion
     # took the code.
     with _rollback_on_error(session, lost_race=(StaleDataError, IntegrityError)):
+        refusals = _duplicate_site_refusals(session, actor, name, ids)
+        if refusals:
+            raise DuplicateSite(refusals)
         result = apply(session, WORKFLOW, name, list(ids), actor, reason=reason,
                        expected_versions=expected_versions)
         if name == "return" and result.ids:
             _remember_reason(session, result.ids, reason)
         session.commit()
         return result
+
+
+def _duplicate_site_refusals(session, actor, name, ids):
+    """{id: why} for the forms ``name`` would complete although their website has a 网站标识码
+    (one website, one code): checked before anything is written, so a single approval is refused
+    cleanly and a bulk one leaves those forms out. Completion checks again under a lock."""
+    if name not in ("submit", "approve") or isinstance(ids, (str, bytes, dict)):
+        return {}
+    keys = sorted({k for k in (whole_number(i, 1) for i in ids) if k is not None})
+    if not keys:
+        return {}
+    viewer = acting_viewer(actor)
+    # Only forms in the unit's scope: any other id is refused by the engine as not found, and
+    # the message here must not describe a form the unit may not see.
+    seen = []
+    for start in range(0, len(keys), 10_000):
+        seen.extend(session.scalars(select(BasicInfoForm.id).where(
+            BasicInfoForm.id.in_(keys[start:start + 10_000]), scope_clause(BasicInfoForm, viewer))))
+    return identity.duplicate_site_refusals(session, seen, viewer.path) if seen else {}
 
 
 def _remember_reason(session, ids, reason):
@@ -704,6 +812,8 @@ def transition_all(session, actor, name):
     org = _acting_org(actor, N_("批量处理表单"))
     left_out = bulk_counts(session, org)[name][1]
     ids = session.execute(bulk_candidates(org, name)).scalars().all()
+    duplicates = _duplicate_site_refusals(session, actor, name, ids)
+    ids = [i for i in ids if i not in duplicates]
     if not ids:
         session.rollback()  # end the read transaction; nothing to do
         result = Result(WORKFLOW, WORKFLOW.transition(name), [], {}, {})
@@ -714,6 +824,7 @@ def transition_all(session, actor, name):
             result = apply_and_commit(session, WORKFLOW, name, ids, actor, skip_refused=True)
         except (StaleDataError, IntegrityError):
             raise ConcurrentChange(MSG_CONCURRENT) from None
+    result.skipped.update(duplicates)
     result.left_out = left_out
     return result
 
@@ -762,6 +873,9 @@ def transition_selected(session, actor, name, ids, reason=None, expected_version
                 skipped[row.id] = gettext(MSG_RETURNED_LEFT_OUT)
             else:
                 todo.append(row.id)
+        duplicates = _duplicate_site_refusals(session, actor, name, todo)
+        skipped.update(duplicates)
+        todo = [i for i in todo if i not in duplicates]
         result = apply(session, WORKFLOW, name, todo, actor, reason=reason, skip_refused=True)
         if name == "return" and result.ids:
             _remember_reason(session, result.ids, reason)
@@ -931,9 +1045,9 @@ def delete_form(session, actor, form_id, expected_version):
 
 
 __all__ = [
-    "FormError", "FormInvalid", "FormOutcome", "PackageReport", "ImportReport",
+    "FormError", "FormInvalid", "DuplicateSite", "FormOutcome", "PackageReport", "ImportReport",
     "IMPORTED", "UPDATED", "REFUSED", "import_packages", "transition", "transition_all",
     "transition_selected", "bulk_counts",
     "bulk_candidates", "edit_form", "delete_form", "document_diff", "stored_package_path",
-    "purge_refused_packages", "upload_budget", "omitted_note",
+    "purge_refused_packages", "upload_budget", "omitted_note", "warnings_omitted_note",
 ]

@@ -10,21 +10,35 @@ advanced by an atomic ``UPDATE … SET last_seq = last_seq + n … RETURNING las
 serialises concurrent completions of the same unit on that row, so every transaction gets its own
 block of numbers, in any number of processes. The unique constraint on ``site_code`` is the last
 guard.
+
+One website, one code (seed 000 注意事项): a form is not completed when another form of the same
+website (the same ``site_key``) already has a 网站标识码, nor when it completes in the same batch
+as an earlier form of that website. ``duplicate_site_refusals`` says which forms and why, so a
+caller can leave them out before anything is written (全部审核 skips them); ``complete_forms``
+checks again inside the completing transaction and raises ``DuplicateSite``, which rolls the
+whole approval back. Two transactions completing forms of one website at once are serialised by
+a transaction-scoped advisory lock per website on PostgreSQL, taken before the check reads; on
+SQLite the approving transaction already holds the database's write lock. A unique index could
+not do this job: databases from before the rule may already hold two coded forms of one website,
+and an index would refuse the upgrade.
 """
 from __future__ import annotations
 
 import datetime
 import secrets
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import audit_values, record_many
+from app.i18n_text import gettext
 from app.mail.models import OutboxMail
 from app.mail.outbox import queue_mail
 from app.orgs.models import Org
+from plugins.basic_info import identity
+from plugins.basic_info.identity import duplicate_site_refusals
 from plugins.basic_info import workflow as review
-from plugins.basic_info.commands import FormError
+from plugins.basic_info.commands import DuplicateSite, FormError
 from plugins.basic_info.models import BasicInfoForm, SiteCodeCounter
 
 MAX_SEQUENCE = 9999
@@ -37,6 +51,11 @@ COMPLETING_TRANSITIONS = ("submit", "approve")
 
 class SiteCodesExhausted(FormError):
     """A unit has used all 9,999 sequence numbers."""
+
+
+# The advisory-lock namespace of "one website completes at a time" (PostgreSQL's two-key form:
+# this class id and the hash of the site key).
+SITE_LOCK_CLASS = 0x5349
 
 
 def new_check_code():
@@ -89,6 +108,15 @@ def _insert_counter(session, org_id):
         pass  # another transaction created it first; the retried UPDATE uses it
 
 
+def lock_sites(session, keys):
+    """Serialise the completion of the websites ``keys`` with any other transaction's, until this
+    transaction ends (PostgreSQL; see the module docstring for the others)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(k for k in keys if k)):  # one order everywhere: no deadlock
+        session.execute(select(func.pg_advisory_xact_lock(SITE_LOCK_CLASS, func.hashtext(key))))
+
+
 def complete_forms(session, form_ids, actor=None):
     """Issue codes and queue mails for those of ``form_ids`` that are completed and have no
     code yet. Runs inside the caller's transaction; never commits. Returns {form id: site code}."""
@@ -107,6 +135,19 @@ def complete_forms(session, form_ids, actor=None):
         forms.extend(session.execute(stmt).all())
     if not forms:
         return {}
+    # Lock first, then read who has a code: a concurrent completion of the same website has
+    # either committed (and is seen) or waits for us.
+    form_ids = [f.id for f in forms]
+    keys = []
+    for start in range(0, len(form_ids), 10_000):
+        keys += session.scalars(select(BasicInfoForm.site_key).where(
+            BasicInfoForm.id.in_(form_ids[start:start + 10_000]))).all()
+    lock_sites(session, keys)
+    acting = getattr(actor, "org", None)
+    refusals = duplicate_site_refusals(session, [f.id for f in forms],
+                                       getattr(acting, "path", None))
+    if refusals:
+        raise DuplicateSite(refusals)
 
     by_unit = {}
     for form in forms:
@@ -250,4 +291,5 @@ def on_transition(session, transition, object_ids, actor):
 
 __all__ = ["complete_forms", "allocate_sequences", "new_check_code", "format_site_code",
            "recipients", "mail_subject", "mail_body", "queue_completion_mails", "on_transition",
-           "SiteCodesExhausted", "CHECK_CODE_ALPHABET", "MAX_SEQUENCE"]
+           "SiteCodesExhausted", "CHECK_CODE_ALPHABET", "MAX_SEQUENCE", "DuplicateSite",
+           "duplicate_site_refusals", "lock_sites"]

@@ -40,7 +40,9 @@ PUBLISHED_PASSWORD_SHA256 = frozenset({
     "780e8a6d0cd413ee7c8ec17a28ea8bb9996e615552b65ddc26a7c985d79cfd30",
 })
 
-# (importing unit, site name, host, portal?) — realistic websites of the demo units.
+# (site name, host, portal?) of realistic websites of the demo units, by importing unit; every
+# form carries its own unit's 浙江 address, telephone area code and ICP备案 (an import by 上城区
+# of a site in another province would be flagged in the report: the demo shows none).
 SITES = {
     "330102": [
         ("杭州市上城区人民政府", "www.hzsc.gov.cn", "是"),
@@ -56,20 +58,30 @@ SITES = {
     "330200": [("宁波市人民政府", "www.ningbo.gov.cn", "是")],
 }
 
+# (办公地址, telephone area code) of each importing unit's websites.
+UNIT_PLACES = {
+    "330102": ("浙江省杭州市上城区市民街200号", "0571"),
+    "330100": ("浙江省杭州市上城区解放东路18号", "0571"),
+    "330106": ("浙江省杭州市西湖区文二西路1号", "0571"),
+    "330200": ("浙江省宁波市鄞州区宁穿路2001号", "0574"),
+}
 
-def site_form(name, host, portal, variant=0, uuid=None):
-    """A valid, realistic form for the website ``name`` at ``host``."""
+
+def site_form(name, host, portal, variant=0, uuid=None, unit="330102"):
+    """A valid, realistic form for the website ``name`` at ``host``, imported by ``unit``."""
     doc = example_form(uuid=uuid, variant=variant)
     fields = doc["fields"]
     old_host = fields["home_url"].rstrip("/")
+    address, area = UNIT_PLACES[unit]
     fields.update({
         "site_name": name, "home_url": f"http://{host}/", "is_portal": portal,
         "supervisor_unit": name if portal == "否" else f"{name}办公室",
         "filing_unit": name if portal == "否" else f"{name}办公室",
         "icp_number": "浙ICP备05070602号-1" if portal == "是" else "无",
+        "office_address": address,
         "principal_email": f"admin@{host.split('.', 1)[1]}",
         "contact_email": f"web@{host.split('.', 1)[1]}",
-        "principal_phone": "0571-87654321", "contact_phone": "0571-87654322-808",
+        "principal_phone": f"{area}-87654321", "contact_phone": f"{area}-87654322-808",
     })
     text = repr(doc["columns"]).replace(old_host, f"http://{host}")
     import ast
@@ -140,10 +152,10 @@ def load(session, echo=print):
     act(province, "return", [d_mid], reason="网站主管单位名称与机构编制部门核定的名称不一致")
     act(province, "approve", [f_done, g_done2])
     # The city and a sibling county import their own websites; 宁波市 too (another city).
-    [city_form] = _import(session, city, [site_form(*SITES["330100"][0])])
+    [city_form] = _import(session, city, [site_form(*SITES["330100"][0], unit="330100")])
     act(city, "submit", [city_form])
-    _import(session, sibling, [site_form(*SITES["330106"][0], variant=2)])
-    _import(session, ningbo, [site_form(*SITES["330200"][0], variant=1)])
+    _import(session, sibling, [site_form(*SITES["330106"][0], variant=2, unit="330106")])
+    _import(session, ningbo, [site_form(*SITES["330200"][0], variant=1, unit="330200")])
 
     echo("已载入演示数据：浙江省的基本信息表，覆盖 未提交 / 未审核 / 已审核 / 已退回 / 已办结 各状态。")
     _echo_accounts(session, echo)

@@ -47,6 +47,7 @@ class BasicInfoForm(FieldColumns, Model):
     __table_args__ = (
         Index("ix_basic_info_scope", "scope_path", "id"),
         Index("ix_basic_info_holder_stage", "holder_path", "stage"),
+        Index("ix_basic_info_site_key", "site_key", "id"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -60,6 +61,11 @@ class BasicInfoForm(FieldColumns, Model):
     version = Column(Integer, nullable=False, default=1)
     # The reason of the last 退回, shown to every unit below the holder.
     last_reason = Column(Text, nullable=True)
+    # The website's identity (app.forms.schema.website_key of 首页网址), kept with every write of
+    # the form: one website, one 网站标识码 (docs/basic-info.md). Not unique: a duplicate form may
+    # exist until a unit resolves it; completion refuses the second code. NULL only on rows
+    # written before the column existed, until `flask pucha basic-info-site-keys` fills them.
+    site_key = Column(String(320), nullable=True)
     site_code = Column(String(16), unique=True, nullable=True)
     check_code = Column(String(8), nullable=True)
     imported_at = Column(DateTime, nullable=False, default=_now)

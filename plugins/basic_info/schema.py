@@ -147,7 +147,9 @@ def new_form(uuid=None):
 
 
 def example_form(uuid=None, variant=0):
-    """A small, realistic, valid form; ``variant`` 0–2 gives three different websites."""
+    """A small, realistic, valid form of a website of 杭州市上城区 (the county the tests and the
+    sample package import as, so its ICP备案 and 办公地址 are 浙江's); every ``variant`` is a
+    different website (0–2: three bureaus; 3 and up: more of the same kinds, each its own 首页网址)."""
     sites = [
         {
             "site_name": "杭州市上城区人民政府", "home_url": "http://www.hzsc.gov.cn/",
@@ -162,32 +164,39 @@ def example_form(uuid=None, variant=0):
             "host": "http://www.hzsc.gov.cn",
         },
         {
-            "site_name": "南宁市兴宁区民政局", "home_url": "http://mzj.nnxn.gov.cn/",
-            "supervisor_unit": "南宁市兴宁区民政局", "filing_unit": "南宁市兴宁区民政局",
-            "is_portal": "否", "icp_number": "桂ICP备12003456号",
-            "office_address": "广西壮族自治区南宁市兴宁区民主路12号",
+            "site_name": "杭州市上城区民政局", "home_url": "http://mzj.hzsc.gov.cn/",
+            "supervisor_unit": "杭州市上城区民政局", "filing_unit": "杭州市上城区民政局",
+            "is_portal": "否", "icp_number": "浙ICP备12003456号",
+            "office_address": "浙江省杭州市上城区解放路88号",
             "principal_name": "黄志强", "principal_title": "副局长",
-            "principal_phone": "0771-5601234", "principal_mobile": "13707710003",
-            "principal_email": "huangzq@nnxn.gov.cn",
-            "contact_name": "韦丽", "contact_phone": "0771-5601235",
-            "contact_mobile": "18977110004", "contact_email": "weili@nnxn.gov.cn",
-            "host": "http://mzj.nnxn.gov.cn",
+            "principal_phone": "0571-85601234", "principal_mobile": "13705710003",
+            "principal_email": "huangzq@hzsc.gov.cn",
+            "contact_name": "韦丽", "contact_phone": "0571-85601235",
+            "contact_mobile": "18957110004", "contact_email": "weili@hzsc.gov.cn",
+            "host": "http://mzj.hzsc.gov.cn",
         },
         {
-            "site_name": "北京市海淀区人民政府", "home_url": "https://www.bjhd.gov.cn/",
-            "supervisor_unit": "北京市海淀区人民政府办公室", "filing_unit": "北京市海淀区人民政府办公室",
-            "is_portal": "是", "icp_number": "京ICP备10029578号-2",
-            "office_address": "北京市海淀区长春桥路17号",
+            "site_name": "杭州市上城区教育局", "home_url": "https://jyj.hzsc.gov.cn/",
+            "supervisor_unit": "杭州市上城区教育局", "filing_unit": "杭州市上城区教育局",
+            "is_portal": "否", "icp_number": "浙ICP备10029578号-2",
+            "office_address": "浙江省杭州市上城区清泰街568号",
             "principal_name": "刘洋", "principal_title": "信息中心主任",
-            "principal_phone": "010-88487001", "principal_mobile": "13601010005",
-            "principal_email": "liuyang@bjhd.gov.cn",
-            "contact_name": "赵敏", "contact_phone": "010-88487002-12",
-            "contact_mobile": "15801010006", "contact_email": "zhaomin@bjhd.gov.cn",
-            "host": "https://www.bjhd.gov.cn",
+            "principal_phone": "0571-88487001", "principal_mobile": "13605710005",
+            "principal_email": "liuyang@hzsc.gov.cn",
+            "contact_name": "赵敏", "contact_phone": "0571-88487002-12",
+            "contact_mobile": "15805710006", "contact_email": "zhaomin@hzsc.gov.cn",
+            "host": "https://jyj.hzsc.gov.cn",
         },
     ]
     site = dict(sites[variant % len(sites)])
     host = site.pop("host")
+    if variant >= len(sites):
+        # Each variant is its own website (one website, one code): www.hzsc.gov.cn,
+        # www-1.hzsc.gov.cn, www-2.hzsc.gov.cn …
+        scheme, _, name = host.partition("://")
+        sub, _, domain = name.partition(".")
+        host = f"{scheme}://{sub}-{variant // len(sites)}.{domain}"
+        site["home_url"] = f"{host}/"
     doc = new_form(uuid=uuid)
     doc["fields"].update(site)
 

@@ -25,7 +25,7 @@ from app.i18n_text import N_, display_label, lazy_label, localize
 from app.orgs.models import Org
 from app.orgs.scope import OrgScopeFilter, as_viewer, current_viewer, load_scoped
 from app.workflow.engine import WorkflowError, available_transitions
-from plugins.basic_info import commands
+from plugins.basic_info import commands, duplicates
 from plugins.basic_info import workflow as review
 from plugins.basic_info.export import download_report
 from plugins.basic_info.models import WORKFLOW, BasicInfoForm
@@ -402,6 +402,9 @@ def report_view(report):
                                                            else str(e)) for e in errors],
                 "errors_omitted_note": commands.omitted_note(
                     get(item, "errors_omitted", default=0) or 0),
+                "warnings": [w["message"] for w in get(item, "warnings", default=[]) or []],
+                "warnings_omitted_note": commands.warnings_omitted_note(
+                    get(item, "warnings_omitted", default=0) or 0),
             })
         out.append({"filename": get(package, "filename", "name", default="") or "",
                     "error": get(package, "error", default=None),
@@ -710,3 +713,4 @@ def register(appbuilder):
     appbuilder.add_view(BasicInfoView, "政府网站基本信息表", icon="fa-table",
                         label=_l("政府网站基本信息表"), category="普查表",
                         category_icon="fa-list-alt", category_label=_l("普查表"))
+    duplicates.register(appbuilder)
