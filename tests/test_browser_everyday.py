@@ -80,7 +80,9 @@ def test_an_empty_return_reason_is_refused_in_chinese(server, browser_page):
     page.wait_for_selector("#reason-return", state="visible")
     page.click("#go-return")
     message = page.eval_on_selector("#reason-return", "el => el.validationMessage")
-    assert message == "请填写原因：下级单位会看到它"
+    # The page's own words (data-required-message), not the browser's "Please fill out this field".
+    assert message == page.get_attribute("#reason-return", "data-required-message")
+    assert message.startswith("请填写") and "原因" in message
     # Nothing was sent: the page is the same form, still waiting for the city.
     assert page.url.endswith(f"/basic_info/form/{form_id}")
     # Once typed, the warning goes and the return goes through.
