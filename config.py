@@ -83,6 +83,11 @@ FAB_SECURITY_MANAGER_CLASS = "app.accounts.security.PuchaSecurityManager"
 # and races when several processes start together).
 FAB_UPDATE_PERMS = _env_bool("PUCHA_UPDATE_PERMS", False)
 FAB_ADD_SECURITY_API = True
+# FAB's raw permission tables (基本权限, 视图/菜单, 视图/菜单权限) are not offered: roles are defined
+# by `flask pucha sync-perms`, and those pages show FAB's internal names (docs/security.md).
+FAB_ADD_SECURITY_PERMISSION_VIEW = False
+FAB_ADD_SECURITY_VIEW_MENU_VIEW = False
+FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW = False
 FAB_API_SWAGGER_UI = True
 FAB_API_MAX_PAGE_SIZE = 500
 AUTH_TYPE = AUTH_DB

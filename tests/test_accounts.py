@@ -53,6 +53,8 @@ def test_provisioning_is_idempotent_and_picks_up_new_units(db_session):
 def test_org_role_gets_everything_but_security_admin(small_app, db_session):
     from flask_appbuilder.security.sqla.models import Role
 
+    from app.accounts.provisioning import ORG_ALLOWED_ON_SECURITY_VIEWS
+
     org_role = db_session.execute(select(Role).where(Role.name == "组织单位")).scalar_one()
     admin_role = db_session.execute(select(Role).where(Role.name == "系统管理员")).scalar_one()
     org_perms = {(p.permission.name, p.view_menu.name) for p in org_role.permissions}
@@ -60,10 +62,13 @@ def test_org_role_gets_everything_but_security_admin(small_app, db_session):
     assert ("can_list", "AccountModelView") in org_perms
     assert ("can_change_password", "AccountApi") in org_perms
     assert ("can_this_form_get", "ChangePasswordView") in org_perms
-    for view in ("RoleModelView", "PermissionModelView", "User", "Role",
-                 "AdminSetPasswordView"):
-        assert not any(v == view for _, v in org_perms), view
+    for view in ("RoleModelView", "UserDBModelView", "User", "Role", "AdminSetPasswordView"):
+        assert not any(v == view for p, v in org_perms
+                       if (p, v) not in ORG_ALLOWED_ON_SECURITY_VIEWS), view
         assert any(v == view for _, v in admin_perms), view
+    # FAB pages nobody is offered (docs/security.md "FAB's pages"): not even the administrator.
+    for view in ("PermissionModelView", "UserGroupModelView", "UserStatsChartView"):
+        assert not any(v == view for _, v in admin_perms | org_perms), view
     assert ("can_add", "UserDBModelView") not in org_perms
     assert org_perms < admin_perms
 

@@ -136,6 +136,15 @@ def managed_accounts_clause(actor):
     return PuchaUser.org_id.in_(children)
 
 
+def manages_accounts(session, actor):
+    """Whether ``actor`` hands out any accounts: an administrator always, a unit when it has
+    sub-units (a unit without them has no account table and nothing to reset or unlock)."""
+    if viewer_for(actor).is_admin:
+        return True
+    return session.execute(select(PuchaUser.id).where(managed_accounts_clause(actor))
+                           .limit(1)).first() is not None
+
+
 def load_managed_user(session, actor, username=None, pk=None):
     """Load an account the actor may manage, or raise (a scoped loader: never trust the row FAB's
     action machinery loaded, it ignores base filters)."""

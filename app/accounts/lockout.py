@@ -56,6 +56,15 @@ def lock_message(lock, now):
                    until=when)
 
 
+def attempts_left(failures_in_a_row):
+    """Failed logins from one address still allowed before the lock, after ``failures_in_a_row``;
+    None when the lockout is off."""
+    per_source = threshold()
+    if per_source <= 0:
+        return None
+    return max(per_source - failures_in_a_row, 0)
+
+
 def _setting(name, default):
     return int(current_app.config.get(name, default))
 

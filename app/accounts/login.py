@@ -8,7 +8,7 @@ the API carries the same per-address limit as the form, through the limiter FAB 
 import math
 import time
 
-from flask import current_app, flash, g, jsonify, make_response, redirect, request
+from flask import current_app, flash, g, jsonify, make_response, redirect, request, session
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.const import (
@@ -30,7 +30,7 @@ from flask_login import login_user
 from marshmallow import ValidationError
 
 from app import clock
-from app.accounts.lockout import lock_message
+from app.accounts.lockout import attempts_left, lock_message
 from app.accounts.logout import LogoutByPost
 
 ACCOUNT_LOCKED = "account_locked"
@@ -49,9 +49,42 @@ def seconds_until(moment, now):
     return max(1, math.ceil((moment - now).total_seconds()))
 
 
+# The login page's memory of the last failed attempt, in the signed session cookie: the name
+# typed (kept in the form) and how many failures in a row this browser has seen for it.
+LAST_ATTEMPT = "pucha_login_attempt"
+# Longer names are kept cut: the lookup ignores them anyway (security.USERNAME_MAX).
+KEPT_NAME_MAX = 64
+
+
+def remember_failure(name, locked):
+    """Count a failed attempt for ``name`` in this browser's session; a lock restarts the count
+    (the address gets a fresh series after it)."""
+    name = (name or "")[:KEPT_NAME_MAX]
+    previous = session.get(LAST_ATTEMPT) or {}
+    seen = previous.get("failures", 0) if previous.get("name") == name else 0
+    session[LAST_ATTEMPT] = {"name": name, "failures": 0 if locked else seen + 1}
+
+
+def last_attempt():
+    """(name, failures seen) of the last failed attempt in this session, or ("", 0)."""
+    attempt = session.get(LAST_ATTEMPT) or {}
+    name, failures = attempt.get("name"), attempt.get("failures")
+    if not isinstance(name, str) or not isinstance(failures, int):
+        return "", 0
+    return name, failures
+
+
 class PuchaAuthDBView(LogoutByPost, AuthDBView):
     """FAB's login form, saying plainly when the account is locked instead of "invalid login";
-    logout by POST only (app/accounts/logout.py)."""
+    logout by POST only (app/accounts/logout.py).
+
+    The page helps as seed 004 §4 asks: it says which characters an initial password never has,
+    keeps the typed username after a failed attempt, and says how many attempts are left before
+    the lock. That number comes from this browser's own count for the typed name, never from the
+    account's: the same answer whether the name exists or not (docs/security.md).
+    """
+
+    login_template = "accounts/login.html"
 
     @expose("/login/", methods=["GET", "POST"])
     @no_cache
@@ -63,15 +96,21 @@ class PuchaAuthDBView(LogoutByPost, AuthDBView):
             next_url = get_safe_redirect(request.args.get("next", ""))
             result = self.appbuilder.sm.authenticate(form.username.data, form.password.data)
             if result.user is None:
+                remember_failure(form.username.data, locked=result.lock is not None)
                 if result.lock is not None:
                     flash(lock_message(result.lock, clock.now()), "danger")
                 else:
                     flash(as_unicode(self.invalid_login_message), "warning")
                 return redirect(self.appbuilder.get_url_for_login_with(next_url))
+            session.pop(LAST_ATTEMPT, None)
             login_user(result.user, remember=False)
             return redirect(next_url)
-        return self.render_template(self.login_template, title=self.title, form=form,
-                                    appbuilder=self.appbuilder)
+        name, failures = last_attempt()
+        if not form.username.data and name:
+            form.username.data = name
+        return self.render_template(
+            self.login_template, title=self.title, form=form, appbuilder=self.appbuilder,
+            failures=failures, attempts_left=attempts_left(failures) if failures else None)
 
 
 class PuchaSecurityApi(SecurityApi):

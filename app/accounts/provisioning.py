@@ -27,6 +27,22 @@ ORG_ALLOWED_ON_SECURITY_VIEWS = {("can_userinfo", "UserDBModelView"),
                                  ("resetmypassword", "UserDBModelView")}
 
 
+# FAB views registered (FAB adds them unconditionally) but offered to nobody: not in the menu,
+# their permissions granted to no role, not even the administrator's. pucha's accounts do not
+# use groups (roles say everything; the user API drops the field).
+HIDDEN_VIEWS = {"UserGroupModelView"}
+HIDDEN_MENU_ENTRIES = {"List Groups"}
+
+
+def hide_menu_entries(menu, names):
+    """Drop the entries ``names`` from every category of ``menu``, and a separator left last."""
+    for category in menu.get_list():
+        childs = [c for c in category.childs or [] if c.name not in names]
+        while childs and childs[-1].name == "-":
+            childs.pop()
+        category.childs = childs
+
+
 def _is_security_view(view):
     module = type(view).__module__
     return module.startswith("flask_appbuilder.security")
@@ -79,10 +95,12 @@ def sync_roles():
     excluded = admin_only_names(appbuilder)
     session = sm.session
     all_pvs = session.query(sm.permissionview_model).all()
-    admin_role.permissions = [pv for pv in all_pvs if pv.permission and pv.view_menu]
+    hidden = HIDDEN_VIEWS | HIDDEN_MENU_ENTRIES
+    admin_role.permissions = [pv for pv in all_pvs if pv.permission and pv.view_menu
+                              and pv.view_menu.name not in hidden]
     org_pvs = []
     for pv in all_pvs:
-        if pv.permission is None or pv.view_menu is None:
+        if pv.permission is None or pv.view_menu is None or pv.view_menu.name in hidden:
             continue
         key = (pv.permission.name, pv.view_menu.name)
         if pv.view_menu.name in excluded and key not in ORG_ALLOWED_ON_SECURITY_VIEWS:

@@ -12,8 +12,9 @@ from app.accounts.login import PuchaAuthDBView, PuchaSecurityApi
 from app.accounts.logout import end_sessions
 from app.accounts.models import PuchaUser
 from app.accounts.passwords import verify_password
+from app.accounts.provisioning import HIDDEN_MENU_ENTRIES, hide_menu_entries
 from app.accounts.sessions import mark_session_fresh, token_claims, token_outdated
-from app.accounts.users import PuchaUserApi, PuchaUserDBModelView
+from app.accounts.users import PuchaRoleModelView, PuchaUserApi, PuchaUserDBModelView
 from app.accounts.views import AdminSetPasswordView, ChangePasswordView
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,17 @@ class PuchaSecurityManager(SecurityManager):
     # FAB's user list and user API, with a 单位 field and the account checks (app.accounts.users).
     userdbmodelview = PuchaUserDBModelView
     user_api = PuchaUserApi
+    # FAB's pages an administrator of the census does not need are not offered (docs/security.md
+    # "FAB's pages"): 用户统计 draws with Google's online chart loader, which the CSP and an
+    # offline network block, and 最后登录 on 账号管理 answers its question; the permission pages
+    # are off in config.py; 用户组列表 is hidden from the menu and granted to nobody
+    # (provisioning.HIDDEN_VIEWS). 角色列表 is read-only.
+    userstatschartview = None
+    rolemodelview = PuchaRoleModelView
+
+    def register_views(self):
+        super().register_views()
+        hide_menu_entries(self.appbuilder.menu, HIDDEN_MENU_ENTRIES)
 
     # --- login with lockout --------------------------------------------------------------------
     def auth_user_db(self, username, password):

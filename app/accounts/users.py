@@ -9,7 +9,7 @@ same checks again, write the audit row and leave the commit to FAB with the chan
 """
 from types import SimpleNamespace
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -17,7 +17,8 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from flask_appbuilder.security.sqla.apis.user.api import UserApi
 from flask_appbuilder.security.sqla.apis.user.schema import UserPostSchema, UserPutSchema
 from flask_appbuilder.security.sqla.models import Role
-from flask_appbuilder.security.views import UserDBModelView
+from flask_appbuilder.security.views import RoleModelView, UserDBModelView
+from flask_appbuilder.widgets import ListWidget, ShowWidget
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError as SchemaError
 from marshmallow import fields
@@ -25,13 +26,12 @@ from sqlalchemy import select
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, ValidationError
 
-from app.accounts import commands
+from app.accounts import commands, display
 from app.accounts.models import PuchaUser
 from app.accounts.passwords import password_problems
-from app.i18n_text import display_roles
-from app.i18n_text import gettext
+from app.i18n_text import N_, display_role, gettext
 from app.orgs.models import Org
-from app.orgs.views import OrgSubtreeFilter
+from app.orgs.views import NamedEmptyChoice, OrgSubtreeFilter
 
 
 # --- validators shared by the form and the API --------------------------------------------------
@@ -68,7 +68,7 @@ ORG_FIELD_HELP = _l("组织单位账号必须选择所属单位；系统管理�
 ORG_FILTER = [["id", OrgSubtreeFilter, None]]
 
 
-class PuchaUserDBModelView(UserDBModelView):
+class PuchaUserDBModelView(NamedEmptyChoice, UserDBModelView):
     """用户列表 → 添加 / 编辑 with a 单位 field and the password policy."""
 
     # Same permission name as FAB's view, so existing role grants and the provisioning rules
@@ -77,19 +77,32 @@ class PuchaUserDBModelView(UserDBModelView):
     class_permission_name = "UserDBModelView"
     admin_only = True
 
-    list_columns = ["username", "first_name", "last_name", "org.name", "email", "active", "roles"]
+    list_columns = ["username", "first_name", "last_name", "org.name", "email", "active", "roles",
+                    "last_login"]
     add_columns = ["username", "first_name", "last_name", "email", "active", "roles", "org",
                    "password", "conf_password"]
     edit_columns = ["username", "first_name", "last_name", "email", "active", "roles", "org"]
     search_columns = ["username", "first_name", "last_name", "email", "active", "roles",
                       "created_on", "changed_on", "last_login"]
-    label_columns = {**UserDBModelView.label_columns, "org": _l("单位"), "org.name": _l("单位")}
+    label_columns = {**UserDBModelView.label_columns, "org": _l("单位"), "org.name": _l("单位"),
+                     "last_login": _l("最后登录")}
+    formatters_columns = {"last_login": display.last_login, "created_on": display.moment,
+                          "changed_on": display.moment, "active": display.yes_no,
+                          "roles": display.role_names}
+    # FAB's fieldsets with the unit, and without 创建者/修改者: preset accounts have none (the
+    # audit log says who created or changed an account).
+    show_fieldsets = [
+        (_l("用户信息"), {"fields": ["username", "active", "roles", "org.name", "login_count"]}),
+        (_l("个人信息"), {"fields": ["first_name", "last_name", "email"], "expanded": True}),
+        (_l("审计信息"), {"fields": ["last_login", "fail_login_count", "created_on",
+                                       "changed_on"], "expanded": False}),
+    ]
     description_columns = {**UserDBModelView.description_columns, "org": ORG_FIELD_HELP}
     validators_columns = {"roles": [AccountRules()]}
-    # Role names are kept in Chinese (config AUTH_ROLE_ADMIN/AUTH_ROLE_ORG); shown translated.
-    formatters_columns = {"roles": display_roles}
-    add_query_rel_fields = {"org": ORG_FILTER}
-    edit_query_rel_fields = {"org": ORG_FILTER}
+    empty_choice_text = _l("不选（系统管理员账号）")
+    # FAB's form views read *_form_query_rel_fields (add_query_rel_fields is the REST API's).
+    add_form_query_rel_fields = {"org": ORG_FILTER}
+    edit_form_query_rel_fields = {"org": ORG_FILTER}
     add_form_extra_fields = {
         "password": PasswordField(
             _l("密码"), validators=[DataRequired(message=_l("请输入密码")), PasswordPolicy()],
@@ -120,6 +133,68 @@ class PuchaUserDBModelView(UserDBModelView):
             commands.save_account(self.datamodel.session, g.user, item, how="web")
         except commands.AccountError as error:
             self._refuse(error)
+
+
+# --- roles, read-only ------------------------------------------------------------------------------
+PUBLIC_ROLE_LABEL = N_("未登录访客")
+
+
+def role_label(name):
+    """A role's name as people read it; FAB's built-in Public role gets a Chinese name."""
+    if name == current_app.config.get("AUTH_ROLE_PUBLIC", "Public"):
+        return gettext(PUBLIC_ROLE_LABEL)
+    return display_role(name)
+
+
+def _menu_labels():
+    """menu name -> label shown, in menu order: "系统管理 › 账号管理"."""
+    labels = {}
+    for category in current_app.appbuilder.menu.get_list():
+        for item in category.childs or []:
+            if item.name != "-":
+                labels[item.name] = f"{gettext(str(category.label))} › {gettext(str(item.label))}"
+        if not category.childs:
+            labels[category.name] = gettext(str(category.label))
+    return labels
+
+
+def menu_pages(permissions):
+    """The menu entries a role's permissions open, as people read them (FAB lists its internal
+    "can list on UserDBModelView" pairs)."""
+    opened = {pv.view_menu.name for pv in permissions or []
+              if pv.permission is not None and pv.view_menu is not None
+              and pv.permission.name == "menu_access"}
+    pages = [label for name, label in _menu_labels().items() if name in opened]
+    return gettext("、").join(pages) or gettext("（无）")
+
+
+def account_count(users):
+    return gettext("%(n)s 个", n=len(users or []))
+
+
+class PuchaRoleModelView(RoleModelView):
+    """角色列表, read-only and in words: the role, the pages it opens, how many accounts have it.
+
+    The roles are defined by `flask pucha sync-perms` (app/accounts/provisioning.py), which
+    rewrites them on every run, so an edit made on this page would not last: FAB's add, edit,
+    delete and copy are not offered (docs/security.md "FAB's pages")."""
+
+    class_permission_name = "RoleModelView"
+    admin_only = True
+    include_route_methods = {"list", "show"}
+    base_permissions = ["can_list", "can_show"]
+    list_title = _l("角色列表")
+    show_title = _l("角色详情")
+    list_widget = ListWidget
+    show_widget = ShowWidget
+    list_columns = ["name", "permissions", "user"]
+    show_columns = ["name", "permissions", "user"]
+    search_columns = ["name"]
+    label_columns = {"name": _l("名称"), "permissions": _l("可进入的页面"),
+                     "user": _l("账号数")}
+    formatters_columns = {"name": role_label, "permissions": menu_pages, "user": account_count}
+    # FAB's "copy role" list action, shadowed: a copy would be a role sync-perms knows nothing of.
+    copy_role = None
 
 
 # --- the REST API ----------------------------------------------------------------------------------

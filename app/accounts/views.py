@@ -26,7 +26,7 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired
 
 from app import audit
-from app.accounts import commands
+from app.accounts import commands, display
 from app.accounts.login import too_many_requests
 from app.accounts.models import PuchaUser
 from app.accounts.sessions import mark_session_fresh, session_outdated
@@ -35,6 +35,8 @@ from app.orgs.scope import viewer_for
 log = logging.getLogger(__name__)
 
 CHANGE_PASSWORD_URL = "/account/password/"
+# How much of a mistyped unit code the refusal repeats (real codes have 6 characters).
+CODE_ECHO_MAX = 20
 
 
 def _session():
@@ -176,11 +178,20 @@ class AccountModelView(ModelView):
         "initial_password_label": _l("初始密码状态"),
         "last_login": _l("最后登录"),
     }
+    formatters_columns = {"last_login": display.last_login}
     page_size = 50
 
     def render_template(self, template, **kwargs):
         kwargs.setdefault("viewer_is_admin", viewer_for(g.user).is_admin)
+        kwargs.setdefault("hands_out_accounts", commands.manages_accounts(_session(), g.user))
         return super().render_template(template, **kwargs)
+
+    def _get_list_widget(self, *args, **kwargs):
+        widgets = super()._get_list_widget(*args, **kwargs)
+        if not commands.manages_accounts(_session(), g.user):
+            # A unit without sub-units has no account to act on: no empty 操作 menu.
+            widgets["list"].template_args["actions"] = {}
+        return widgets
 
     def _each_managed(self, items, operation):
         """Run ``operation(session, target)`` on every selected account the viewer manages.
@@ -244,13 +255,21 @@ class AccountModelView(ModelView):
             stmt = select(Org).where(Org.code == code) if code else \
                 select(Org).where(Org.parent_id.is_(None)).order_by(Org.level, Org.code)
             org = session.execute(stmt).scalars().first()
+            if org is None:
+                # Typed by hand into the form above the list: say what was wrong, there.
+                flash(gettext("没有代码为“%(code)s”的单位，请核对单位代码（留空为国家级）",
+                              code=code[:CODE_ECHO_MAX]), "danger")
+                return redirect(url_for(".list"))
         else:
             org = actor.org
             if code and org is not None and code != org.code:
                 # A unit downloads only its own table of direct sub-units.
                 abort(403)
-        if org is None:
-            abort(404)
+            if org is None:
+                abort(404)
+            if not commands.manages_accounts(session, actor):
+                flash(gettext("本单位没有下级单位，不需要发放账号。"), "info")
+                return redirect(url_for(".list"))
         data = build_account_table(session, org)
         audit.record(session, "download", "account_table", org.code, actor=actor,
                      detail={"file": table_filename(org)})

@@ -7,6 +7,7 @@ Units are never deleted here: accounts, forms and audit rows point at them.
 """
 from flask import current_app, g
 from flask_appbuilder import ModelView
+from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
@@ -44,6 +45,21 @@ class OrgSubtreeFilter(OrgScopeFilter):
     column = "path"
 
 
+class NamedEmptyChoice:
+    """ModelView mixin: the empty choice of an optional select (上级单位, 单位) reads
+    ``empty_choice_text`` instead of ``__None``. FAB gives it no text, and WTForms 3.2+ then
+    shows the option's value."""
+
+    empty_choice_text = _l("请选择单位")
+
+    def _init_forms(self):
+        super()._init_forms()
+        for form in (self.add_form, self.edit_form):
+            for unbound in vars(form).values():
+                if getattr(unbound, "field_class", None) is QuerySelectField:
+                    unbound.kwargs["blank_text"] = self.empty_choice_text
+
+
 def _parent_kinds():
     return list(PARENT_KINDS)
 
@@ -68,7 +84,7 @@ class OrgView(ModelView):
     page_size = 50
 
 
-class OrgAdminView(ModelView):
+class OrgAdminView(NamedEmptyChoice, ModelView):
     """组织机构维护: administrators add units (a new district, a new bureau) and rename them.
 
     Moving a unit under another parent rewrites the paths of its subtree and of every scoped
@@ -100,7 +116,10 @@ class OrgAdminView(ModelView):
                                                   if k != "national"],
                             validators=[DataRequired()]),
     }
-    add_query_rel_fields = {"parent": [["kind", FilterInFunction, _parent_kinds]]}
+    # FAB's form views read add_form_query_rel_fields (add_query_rel_fields is the REST API's).
+    add_form_query_rel_fields = {"parent": [["kind", FilterInFunction, _parent_kinds]]}
+    validators_columns = {"parent": [DataRequired(message=_l("请选择上级单位"))]}
+    empty_choice_text = _l("请选择上级单位")
     description_columns = {
         "code": _l("行政区划代码（6 位数字）、部门代码 bm+4 位数字、兵团代码 bt+4 位数字"),
     }
