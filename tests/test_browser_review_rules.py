@@ -1,16 +1,17 @@
 """The list of 政府网站基本信息表 as 杭州市 sees it on an ordinary office screen (1366×768), in a
 real Chromium: one toolbar above the data, no name broken over two lines, 当前所在单位 on every
-row, and 退回选中 on the rows it ticked, with the project's own Chinese warning for an empty
-reason.
+row, 退回选中 on the rows it ticked, with the project's own Chinese warning for an empty reason,
+and a second form of an already reported website warned about on import and listed on 重复网站.
 
-Screenshots: PUCHA_UPDATE_SCREENSHOTS=1 copies the list with a ticked row to docs/images/
-(shown in docs/user-guide.md).
+Screenshots: PUCHA_UPDATE_SCREENSHOTS=1 copies the list with a ticked row and the 重复网站 page
+to docs/images/ (shown in docs/user-guide.md).
 """
 import os
 import shutil
 
 import pytest
 
+from plugins.basic_info.demo import package_bytes, site_form
 from tests.support import browser
 from tests.test_basic_info_browser import DOCS_IMAGES, Office, _load_demo
 
@@ -103,6 +104,30 @@ def test_the_city_list_on_an_office_screen_and_return_selected(demo_server, brow
     assert "未审核（杭州市） → 已退回（上城区）" in timeline, timeline
     assert "栏目地址打不开，请核实" in timeline
 
+    # The city imports a form for a website 上城区 has already reported, written differently:
+    # the report warns, naming the other form, and 重复网站 lists the pair.
+    package = tmp_path / "杭州市上报文件.zip"
+    package.write_bytes(package_bytes([site_form("杭州市上城区人民政府门户网站", "hzsc.gov.cn", "是",
+                                                 variant=3, unit=CITY)]))
+    office.open_list()
+    page.click("#btn-import")
+    page.wait_for_selector("#import-modal", state="visible")
+    page.set_input_files("#import-files", str(package))
+    office.submit_and_wait("#import-go")
+    warning = page.inner_text(".form-warnings")
+    assert "杭州市上城区人民政府" in warning and "上城区" in warning, warning
+
+    page.goto(f"{demo_server.url}/")
+    page.locator(".navbar a.dropdown-toggle", has_text="普查表").click()
+    with page.expect_navigation():
+        page.locator(".navbar .dropdown-menu a", has_text="重复网站").click()
+    assert "共 1 个网站有重复表单" in page.inner_text("body")
+    pair = page.locator("table.duplicate-forms tbody tr").all_inner_texts()
+    assert len(pair) == 2 and {"杭州市上城区人民政府", "杭州市上城区人民政府门户网站"} == {
+        row.split("\t")[0].strip() for row in pair}, pair
+    page.screenshot(path=str(tmp_path / "basic-info-duplicates.png"))
+
     if os.environ.get("PUCHA_UPDATE_SCREENSHOTS"):
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-        shutil.copy(tmp_path / "basic-info-selected.png", DOCS_IMAGES / "basic-info-selected.png")
+        for name in ("basic-info-selected.png", "basic-info-duplicates.png"):
+            shutil.copy(tmp_path / name, DOCS_IMAGES / name)

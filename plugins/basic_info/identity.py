@@ -251,9 +251,9 @@ def duplicate_site_refusals(session, form_ids, viewer_path=None):
     rows = sorted((r for r in rows if r.site_key and _completing(r)), key=lambda r: r.id)
     if not rows:
         return {}
-    stored = identity.forms_of_sites(session, [r.site_key for r in rows])
+    stored = forms_of_sites(session, [r.site_key for r in rows])
     coded = {key: [f for f in found if f.site_code] for key, found in stored.items()}
-    holders = identity.unit_names(session, [f.holder_path for found in coded.values()
+    holders = unit_names(session, [f.holder_path for found in coded.values()
                                             for f in found])
     refusals, first = {}, {}
     for row in rows:
@@ -263,7 +263,7 @@ def duplicate_site_refusals(session, form_ids, viewer_path=None):
                 "“%(name)s”（编号 %(id)s）不能办结：首页网址 %(url)s 与%(other)s是同一网站，"
                 "该网站已有网站标识码 %(code)s，每个网站只有一个网站标识码；请退回或删除重复的表单",
                 name=row.site_name, id=row.id, url=row.home_url,
-                other=identity.describe_other_form(others[0], viewer_path, holders),
+                other=describe_other_form(others[0], viewer_path, holders),
                 code=others[0].site_code)
         elif row.site_key in first:
             refusals[row.id] = gettext(
