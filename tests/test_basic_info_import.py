@@ -378,21 +378,36 @@ def test_cli_import_prints_the_report_and_fails_when_something_was_refused(app, 
 # --- scale ----------------------------------------------------------------------------------
 
 
-def test_a_1000_form_package_imports_in_a_few_seconds(app, session):
+def test_a_1000_form_package_imports_set_based(app, session):
+    """The cost of an import is bounded in statements, not seconds (timings live in bench/): new
+    forms go in with bulk INSERTs, and a re-import updates each form with one version-checked
+    statement (so that only a form changed meanwhile is refused)."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
     # An operator with the capacity raises the per-upload limits (docs/config.md).
     app.config.update(UPLOAD_MAX_FORMS=1000, UPLOAD_MAX_UNCOMPRESSED_BYTES=8 * 1024 * 1024,
                       UPLOAD_MAX_JSON_VALUES=200_000)
     forms = [example_form(variant=i) for i in range(1000)]
     data = package(*forms)
-    started = time.perf_counter()
-    report = import_packages(session, actor(session, COUNTY), [("千份.zip", data)])
-    first = time.perf_counter() - started
-    assert report.imported == 1000
-    started = time.perf_counter()
-    report = import_packages(session, actor(session, COUNTY), [("千份.zip", data)])
-    again = time.perf_counter() - started
-    assert report.updated == 1000
+    statements = []
+    listener = lambda *args, **kwargs: statements.append(1)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        report = import_packages(session, actor(session, COUNTY), [("千份.zip", data)])
+        first = len(statements)
+        assert report.imported == 1000
+        report = import_packages(session, actor(session, COUNTY), [("千份.zip", data)])
+        again = len(statements) - first
+        assert report.updated == 1000
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
     rows = session.scalar(select(func.count()).select_from(BasicInfoColumnRow))
     print(f"\n1,000-form package ({len(data) // 1024} KB, {rows} column rows): "
-          f"import {first:.2f} s, re-import {again:.2f} s")
-    assert first < 15 and again < 15
+          f"import {first} statements, re-import {again} statements")
+    # At most one statement per form, plus a constant: on SQLite an INSERT … RETURNING in
+    # parameter order runs row by row (no insertmanyvalues sentinel on basic_info_form yet), and
+    # a re-import updates each form on its own. Nothing grows with the column rows (15 a form).
+    assert first <= 1000 + 40
+    assert again <= 1000 + 40

@@ -213,8 +213,9 @@ def test_fill_save_reopen_and_export_in_the_real_window(gui):
     # 无 where the schema allows it; normalization (full-width digits) as the field is left.
     type_into(app, window, (E.FIELD, "office_address"), "无")
     assert window[(E.FIELD_ERROR, "office_address")].get() == ""
-    type_into(app, window, (E.FIELD, "contact_phone"), "０７７１－５６０１２３５")
-    assert window[(E.FIELD, "contact_phone")].get() == "0771-5601235"
+    assert source["fields"]["contact_phone"] == "0571-85601235"
+    type_into(app, window, (E.FIELD, "contact_phone"), "０５７１－８５６０１２３５")
+    assert window[(E.FIELD, "contact_phone")].get() == "0571-85601235"
     assert window[(E.FIELD_ERROR, "contact_phone")].get() == ""
 
     # Columns table, 信息发布类: rows added, typed, moved, deleted; the other groups say 无.
