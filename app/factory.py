@@ -5,7 +5,7 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import i18n_text, request_guard, web_security
+from app import errors, i18n_text, request_guard, web_security
 from app.extensions import db, mail
 from app.plugins import build_plugin_manager, get_plugin_manager, set_plugin_manager
 
@@ -24,6 +24,7 @@ def create_app(overrides=None, plugin_manager=None):
 
     app = Flask(__name__, template_folder="templates", static_folder="static")
     request_guard.install(app)
+    errors.install_error_handlers(app)
     app.config.from_object(config)
     if overrides:
         app.config.update(overrides)

@@ -28,35 +28,47 @@ from typing import Any, Callable, Optional
 from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import errors
 from app.audit import audit_values, record_many
 from app.keys import whole_number
 from app.i18n_text import N_, gettext
+from app.transactions import unit_of_work
 from app.orgs.scope import ScopeRefused, as_viewer, require_acting_viewer, scope_clause
 
 
-class WorkflowError(Exception):
+class WorkflowError(errors.DomainError):
     """A transition was refused; ``str(exc)`` is the message for the user, in the user's language
     (Chinese source strings, translated through app.i18n_text where a request says otherwise)."""
 
+    status = 400
 
-class NotAllowed(WorkflowError):
+
+class NotAllowed(WorkflowError, errors.NotAllowed):
     """The actor may not take this transition on this row (wrong unit or wrong stage)."""
 
+    status = 403
 
-class NotFound(NotAllowed):
+
+class NotFound(NotAllowed, errors.NotFound):
     """Some rows do not exist or lie outside the actor's subtree (the two look the same on purpose)."""
+
+    status = 404
 
 
 class ReasonRequired(WorkflowError):
     """The transition needs a reason and none was given."""
 
+    status = 400
+
 
 MSG_CONCURRENT = N_("表单已被其他单位处理，请刷新后重试")
 
 
-class ConcurrentChange(NotAllowed):
+class ConcurrentChange(NotAllowed, errors.Conflict):
     """The row changed since it was read (another unit or a colleague acted first): the action
     is refused like NotAllowed, but the answer is "refresh" (HTTP 409), not "you may not" (403)."""
+
+    status = 409
 
     def __init__(self, message=MSG_CONCURRENT):
         super().__init__(gettext(message))
@@ -377,10 +389,5 @@ def _count_bumped(session, id_col, version_col, rows):
 
 def apply_and_commit(session, workflow, transition_name, ids, actor, **kwargs):
     """``apply`` then commit; on any error roll back and re-raise. What views and commands use."""
-    try:
-        result = apply(session, workflow, transition_name, ids, actor, **kwargs)
-        session.commit()
-        return result
-    except BaseException:
-        session.rollback()
-        raise
+    with unit_of_work(session, conflict=ConcurrentChange):
+        return apply(session, workflow, transition_name, ids, actor, **kwargs)

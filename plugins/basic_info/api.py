@@ -9,14 +9,13 @@ from types import SimpleNamespace
 
 import prison
 from flask import g, request
-from flask_appbuilder.api import ModelRestApi, expose, protect, safe
+from flask_appbuilder.api import ModelRestApi, expose, protect
 from flask_appbuilder.exceptions import FABException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
+from app.errors import api_safe
 from app.i18n_text import gettext
 from app.orgs.scope import OrgScopeFilter, current_viewer
-from app.workflow.engine import (ConcurrentChange, NotAllowed, NotFound, ReasonRequired,
-                                 WorkflowError)
 from plugins.basic_info import commands
 from plugins.basic_info import workflow as review
 from plugins.basic_info.export import download_report
@@ -78,18 +77,6 @@ class BasicInfoApi(ModelRestApi):
             item["check_code"] = stored.check_code
 
     # --- helpers ------------------------------------------------------------------------------
-    def _error(self, error):
-        status = 400
-        if isinstance(error, NotFound):
-            status = 404
-        elif isinstance(error, ConcurrentChange):
-            status = 409
-        elif isinstance(error, ReasonRequired):
-            status = 400
-        elif isinstance(error, NotAllowed):
-            status = 403
-        return self.response(status, message=str(error))
-
     def _json(self):
         data = request.get_json(silent=True)
         return data if isinstance(data, dict) else {}
@@ -97,7 +84,7 @@ class BasicInfoApi(ModelRestApi):
     # --- endpoints ----------------------------------------------------------------------------
     @expose("/import", methods=["POST"])
     @protect()
-    @safe
+    @api_safe
     def import_packages(self):
         """Import one or several packages (zip) as the caller's unit.
         ---
@@ -136,16 +123,12 @@ class BasicInfoApi(ModelRestApi):
         if not files:
             return self.response_400(message=gettext("请上传上报文件（字段名 packages，可多个）"))
         session = self.datamodel.session
-        try:
-            report = commands.import_packages(session, g.user, files)
-        except WorkflowError as error:
-            session.rollback()
-            return self._error(error)
+        report = commands.import_packages(session, g.user, files)
         return self.response(200, result=report.to_dict())
 
     @expose("/transition", methods=["POST"])
     @protect()
-    @safe
+    @api_safe
     def transition(self):
         """提交 / 审核通过 / 退回 forms.
         ---
@@ -193,17 +176,13 @@ class BasicInfoApi(ModelRestApi):
         if name not in ("submit", "approve", "return") or not isinstance(ids, list) or not ids:
             return self.response_400(message=gettext("请提供 name（submit/approve/return）和 ids"))
         session = self.datamodel.session
-        try:
-            result = commands.transition(session, g.user, name, ids, reason=data.get("reason"),
-                                         expected_versions=data.get("expected_versions") or None)
-        except WorkflowError as error:
-            session.rollback()
-            return self._error(error)
+        result = commands.transition(session, g.user, name, ids, reason=data.get("reason"),
+                                     expected_versions=data.get("expected_versions") or None)
         return self.response(200, ids=result.ids, count=result.count)
 
     @expose("/transition_all", methods=["POST"])
     @protect()
-    @safe
+    @api_safe
     def transition_all(self):
         """全部提交 / 全部审核.
         ---
@@ -244,17 +223,13 @@ class BasicInfoApi(ModelRestApi):
             return self.response_400(
                 message=gettext("name 应为 submit（全部提交）或 approve（全部审核）"))
         session = self.datamodel.session
-        try:
-            result = commands.transition_all(session, g.user, name)
-        except WorkflowError as error:
-            session.rollback()
-            return self._error(error)
+        result = commands.transition_all(session, g.user, name)
         return self.response(200, count=result.count, skipped=len(result.skipped),
                              left_out=result.left_out)
 
     @expose("/export", methods=["GET"])
     @protect()
-    @safe
+    @api_safe
     def export(self):
         """导出上报表 under the same filters and order as the list.
         ---

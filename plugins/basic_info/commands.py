@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import audit_values, record_many
+from app.transactions import unit_of_work
 from app.forms.package import PackageError, UploadBudget, read_package, validate_forms
 from app.forms.schema import UUID_LABEL, website_key
 from app.i18n_text import N_, gettext, localize
@@ -94,6 +95,8 @@ class DuplicateSite(FormError):
 
 class FormInvalid(FormError):
     """The document failed the schema; ``errors`` lists every problem (``FieldError``)."""
+
+    status = 422
 
     def __init__(self, errors):
         self.errors = list(errors)
@@ -305,21 +308,6 @@ def _region_names(session, org):
     return region_names(org, session)
 
 
-@contextlib.contextmanager
-def _rollback_on_error(session, lost_race=()):
-    """Roll the session back when the block fails, so the next request starts clean; the
-    exceptions in ``lost_race`` mean another request changed the same rows first and become
-    ConcurrentChange ("someone acted first, reload")."""
-    try:
-        yield
-    except lost_race:
-        session.rollback()
-        raise ConcurrentChange(MSG_CONCURRENT) from None
-    except BaseException:
-        session.rollback()
-        raise
-
-
 def _storage_dir():
     return Path(current_app.config["FILE_STORAGE_DIR"])
 
@@ -447,9 +435,8 @@ def _import_one(session, actor, org, filename, data, budget, report):
     stored = StoredPackage(scope_path=org.path, org_id=org.id,
                            uploaded_by_id=getattr(actor, "id", None), uploaded_at=_now(),
                            filename=filename, sha256=digest, size=len(data), storage_key=key)
-    with _rollback_on_error(session):
+    with unit_of_work(session, lost_race=(), conflict=ConcurrentChange):
         session.add(stored)
-        session.commit()
     package_id = stored.id
     package_report = PackageReport(filename=filename, package_id=package_id, sha256=digest)
 
@@ -495,10 +482,9 @@ def _import_one(session, actor, org, filename, data, budget, report):
 
 
 def _save_result(session, package_id, report):
-    with _rollback_on_error(session):
+    with unit_of_work(session, lost_race=(), conflict=ConcurrentChange):
         session.execute(update(StoredPackage).where(StoredPackage.id == package_id)
                         .values(result=report.to_dict()))
-        session.commit()
 
 
 def _imported_nothing(result):
@@ -530,7 +516,7 @@ def purge_refused_packages(session, days, now=None, dry_run=False):
     if dry_run or not purged:
         session.rollback()
         return purged
-    with _rollback_on_error(session):
+    with unit_of_work(session, lost_race=(), conflict=ConcurrentChange):
         ids = [p["id"] for p in purged]
         for start in range(0, len(ids), 5000):
             session.execute(delete(StoredPackage).where(StoredPackage.id.in_(ids[start:start + 5000])))
@@ -538,7 +524,6 @@ def purge_refused_packages(session, days, now=None, dry_run=False):
             "purge", "basic_info_package", p["id"], org_id=p["org_id"],
             detail={k: p[k] for k in ("filename", "sha256", "size", "uploaded_at", "error_code")}
             | {"retention_days": days}) for p in purged])
-        session.commit()
     # Files go after the commit: a crash in between leaves a file without a row, never a row
     # without its file.
     keys = sorted({p["storage_key"] for p in purged})
@@ -704,7 +689,7 @@ def transition(session, actor, name, ids, reason=None, expected_versions=None):
     ``Result``. Raises NotFound, NotAllowed, ReasonRequired or ConcurrentChange."""
     # IntegrityError: only the unique 网站标识码 can collide here, when a concurrent completion
     # took the code.
-    with _rollback_on_error(session, lost_race=(StaleDataError, IntegrityError)):
+    with unit_of_work(session, conflict=ConcurrentChange):
         refusals = _duplicate_site_refusals(session, actor, name, ids)
         if refusals:
             raise DuplicateSite(refusals)
@@ -712,7 +697,6 @@ def transition(session, actor, name, ids, reason=None, expected_versions=None):
                        expected_versions=expected_versions)
         if name == "return" and result.ids:
             _remember_reason(session, result.ids, reason)
-        session.commit()
         return result
 
 
@@ -858,7 +842,7 @@ def transition_selected(session, actor, name, ids, reason=None, expected_version
         if row_id is not None and number is not None:
             versions[row_id] = number
 
-    with _rollback_on_error(session, lost_race=(StaleDataError, IntegrityError)):
+    with unit_of_work(session, conflict=ConcurrentChange):
         rows = session.execute(
             select(BasicInfoForm.id, BasicInfoForm.stage, BasicInfoForm.version)
             .where(BasicInfoForm.id.in_(keys), scope_clause(BasicInfoForm, acting_viewer(actor)))
@@ -879,7 +863,6 @@ def transition_selected(session, actor, name, ids, reason=None, expected_version
         result = apply(session, WORKFLOW, name, todo, actor, reason=reason, skip_refused=True)
         if name == "return" and result.ids:
             _remember_reason(session, result.ids, reason)
-        session.commit()
     result.skipped.update(skipped)
     return result
 
@@ -940,7 +923,8 @@ def edit_form(session, actor, form_id, document, expected_version):
     validated exactly as on import; 省/部, 市, 县 and the UUID stay as they are. The change is
     audited field by field. Returns the form; raises NotFound, NotAllowed, FormInvalid or
     ConcurrentChange."""
-    with _rollback_on_error(session, lost_race=(StaleDataError,)):
+    with unit_of_work(session, lost_race=(StaleDataError,),
+                      conflict=ConcurrentChange):
         form, viewer = _load_form(session, actor, form_id)
         org = viewer.org
         correcting = form.stage == review.COMPLETED
@@ -991,7 +975,6 @@ def edit_form(session, actor, form_id, document, expected_version):
             "correct" if correcting else "edit", OBJECT_TYPE, form.id, actor=actor,
             org_id=getattr(org, "id", None), from_stage=form.stage, to_stage=form.stage,
             detail={"version": [from_version, form.version], "changes": diff})])
-        session.commit()
         return form
 
 
@@ -1023,7 +1006,7 @@ def _edit_refusal(form, org, what):
 
 def delete_form(session, actor, form_id, expected_version):
     """删除: only the importer while it holds the form as draft/returned; audited."""
-    with _rollback_on_error(session):
+    with unit_of_work(session, lost_race=(), conflict=ConcurrentChange):
         form, viewer = _load_form(session, actor, form_id)
         org = viewer.org
         if not review.may_edit(form, org):
@@ -1041,7 +1024,6 @@ def delete_form(session, actor, form_id, expected_version):
         record_many(session, [audit_values(
             "delete", OBJECT_TYPE, fid, actor=actor, org_id=org.id, from_stage=stage,
             detail=detail)])
-        session.commit()
 
 
 __all__ = [

@@ -21,6 +21,7 @@ from wtforms import SelectField
 
 from app import clock
 from app.audit import AuditEvent
+from app.errors import on_error_redirect
 from app.i18n_text import N_, display_label, lazy_label, localize
 from app.orgs.models import Org
 from app.orgs.scope import OrgScopeFilter, as_viewer, current_viewer, load_scoped
@@ -567,18 +568,14 @@ class BasicInfoView(ModelView):
 
     @expose("/form/<int:pk>/do/<name>", methods=["POST"])
     @has_access
+    @on_error_redirect(lambda pk, **_: url_for(".detail", pk=pk))
     def transition(self, pk, name):
         session = _session()
         form = load_scoped(session, BasicInfoForm, pk)
         version = _version_arg()
-        try:
-            result = commands.transition(session, g.user, name, [form.id],
-                                         reason=request.form.get("reason"),
-                                         expected_versions={form.id: version} if version else None)
-        except WorkflowError as error:
-            session.rollback()
-            flash(str(error), "danger")
-            return redirect(url_for(".detail", pk=pk))
+        result = commands.transition(session, g.user, name, [form.id],
+                                     reason=request.form.get("reason"),
+                                     expected_versions={form.id: version} if version else None)
         completed = completed_codes(session, result)
         if completed:
             flash(gettext("已办结，网站标识码 %(code)s，已通知负责人和联系人",
@@ -591,22 +588,19 @@ class BasicInfoView(ModelView):
 
     @expose("/bulk/<name>", methods=["POST"])
     @has_access
+    @on_error_redirect(lambda **_: url_for(".list"))
     def bulk(self, name):
         session = _session()
         labels = {t.name: t.bulk_label for t in WORKFLOW.transitions if t.bulk_label}
         if name not in labels:
             abort(404)
-        try:
-            result = commands.transition_all(session, g.user, name)
-        except WorkflowError as error:
-            session.rollback()
-            flash(str(error), "danger")
-            return redirect(url_for(".list"))
+        result = commands.transition_all(session, g.user, name)
         flash_result(session, gettext(labels[name]), result)
         return redirect(url_for(".list"))
 
     @expose("/selected/<name>", methods=["POST"])
     @has_access
+    @on_error_redirect(lambda **_: _same_list(request.form.get("next")))
     def selected(self, name):
         """审核通过选中 / 退回选中: the forms ticked on the list, each checked on its own."""
         session = _session()
@@ -616,19 +610,15 @@ class BasicInfoView(ModelView):
         ids = request.form.getlist("ids")
         versions = {key[len("version-"):]: value for key, value in request.form.items()
                     if key.startswith("version-")}
-        try:
-            result = commands.transition_selected(session, g.user, name, ids,
-                                                  reason=request.form.get("reason"),
-                                                  expected_versions=versions)
-        except WorkflowError as error:
-            session.rollback()
-            flash(str(error), "danger")
-            return redirect(_same_list(request.form.get("next")))
+        result = commands.transition_selected(session, g.user, name, ids,
+                                              reason=request.form.get("reason"),
+                                              expected_versions=versions)
         flash_result(session, gettext(labels[name]), result)
         return redirect(_same_list(request.form.get("next")))
 
     @expose("/upload", methods=["POST"])
     @has_access
+    @on_error_redirect(lambda **_: url_for(".list"))
     def upload(self):
         from app.forms.package import MAX_PACKAGE_BYTES
 
@@ -643,12 +633,7 @@ class BasicInfoView(ModelView):
             flash(gettext("请选择要导入的上报文件（.zip，可一次选择多个）"), "warning")
             return redirect(url_for(".list"))
         session = _session()
-        try:
-            report = commands.import_packages(session, g.user, files)
-        except WorkflowError as error:
-            session.rollback()
-            flash(str(error), "danger")
-            return redirect(url_for(".list"))
+        report = commands.import_packages(session, g.user, files)
         return self.render_template("basic_info/import_report.html", title=_l("导入结果"),
                                     packages=report_view(report), outcomes=OUTCOME_LABELS)
 
@@ -673,6 +658,8 @@ class BasicInfoView(ModelView):
             try:
                 commands.edit_form(session, g.user, form.id, doc, version)
             except WorkflowError as error:
+                # The page is drawn again with the problems beside their inputs, so this one
+                # refusal is answered here rather than by the error handler.
                 session.rollback()
                 errors = list(getattr(error, "errors", None) or [])
                 flash(str(error), "danger")
@@ -689,16 +676,12 @@ class BasicInfoView(ModelView):
 
     @expose("/form/<int:pk>/delete", methods=["POST"])
     @has_access
+    @on_error_redirect(lambda pk, **_: url_for(".detail", pk=pk))
     def delete_form(self, pk):
         session = _session()
         form = load_scoped(session, BasicInfoForm, pk)
         name = form.site_name or form.uuid
-        try:
-            commands.delete_form(session, g.user, form.id, _version_arg())
-        except WorkflowError as error:
-            session.rollback()
-            flash(str(error), "danger")
-            return redirect(url_for(".detail", pk=pk))
+        commands.delete_form(session, g.user, form.id, _version_arg())
         flash(gettext("已删除：%(name)s", name=name), "success")
         return redirect(url_for(".list"))
 
