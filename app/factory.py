@@ -5,7 +5,9 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import errors, i18n_text, request_guard, web_security
+from app import errors, i18n_text, registry, request_guard, web_security
+from app.formtypes import api as formtype_api
+from app.formtypes import views as formtype_views
 from app.extensions import db, mail
 from app.plugins import build_plugin_manager, get_plugin_manager, set_plugin_manager
 
@@ -53,6 +55,10 @@ def create_app(overrides=None, plugin_manager=None):
         appbuilder = AppBuilder()
         appbuilder.init_app(app, db.session)
         _register_platform_views(appbuilder)
+        # Every form type's list, detail, edit, import, transitions, export and REST API.
+        form_types = registry.form_types().values()
+        formtype_views.register(appbuilder, form_types)
+        formtype_api.register(appbuilder, form_types)
         plugin_manager.hook.register_views(appbuilder=appbuilder)
         plugin_manager.hook.register_apis(appbuilder=appbuilder)
         appbuilder.post_init()

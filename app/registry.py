@@ -6,19 +6,8 @@ module, so it never names a form type itself.
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from app.formtypes.types import FormType
 from app.plugins import get_plugin_manager
-
-
-@dataclass(frozen=True)
-class FormType:
-    """A census table: its name (also the package ``form_type``), label, schema and model."""
-
-    name: str
-    label: str
-    schema: Any = None
-    model: Any = None
-    package_kind: Optional[str] = None
-    workflow: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -343,9 +343,10 @@ def _child(code):
 
 
 def bench_export(db_path):
-    from plugins.basic_info.export import sheet_fields
+    from app.formtypes.export import sheet_fields
+    from plugins.basic_info.schema import SCHEMA
 
-    fields = [f.name for f in sheet_fields()]
+    fields = [f.name for f in sheet_fields(SCHEMA)]
     app_s, app_mb, size = _child(EXPORT_CHILD.format(root=str(ROOT), db=str(db_path)))
     raw_s, raw_mb, raw_size = _child(RAW_EXPORT_CHILD.format(root=str(ROOT), db=str(db_path),
                                                              fields=fields))

@@ -138,7 +138,7 @@ class Office:
         assert "政府网站基本信息表" in self.body()
 
     def row(self):
-        rows = self.page.locator("table.basic-info-list tbody tr", has_text=SITE)
+        rows = self.page.locator("table.form-list tbody tr", has_text=SITE)
         assert rows.count() == 1, self.body()
         return rows.first
 
@@ -290,7 +290,7 @@ def test_one_form_from_upload_to_completion(census_server, browser_page, smtp_se
     assert office.status_in_list() == "已办结"
     assert site_code in office.row().inner_text()
     # The demo rows around it: the province watches forms still below it, too.
-    statuses = set(page.locator("table.basic-info-list tbody .label").all_inner_texts())
+    statuses = set(page.locator("table.form-list tbody .label").all_inner_texts())
     assert {"已办结", "待下级审核"} <= statuses, statuses
     page.screenshot(path=str(tmp_path / "basic-info-list.png"), full_page=True)
     office.log_out()

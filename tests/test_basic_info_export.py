@@ -81,12 +81,13 @@ def test_export_writes_in_batches(app, session, demo):
     """The export reads rows with yield_per and writes write-only sheets (constant memory)."""
     from openpyxl import Workbook
 
-    from plugins.basic_info import export
+    from app.formtypes import export
     from plugins.basic_info.models import BasicInfoForm
+    from plugins.basic_info.plugin import FORM
 
     assert export.BATCH <= 5000
     query = session.query(BasicInfoForm).order_by(BasicInfoForm.id)
-    fh, count = export.write_report(session, query, None)
+    fh, count = export.write_report(session, FORM, query, None)
     assert count == 10
     wb = load_workbook(fh)
     assert len(names(wb.worksheets[0])) == 10
@@ -96,13 +97,14 @@ def test_export_writes_in_batches(app, session, demo):
 def test_a_table_longer_than_excels_row_limit_continues_on_new_sheets(app, session, demo):
     """A national export's column table (~1.5 million rows) is longer than the 1,048,576 rows an
     Excel sheet holds: the rows continue on 续 sheets with the same title and header, none lost."""
-    from plugins.basic_info import export
+    from app.formtypes import export
     from plugins.basic_info.models import BasicInfoColumnRow, BasicInfoForm
+    from plugins.basic_info.plugin import FORM
 
     query = session.query(BasicInfoForm).order_by(BasicInfoForm.id)
     total_rows = session.query(BasicInfoColumnRow).count()
     limit = 2 + 40  # title + header + 40 rows per sheet
-    fh, count = export.write_report(session, query, None, max_rows=limit)
+    fh, count = export.write_report(session, FORM, query, None, max_rows=limit)
     wb = load_workbook(fh)
     column_sheets = [ws for ws in wb.worksheets if ws.title.startswith("栏目（系统）基本信息表")]
     assert len(column_sheets) == -(-total_rows // 40) > 1

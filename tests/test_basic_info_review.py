@@ -37,8 +37,20 @@ def statuses(session, form):
     return {code: sees(session, form, code) for code in (COUNTY, CITY, PROVINCE, NATION)}
 
 
+def twins_agree(session, form, org):
+    """Each transition's SQL twin (``where`` + its sources) takes the form exactly when its
+    Python rule (``allowed`` + its sources) does: bulk candidates and buttons never disagree."""
+    for t in commands.WORKFLOW.transitions:
+        in_python = form.stage in t.sources and t.allowed(form, org)
+        in_sql = session.scalar(select(BasicInfoForm.id).where(
+            BasicInfoForm.id == form.id, BasicInfoForm.stage.in_(t.sources),
+            t.where(BasicInfoForm, org))) is not None
+        assert in_python == in_sql, (t.name, org.code, in_python, in_sql)
+
+
 def buttons(session, form, code):
     org = actor(session, code).org
+    twins_agree(session, form, org)
     names = [t.name for t in available_transitions(commands.WORKFLOW, form, org)]
     if review.may_edit(form, org):
         names += ["edit", "delete"]

@@ -257,7 +257,8 @@ def test_the_timeline_records_the_mail_when_the_worker_delivers_it(national_db_f
     from app.extensions import db
     from app.mail.worker import send_due
     from plugins.basic_info import demo as demo_module
-    from plugins.basic_info.views import timeline
+    from app.formtypes.pages import timeline
+    from plugins.basic_info.plugin import FORM
     from tests.conftest import app_in_context, base_overrides, sqlite_copy
 
     overrides = base_overrides(sqlite_copy(national_db_file, tmp_path), tmp_path)
@@ -270,7 +271,7 @@ def test_the_timeline_records_the_mail_when_the_worker_delivers_it(national_db_f
         assert send_due(session) == (2, 0)
         smtp_server.wait_for(sent_before + 2)
         form = by_name(session, "杭州市上城区卫生健康局")
-        events = [e for e in timeline(session, form) if e["action"] == "已发送网站标识码邮件"]
+        events = [e for e in timeline(session, FORM, form) if e["action"] == "已发送网站标识码邮件"]
         assert len(events) == 2
         assert {e["note"] for e in events} == {
             f"收件人：{form.principal_email}", f"收件人：{form.contact_email}"}

@@ -52,24 +52,24 @@ def test_the_city_list_on_an_office_screen_and_return_selected(demo_server, brow
     office.open_list()
 
     # One toolbar above the table (ours), FAB's pager row aside; the search opens on demand.
-    assert page.locator(".basic-info-toolbar").count() == 1
+    assert page.locator(".form-toolbar").count() == 1
     assert not page.locator("#list-search").is_visible()
     for label in ("导入", "全部审核（1）", "审核通过选中", "退回选中", "导出上报表", "搜索"):
-        assert label in page.inner_text(".basic-info-toolbar"), label
+        assert label in page.inner_text(".form-toolbar"), label
 
     # Every short cell on one line, the table no wider than the screen.
-    headers = page.locator("table.basic-info-list thead th").all_inner_texts()
+    headers = page.locator("table.form-list thead th").all_inner_texts()
     columns = {name.strip(): i for i, name in enumerate(headers)}
     assert "当前所在单位" in columns, headers
     for name in ("序号", "填报人", "时间", "状态", "当前所在单位", "网站标识码", "省/部", "市", "县"):
         nth = columns[name] + 1
-        cells = one_line(page, f"table.basic-info-list tbody td:nth-child({nth})")
+        cells = one_line(page, f"table.form-list tbody td:nth-child({nth})")
         assert cells and all(ok for _, ok in cells), (name, cells)
-    widths = page.eval_on_selector("table.basic-info-list",
+    widths = page.eval_on_selector("table.form-list",
                                    "t => [t.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], widths
 
-    row = page.locator("table.basic-info-list tbody tr", has_text=EDUCATION)
+    row = page.locator("table.form-list tbody tr", has_text=EDUCATION)
     assert "杭州市（今天）" in row.inner_text()
     # The list colours statuses as the detail page does.
     list_class = row.locator(".label").get_attribute("class")
@@ -91,11 +91,11 @@ def test_the_city_list_on_an_office_screen_and_return_selected(demo_server, brow
     page.fill("#reason-selected", "栏目地址打不开，请核实")
     office.submit_and_wait("#go-return-selected")
     assert "退回选中：共 1 份表单" in office.flash()
-    assert "待下级审核" in page.locator("table.basic-info-list tbody tr",
+    assert "待下级审核" in page.locator("table.form-list tbody tr",
                                       has_text=EDUCATION).inner_text()
 
     with page.expect_navigation():
-        page.locator("table.basic-info-list tbody tr", has_text=EDUCATION).locator(
+        page.locator("table.form-list tbody tr", has_text=EDUCATION).locator(
             "a", has_text=EDUCATION).click()
     detail_class = page.locator(".form-status").get_attribute("class")
     assert detail_class.split()[1] == "label-primary"  # 待下级审核, as on the list

@@ -134,7 +134,7 @@ def test_basic_info_list_and_detail_in_english(app, session, english_client):
     report = _import_sample_package(session, "330102")
     login(english_client, session, "330102")
     html = english_client.get("/basic_info/list/").get_data(as_text=True)
-    thead = re.search(r'<table class="table[^"]*basic-info-list">\s*'
+    thead = re.search(r'<table class="table[^"]*form-list">\s*'
                       r'<thead>(.*?)</thead>', html, re.S)
     assert thead, "no list table"
     assert not CJK.search(thead.group(1)), CJK.findall(thead.group(1))

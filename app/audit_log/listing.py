@@ -241,7 +241,7 @@ class Labels:
             for transition in workflow.transitions:
                 self.actions.setdefault(transition.name, transition.label)
         for form_type in form_types().values():
-            for key in {form_type.name, form_type.workflow} - {None}:
+            for key in {form_type.name, form_type.object_type} - {None}:
                 self.objects[key] = form_type.label
                 self.schemas[key] = form_type.schema
 

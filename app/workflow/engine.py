@@ -25,7 +25,7 @@ opened before it becomes the outer transaction and RELEASE would commit the call
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy import bindparam, func, inspect, literal, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import errors
@@ -89,8 +89,41 @@ class Transition:
     # effect(row, actor_org) -> dict of column changes, including "stage".
     effect: Callable[[Any, Any], dict]
     reason_required: bool = False
-    # A bulk form of this transition is offered in the UI as this label (e.g. 全部审核).
+    # A bulk form of this transition is offered in the UI as this label (e.g. 全部审核), asking
+    # ``bulk_question`` (with ``%(n)s``, the number of rows it takes) first.
     bulk_label: Optional[str] = None
+    bulk_question: Optional[str] = None
+    icon: str = "fa-check"
+    # where(model, actor_org) -> SQL condition: the SQL twin of ``allowed`` (the stage test is
+    # added from ``sources``). Bulk candidates and the counts the buttons show come from it, so
+    # the list, the confirmation and the action take the same forms.
+    where: Optional[Callable[[Any, Any], Any]] = None
+    # The stages the bulk and the "ticked rows" forms of the transition take (default: all of
+    # ``sources``). A row in another source stage is left out on purpose and counted: e.g. a
+    # 已退回 form carries a reason from above and needs a decision of its own.
+    bulk_sources: Optional[tuple] = None
+    # The column the reason is kept in (e.g. the last 退回 reason, shown to the units below), in
+    # the same UPDATE as the stage change. The audit row has the reason in any case.
+    reason_column: Optional[str] = None
+
+    @property
+    def taken_in_bulk(self):
+        return self.sources if self.bulk_sources is None else self.bulk_sources
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What a viewer sees a row as, declared beside the transitions: the labels (in display
+    order), the colour of each, the Python rule and its SQL twin (to filter and sort by it), and
+    the label of the rows a viewer may tick for the selected-rows actions."""
+
+    labels: tuple
+    colours: dict
+    # of_row(row, viewer_path) -> label; sql(model, viewer_path) -> SQL expression of the label.
+    # viewer_path None: an administrator, seen from the top.
+    of_row: Callable[[Any, Optional[str]], str]
+    sql: Callable[[Any, Optional[str]], Any]
+    selectable: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +139,8 @@ class Workflow:
     # chain) and a colleague or another unit moved it since. That refusal is a ConcurrentChange
     # (409, "refresh"), not NotAllowed (403).
     holder: Optional[Callable[[Any], Optional[str]]] = None
+    # What each viewer sees a row as (None: the stage label for everybody).
+    status: Optional[StatusView] = None
 
     def transition(self, name):
         for t in self.transitions:
@@ -115,6 +150,11 @@ class Workflow:
 
     def stage_label(self, stage):
         return self.stages.get(stage, stage)
+
+    @property
+    def bulk_transitions(self):
+        """The transitions offered as 全部…: those with a bulk label and an SQL twin."""
+        return tuple(t for t in self.transitions if t.bulk_label and t.where is not None)
 
 
 @dataclass
@@ -173,6 +213,44 @@ def available_transitions(workflow, row, viewer):
         return []
     return [t for t in workflow.transitions
             if row.stage in t.sources and t.allowed(row, viewer.org)]
+
+
+def _taken_where(workflow, transition, actor_org):
+    model = workflow.model
+    if transition.where is None:
+        raise WorkflowError(f"操作「{transition.label}」没有声明 SQL 条件，不能批量执行")
+    return transition.where(model, actor_org)
+
+
+def bulk_candidates(workflow, transition_name, actor_org):
+    """SQL selecting, in id order, the ids ``actor_org``'s bulk form of the transition takes:
+    its SQL twin and the stages it takes in bulk."""
+    workflow = _resolve(workflow)
+    transition = workflow.transition(transition_name)
+    model = workflow.model
+    return (select(model.id)
+            .where(_taken_where(workflow, transition, actor_org),
+                   model.stage.in_(transition.taken_in_bulk))
+            .order_by(model.id))
+
+
+def bulk_counts(session, workflow, actor_org):
+    """{name: (taken, left_out)} for every bulk transition of ``actor_org`` now, one query each:
+    how many rows 全部… takes, and how many it leaves for a decision of their own."""
+    workflow = _resolve(workflow)
+    if actor_org is None:
+        return {}
+    model = workflow.model
+    counts = {}
+    for transition in workflow.bulk_transitions:
+        taken = transition.taken_in_bulk
+        rest = tuple(stage for stage in transition.sources if stage not in taken)
+        row = session.execute(
+            select(func.count().filter(model.stage.in_(taken)),
+                   func.count().filter(model.stage.in_(rest)) if rest else literal(0))
+            .where(_taken_where(workflow, transition, actor_org))).one()
+        counts[transition.name] = (row[0] or 0, row[1] or 0)
+    return counts
 
 
 def _load(session, model, ids, viewer):
@@ -302,6 +380,8 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
     changes = []
     for row in todo:
         change = dict(transition.effect(row, actor_org))
+        if transition.reason_column and reason:
+            change[transition.reason_column] = reason
         if "stage" not in change:
             raise WorkflowError(f"操作「{transition.label}」的效果缺少 stage")
         bad = [key for key in change if key not in mapper.columns or key in ("id", "version")]

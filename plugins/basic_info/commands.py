@@ -37,6 +37,8 @@ from app.i18n_text import N_, gettext, localize
 from app.keys import whole_number
 from app.orgs.models import Org
 from app.orgs.scope import scope_clause
+from app.workflow.engine import bulk_candidates as engine_bulk_candidates
+from app.workflow.engine import bulk_counts as engine_bulk_counts
 from app.workflow.engine import (MSG_CONCURRENT, ConcurrentChange, NotAllowed, NotFound,
                                  ReasonRequired, Result, WorkflowError, acting_viewer, apply,
                                  apply_and_commit)
@@ -695,8 +697,6 @@ def transition(session, actor, name, ids, reason=None, expected_versions=None):
             raise DuplicateSite(refusals)
         result = apply(session, WORKFLOW, name, list(ids), actor, reason=reason,
                        expected_versions=expected_versions)
-        if name == "return" and result.ids:
-            _remember_reason(session, result.ids, reason)
         return result
 
 
@@ -719,30 +719,7 @@ def _duplicate_site_refusals(session, actor, name, ids):
     return identity.duplicate_site_refusals(session, seen, viewer.path) if seen else {}
 
 
-def _remember_reason(session, ids, reason):
-    """Keep the 退回 reason on the form, in the same transaction, so every unit below the holder
-    sees why it came back (the engine's effects do not receive the reason; the audit row has it
-    too). Moving up again clears it (workflow._move_up)."""
-    from sqlalchemy.orm.attributes import set_committed_value
-    from sqlalchemy.orm.util import identity_key
-
-    reason = (reason or "").strip()
-    for start in range(0, len(ids), 10_000):
-        session.execute(update(BasicInfoForm.__table__)
-                        .where(BasicInfoForm.__table__.c.id.in_(ids[start:start + 10_000]))
-                        .values(last_reason=reason))
-    for form_id in ids:
-        obj = session.identity_map.get(identity_key(BasicInfoForm, form_id))
-        if obj is not None:
-            set_committed_value(obj, "last_reason", reason)
-
-
-BULK_TRANSITIONS = ("submit", "approve")
-
-# What 全部提交 / 全部审核 take (seed 004 §15): only the forms the unit sees as 未提交 (its own
-# drafts) or 未审核 (sent up by a sub-unit). A form that came back (已退回) carries a reason from
-# above and needs a decision of its own: the bulk actions leave it out and say how many they did.
-BULK_STAGES = {"submit": review.DRAFT, "approve": review.PENDING}
+BULK_TRANSITIONS = tuple(t.name for t in WORKFLOW.bulk_transitions)
 
 # The forms one 审核通过选中 / 退回选中 may name: a page of the list is at most a few hundred rows.
 MAX_SELECTED = 500
@@ -751,39 +728,15 @@ SELECTED_TRANSITIONS = ("approve", "return")
 MSG_RETURNED_LEFT_OUT = N_("已退回的表单需逐份处理，请打开表单后单独审核或退回")
 
 
-def _held_by(org, name):
-    """The forms ``org`` holds in the role ``name`` needs: its own imports for 提交, forms sent
-    up by its sub-units for 审核通过 / 退回."""
-    model = BasicInfoForm
-    clauses = [model.holder_path == org.path]
-    if name == "submit":
-        clauses.append(model.scope_path == org.path)
-    else:
-        clauses.append(model.scope_path != org.path)
-    return clauses
-
-
 def bulk_candidates(actor_org, name):
-    """SQL selecting the ids ``actor_org``'s 全部提交 / 全部审核 takes."""
-    return (select(BasicInfoForm.id)
-            .where(*_held_by(actor_org, name), BasicInfoForm.stage == BULK_STAGES[name])
-            .order_by(BasicInfoForm.id))
+    """SQL selecting the ids ``actor_org``'s 全部提交 / 全部审核 takes (the workflow's rule)."""
+    return engine_bulk_candidates(WORKFLOW, name, actor_org)
 
 
 def bulk_counts(session, org):
-    """{name: (taken, returned_left_out)} for 全部提交 / 全部审核 of ``org`` now, in one query:
-    what the confirmation names before the unit decides."""
-    if org is None:
-        return {}
-    model = BasicInfoForm
-    counts = {}
-    for name in BULK_TRANSITIONS:
-        row = session.execute(
-            select(func.count().filter(model.stage == BULK_STAGES[name]),
-                   func.count().filter(model.stage == review.RETURNED))
-            .where(*_held_by(org, name))).one()
-        counts[name] = (row[0] or 0, row[1] or 0)
-    return counts
+    """{name: (taken, returned_left_out)} for 全部提交 / 全部审核 of ``org`` now: what the
+    confirmation names before the unit decides."""
+    return engine_bulk_counts(session, WORKFLOW, org)
 
 
 def transition_all(session, actor, name):
@@ -822,7 +775,7 @@ def transition_selected(session, actor, name, ids, reason=None, expected_version
     request, ReasonRequired, and NotFound when an id is not in the unit's scope."""
     if name not in SELECTED_TRANSITIONS:
         raise FormError(gettext("选中的表单只能“审核通过”或“退回”"))
-    org = _acting_org(actor, N_("批量处理表单"))
+    _acting_org(actor, N_("批量处理表单"))  # an administrator without a unit is refused here
     if isinstance(ids, (str, bytes, dict)) or not hasattr(ids, "__iter__"):
         raise NotFound(gettext("表单编号无效"))
     ids = list(ids)
@@ -853,7 +806,7 @@ def transition_selected(session, actor, name, ids, reason=None, expected_version
         for row in rows:
             if row.id in versions and versions[row.id] != row.version:
                 skipped[row.id] = gettext(MSG_CONCURRENT)
-            elif row.stage == review.RETURNED:
+            elif row.stage not in transition_.taken_in_bulk:
                 skipped[row.id] = gettext(MSG_RETURNED_LEFT_OUT)
             else:
                 todo.append(row.id)
@@ -861,8 +814,6 @@ def transition_selected(session, actor, name, ids, reason=None, expected_version
         skipped.update(duplicates)
         todo = [i for i in todo if i not in duplicates]
         result = apply(session, WORKFLOW, name, todo, actor, reason=reason, skip_refused=True)
-        if name == "return" and result.ids:
-            _remember_reason(session, result.ids, reason)
     result.skipped.update(skipped)
     return result
 

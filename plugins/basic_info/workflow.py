@@ -7,13 +7,13 @@ holder on the form's chain — see ``status_for`` and its SQL twin ``status_case
 Labels are Chinese values (compared, filtered on in SQL, keys of the list's colours), marked with
 ``N_`` for the catalogue and translated only where shown: ``{{ _(status) }}``, ``gettext(label)``.
 """
-from sqlalchemy import case, func, literal
+from sqlalchemy import and_, case, func, literal
 
 from app import clock
 from app.i18n_text import N_
 from app.orgs.paths import child_on_chain, level_of, parent_path
 from app.orgs.scope import as_viewer
-from app.workflow.engine import Transition, Workflow
+from app.workflow.engine import StatusView, Transition, Workflow
 
 DRAFT, PENDING, RETURNED, COMPLETED = "draft", "pending", "returned", "completed"
 
@@ -55,21 +55,17 @@ def _move_down(row, org):
             "held_since": clock.now()}
 
 
-WORKFLOW = Workflow(
-    name="basic_info",
-    model=None,  # set by plugins.basic_info.models to avoid importing SQLAlchemy models here
-    stages=STAGES,
-    transitions=(
-        Transition(name="submit", label=N_("提交"), sources=(DRAFT, RETURNED),
-                   allowed=_holds_as_importer, effect=_move_up, bulk_label=N_("全部提交")),
-        Transition(name="approve", label=N_("审核通过"), sources=(PENDING, RETURNED),
-                   allowed=_holds_as_reviewer, effect=_move_up, bulk_label=N_("全部审核")),
-        Transition(name="return", label=N_("退回"), sources=(PENDING, RETURNED),
-                   allowed=_holds_as_reviewer, effect=_move_down, reason_required=True),
-    ),
-    object_type="basic_info",
-    holder=lambda row: row.stage != COMPLETED and row.holder_path or None,
-)
+# The SQL twins of the three predicates above: the bulk candidates and the counts on the buttons.
+def _held_where(model, org):
+    return model.holder_path == org.path
+
+
+def _held_as_importer_where(model, org):
+    return and_(_held_where(model, org), model.scope_path == org.path)
+
+
+def _held_as_reviewer_where(model, org):
+    return and_(_held_where(model, org), model.scope_path != org.path)
 
 
 def status_for(row, viewer_path):
@@ -100,6 +96,40 @@ def status_case(model, viewer_path):
                                    else_=literal(REVIEWED))),
         else_=literal(BELOW_REVIEWING),
     )
+
+
+# The colour of each status the viewer sees, the same on the list and the detail page.
+STATUS_CLASSES = {NOT_SUBMITTED: "default", TO_REVIEW: "warning", REVIEWED: "info",
+                  RETURNED_LABEL: "danger", COMPLETED_LABEL: "success", BELOW_REVIEWING: "primary"}
+
+# What 全部提交 / 全部审核 and 审核通过选中 / 退回选中 take (seed 004 §15): only the forms the unit
+# sees as 未提交 (its own drafts) or 未审核 (sent up by a sub-unit). A form that came back (已退回)
+# carries a reason from above and needs a decision of its own: those actions leave it out and
+# say how many they did.
+WORKFLOW = Workflow(
+    name="basic_info",
+    model=None,  # set by plugins.basic_info.models to avoid importing SQLAlchemy models here
+    stages=STAGES,
+    transitions=(
+        Transition(name="submit", label=N_("提交"), sources=(DRAFT, RETURNED),
+                   allowed=_holds_as_importer, effect=_move_up, bulk_label=N_("全部提交"),
+                   bulk_question=N_("确定提交本单位导入的全部 %(n)s 份未提交表单吗？"),
+                   icon="fa-send", where=_held_as_importer_where, bulk_sources=(DRAFT,)),
+        Transition(name="approve", label=N_("审核通过"), sources=(PENDING, RETURNED),
+                   allowed=_holds_as_reviewer, effect=_move_up, bulk_label=N_("全部审核"),
+                   bulk_question=N_("确定审核通过下级报送的全部 %(n)s 份未审核表单吗？"),
+                   where=_held_as_reviewer_where, bulk_sources=(PENDING,)),
+        Transition(name="return", label=N_("退回"), sources=(PENDING, RETURNED),
+                   allowed=_holds_as_reviewer, effect=_move_down, reason_required=True,
+                   icon="fa-reply",
+                   where=_held_as_reviewer_where, bulk_sources=(PENDING,),
+                   reason_column="last_reason"),
+    ),
+    object_type="basic_info",
+    holder=lambda row: row.stage != COMPLETED and row.holder_path or None,
+    status=StatusView(labels=STATUS_LABELS, colours=STATUS_CLASSES, of_row=status_for,
+                      sql=status_case, selectable=TO_REVIEW),
+)
 
 
 def may_edit(row, org):

@@ -1,6 +1,7 @@
-"""REST API of 政府网站基本信息表 under /api/v1/basic_info/ (JWT, documented in /api/v1/_openapi).
+"""The REST API of every form type under /api/v1/<type>/ (JWT, documented in /api/v1/_openapi).
 
-Scoped exactly like the web views: FAB's list and get go through ``base_filters`` with the one
+``register(appbuilder, form_types)`` adds one ``ModelRestApi`` per form type that declares its
+commands. Scoped exactly like the web views: FAB's list and get go through ``base_filters`` with the one
 ``OrgScopeFilter``; the custom endpoints call the same commands, which load rows through the
 scope themselves. FAB sets ``g.user`` for JWT calls after ``before_request``, so the forced
 password change is enforced in the JWT user loader (app.accounts.security), not here.
@@ -11,33 +12,21 @@ import prison
 from flask import g, request
 from flask_appbuilder.api import ModelRestApi, expose, protect
 from flask_appbuilder.exceptions import FABException
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.errors import api_safe
+from app.forms.package import MAX_PACKAGE_BYTES
+from app.formtypes import export, listing
 from app.i18n_text import gettext
-from app.orgs.scope import OrgScopeFilter, current_viewer
-from plugins.basic_info import commands
-from plugins.basic_info import workflow as review
-from plugins.basic_info.export import download_report
-from plugins.basic_info.models import BasicInfoForm
-from plugins.basic_info.schema import COLUMNS_TABLE, SCHEMA
-from plugins.basic_info.views import (ORDER_COLUMNS, SEARCH_COLUMNS, StatusFilter, UPLOAD_FIELD,
-                                      may_see_check_code, viewer_path)
+from app.orgs.scope import OrgScopeFilter, current_viewer, load_scoped
 
-FIELD_NAMES = [f.name for f in SCHEMA.fields]
 WORKFLOW_COLUMNS = ["id", "uuid", "version", "stage", "holder_path", "scope_path",
-                    "importer.code", "importer.name", "imported_at", "updated_at", "site_code"]
+                    "importer.code", "importer.name", "imported_at", "updated_at"]
 
 
-def _status(item):
-    row = SimpleNamespace(stage=item.get("stage"), holder_path=item.get("holder_path") or "")
-    return review.status_for(row, viewer_path())
+class FormTypeApi(ModelRestApi):
+    """The REST API of one form type; ``form_type_api(ft)`` makes the subclass for ``ft``."""
 
-
-class BasicInfoApi(ModelRestApi):
-    resource_name = "basic_info"
-    openapi_spec_tag = "政府网站基本信息表"
-    datamodel = SQLAInterface(BasicInfoForm)
+    form_type = None
     allow_browser_login = False
     # Read through FAB (scoped by base_filters); every change through our endpoints and commands.
     include_route_methods = {"get_list", "get", "import_packages", "transition",
@@ -48,33 +37,33 @@ class BasicInfoApi(ModelRestApi):
     }
     base_filters = [["id", OrgScopeFilter, None]]
     base_order = ("updated_at", "desc")
-    list_columns = WORKFLOW_COLUMNS + ["province", "city", "county", "filing_unit", "site_name",
-                                       "icp_number"]
-    show_columns = WORKFLOW_COLUMNS + ["last_reason", "completed_at"] + FIELD_NAMES + ["document"]
-    search_columns = SEARCH_COLUMNS
-    search_filters = {"stage": [StatusFilter]}
-    order_columns = ORDER_COLUMNS
+    search_filters = {"stage": [listing.StatusFilter]}
     page_size = 20
     max_page_size = 500
     openapi_spec_methods = {
         "get_list": {"get": {"summary": "表单列表（本单位及下级导入的表单；状态按查看单位推导）",
                              "description": "过滤状态：`(filters:!((col:stage,opr:status,value:未审核)))`"}},
-        "get": {"get": {"summary": "一份表单（含栏目表；办结后导入单位可见校验码）"}},
+        "get": {"get": {"summary": "一份表单（含表格各行；按查看单位附加可见的信息）"}},
     }
+
+    def _status(self, item):
+        row = SimpleNamespace(stage=item.get("stage"), holder_path=item.get("holder_path") or "")
+        return listing.status_of(self.form_type, row, listing.viewer_path())
 
     def pre_get_list(self, data):
         for item in data.get("result", []):
-            item["status"] = _status(item)
+            item["status"] = self._status(item)
 
     def pre_get(self, data):
+        ft = self.form_type
         item = data.get("result") or {}
-        item["status"] = _status(item)
-        item["columns"] = SCHEMA.table_rows(item.get("document") or {}, COLUMNS_TABLE.name)
-        viewer = current_viewer()
-        # The 校验码 is not a column of show_columns: it is added only where views show it.
-        stored = self.datamodel.session.get(BasicInfoForm, item["id"]) if "id" in item else None
-        if stored is not None and may_see_check_code(stored, viewer):
-            item["check_code"] = stored.check_code
+        item["status"] = self._status(item)
+        if ft.table is not None:
+            item[ft.table.name] = ft.schema.table_rows(item.get("document") or {}, ft.table.name)
+        # What the policy adds for this viewer (a credential) is never a column of show_columns.
+        if "id" in item:
+            stored = load_scoped(self.datamodel.session, ft.model, item["id"])
+            item.update(ft.policy.api_extras(stored, current_viewer()))
 
     # --- helpers ------------------------------------------------------------------------------
     def _json(self):
@@ -116,14 +105,14 @@ class BasicInfoApi(ModelRestApi):
             403:
               $ref: '#/components/responses/403'
         """
-        from app.forms.package import MAX_PACKAGE_BYTES
-
+        if self.form_type.commands.import_packages is None:
+            return self.response_404()
         files = [(f.filename, f.stream.read(MAX_PACKAGE_BYTES + 1))
-                 for f in request.files.getlist(UPLOAD_FIELD) if f and f.filename]
+                 for f in request.files.getlist(listing.UPLOAD_FIELD) if f and f.filename]
         if not files:
             return self.response_400(message=gettext("请上传上报文件（字段名 packages，可多个）"))
         session = self.datamodel.session
-        report = commands.import_packages(session, g.user, files)
+        report = self.form_type.commands.import_packages(session, g.user, files)
         return self.response(200, result=report.to_dict())
 
     @expose("/transition", methods=["POST"])
@@ -173,10 +162,12 @@ class BasicInfoApi(ModelRestApi):
 
         data = self._json()
         name, ids = data.get("name"), data.get("ids")
-        if name not in ("submit", "approve", "return") or not isinstance(ids, list) or not ids:
-            return self.response_400(message=gettext("请提供 name（submit/approve/return）和 ids"))
+        names = [t.name for t in self.form_type.workflow.transitions]
+        if name not in names or not isinstance(ids, list) or not ids:
+            return self.response_400(message=gettext(
+                "请提供 name（%(names)s）和 ids", names="/".join(names)))
         session = self.datamodel.session
-        result = commands.transition(session, g.user, name, ids, reason=data.get("reason"),
+        result = self.form_type.commands.transition(session, g.user, name, ids, reason=data.get("reason"),
                                      expected_versions=data.get("expected_versions") or None)
         return self.response(200, ids=result.ids, count=result.count)
 
@@ -219,11 +210,12 @@ class BasicInfoApi(ModelRestApi):
         """
 
         name = self._json().get("name")
-        if name not in ("submit", "approve"):
-            return self.response_400(
-                message=gettext("name 应为 submit（全部提交）或 approve（全部审核）"))
+        bulk = self.form_type.workflow.bulk_transitions
+        if name not in [t.name for t in bulk]:
+            return self.response_400(message=gettext("name 应为 %(names)s", names="、".join(
+                f"{t.name}（{gettext(t.bulk_label)}）" for t in bulk)))
         session = self.datamodel.session
-        result = commands.transition_all(session, g.user, name)
+        result = self.form_type.commands.transition_all(session, g.user, name)
         return self.response(200, count=result.count, skipped=len(result.skipped),
                              left_out=result.left_out)
 
@@ -267,10 +259,33 @@ class BasicInfoApi(ModelRestApi):
         if order_column not in self.order_columns or direction not in ("asc", "desc"):
             order_column, direction = self.base_order
         session = self.datamodel.session
-        query = self.datamodel.apply_all(session.query(BasicInfoForm), filters, order_column,
-                                         direction)
-        return download_report(session, g.user, current_viewer().org, query, (order_column, direction))
+        query = self.datamodel.apply_all(session.query(self.form_type.model), filters,
+                                         order_column, direction)
+        return export.download_report(session, self.form_type, g.user, current_viewer().org,
+                                      query, (order_column, direction))
 
 
-def register(appbuilder):
-    appbuilder.add_api(BasicInfoApi)
+def form_type_api(ft):
+    """The ModelRestApi class of ``ft``: resource /api/v1/<name>/, class name ``ft.api_name``."""
+    code = [ft.code_column] if ft.code_column else []
+    fields = [f.name for f in ft.schema.fields if f.name not in ft.secret_columns]
+    listed = [c for c in ft.list_columns if c not in listing.WORKFLOW_COLUMNS
+              and c not in ft.secret_columns and c != ft.code_column]
+    shown = ["last_reason"] + [c for c in ("completed_at",) if hasattr(ft.model, c)]
+    attrs = {
+        "form_type": ft,
+        "resource_name": ft.name,
+        "openapi_spec_tag": ft.title,
+        "datamodel": listing.FormInterface.of(ft),
+        "list_columns": WORKFLOW_COLUMNS + code + listed,
+        "show_columns": WORKFLOW_COLUMNS + code + shown + fields + ["document"],
+        "search_columns": list(ft.search_columns),
+        "order_columns": list(ft.order_columns),
+    }
+    return type(ft.api_name, (FormTypeApi,), attrs)
+
+
+def register(appbuilder, form_types):
+    for ft in form_types:
+        if ft.machine:
+            appbuilder.add_api(form_type_api(ft))
