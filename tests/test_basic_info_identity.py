@@ -161,11 +161,11 @@ def test_two_forms_of_one_website_in_one_package_warn(app, session):
 
 
 def test_a_refused_form_gets_no_warning_and_warnings_are_bounded(app, session, monkeypatch):
-    from plugins.basic_info import commands
+    from app.formtypes import reports
 
     first = example_form()
     import_forms(session, COUNTY, first)
-    monkeypatch.setattr(commands, "REPORT_WARNINGS_PER_FORM", 1)
+    monkeypatch.setattr(reports, "REPORT_WARNINGS_PER_FORM", 1)
     dupes = [same_site(first, name=f"副本{i}") for i in range(4)]
     broken = same_site(first, name="填错的一份")
     broken["fields"]["contact_email"] = "not-an-address"

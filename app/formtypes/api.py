@@ -15,7 +15,7 @@ from flask_appbuilder.exceptions import FABException
 
 from app.errors import api_safe
 from app.forms.package import MAX_PACKAGE_BYTES
-from app.formtypes import export, listing
+from app.formtypes import commands, export, imports, listing
 from app.i18n_text import gettext
 from app.orgs.scope import OrgScopeFilter, current_viewer, load_scoped
 
@@ -105,14 +105,14 @@ class FormTypeApi(ModelRestApi):
             403:
               $ref: '#/components/responses/403'
         """
-        if self.form_type.commands.import_packages is None:
+        if not self.form_type.packaged:
             return self.response_404()
         files = [(f.filename, f.stream.read(MAX_PACKAGE_BYTES + 1))
                  for f in request.files.getlist(listing.UPLOAD_FIELD) if f and f.filename]
         if not files:
             return self.response_400(message=gettext("请上传上报文件（字段名 packages，可多个）"))
         session = self.datamodel.session
-        report = self.form_type.commands.import_packages(session, g.user, files)
+        report = imports.import_packages(session, g.user, self.form_type, files)
         return self.response(200, result=report.to_dict())
 
     @expose("/transition", methods=["POST"])
@@ -167,7 +167,8 @@ class FormTypeApi(ModelRestApi):
             return self.response_400(message=gettext(
                 "请提供 name（%(names)s）和 ids", names="/".join(names)))
         session = self.datamodel.session
-        result = self.form_type.commands.transition(session, g.user, name, ids, reason=data.get("reason"),
+        result = commands.transition(session, g.user, self.form_type, name, ids,
+                                     reason=data.get("reason"),
                                      expected_versions=data.get("expected_versions") or None)
         return self.response(200, ids=result.ids, count=result.count)
 
@@ -215,7 +216,7 @@ class FormTypeApi(ModelRestApi):
             return self.response_400(message=gettext("name 应为 %(names)s", names="、".join(
                 f"{t.name}（{gettext(t.bulk_label)}）" for t in bulk)))
         session = self.datamodel.session
-        result = self.form_type.commands.transition_all(session, g.user, name)
+        result = commands.transition_all(session, g.user, self.form_type, name)
         return self.response(200, count=result.count, skipped=len(result.skipped),
                              left_out=result.left_out)
 

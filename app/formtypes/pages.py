@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.audit import AuditEvent
 from app.i18n_text import N_, display_label, gettext, localize
+from app.formtypes.reports import omitted_note, warnings_omitted_note
 from app.orgs.models import Org
 
 # Shown in the detail page's history, translated there (gettext at render time). A form type adds
@@ -217,13 +218,3 @@ def report_view(report):
             })
         out.append({"filename": package.filename, "error": package.error, "forms": forms})
     return out
-
-
-def omitted_note(count):
-    """The line that stands for errors left out of a report, or "" when none were."""
-    return gettext("另有 %(count)s 条错误未列出", count=count) if count else ""
-
-
-def warnings_omitted_note(count):
-    """The line that stands for warnings left out of a report, or "" when none were."""
-    return gettext("另有 %(count)s 条提醒未列出", count=count) if count else ""

@@ -2,16 +2,17 @@
 
 Django's admin has one ``ModelAdmin`` machine for many models; Frappe has DocTypes. Here a plugin
 registers a ``FormType`` — its schema (fields and tables), its model, its workflow (stages,
-transitions with their SQL twins, the per-viewer status), its ``FormPolicy`` (the per-object
-rules) and its ``FormCommands`` (the operations the pages call) — and ``app.formtypes.views``,
-``api`` and ``export`` give it the list, detail, edit/delete, import, transitions (single,
+transitions with their SQL twins, the per-viewer status) and its ``FormPolicy`` (the per-object
+rules) — and ``app.formtypes`` gives it the operations (``commands``, ``imports``), and through
+``views``, ``api`` and ``export`` the list, detail, edit/delete, import, transitions (single,
 selected, 全部), timeline, Excel export and REST API. The platform never names a form type.
 """
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from app.errors import DomainError
 from app.i18n_text import gettext
+from app.workflow.engine import Workflow
 
 
 class FormPolicy:
@@ -30,6 +31,20 @@ class FormPolicy:
         """The sentence refusing ``verb`` ("edit" or "delete") on ``record`` to ``viewer``."""
         return gettext("当前状态下不能编辑该表单") if verb == "edit" else gettext(
             "当前状态下不能删除该表单")
+
+    def stamp(self, session, org):
+        """{hidden field: value} set on every form ``org`` imports (e.g. its 省/市/县)."""
+        return {}
+
+    def reimport_refusal(self, existing):
+        """Why a package may not replace ``existing`` (a row: id, uuid, stage, version and the
+        type's code), or None. Another unit's form is always refused by the platform."""
+        return None
+
+    def import_warnings(self, session, org, stamp, documents):
+        """{uuid: [{path, label, message}]} for the documents about to be written: imported,
+        but a unit should look at them. Read before anything is written."""
+        return {}
 
     def derived_values(self, document):
         """Columns the record keeps beside the schema's fields, derived from the document on
@@ -70,29 +85,6 @@ class FormPolicy:
 
 
 @dataclass(frozen=True)
-class FormCommands:
-    """The operations a form type's pages, API and CLI call, each ``(session, actor, ...)``, each
-    one transaction that commits or leaves nothing, each refusing with an ``app.errors``
-    DomainError."""
-
-    import_packages: Optional[Callable] = None  # (session, actor, [(filename, bytes)]) -> report
-    transition: Callable = None                 # (session, actor, name, ids, reason, versions)
-    transition_all: Callable = None             # (session, actor, name) -> Result
-    transition_selected: Optional[Callable] = None  # (session, actor, name, ids, reason, versions)
-    edit: Optional[Callable] = None             # (session, actor, id, document, version)
-    delete: Optional[Callable] = None           # (session, actor, id, version)
-    bulk_counts: Optional[Callable] = None      # (session, org) -> {name: (taken, left_out)}
-
-
-@dataclass(frozen=True)
-class ListColumn:
-    """A column of the list page beyond the schema's fields."""
-
-    name: str
-    label: Any
-
-
-@dataclass(frozen=True)
 class FormType:
     """A census table. ``name`` is the package ``form_type``, the URL segment and the audit
     object type; ``view_name`` the class name of its pages (FAB's permission names)."""
@@ -107,7 +99,6 @@ class FormType:
     short_label: Optional[str] = None
     workflow: Any = None   # a Workflow (or, for older plugins, its registered name)
     policy: FormPolicy = field(default_factory=FormPolicy)
-    commands: Optional[FormCommands] = None
     package_kind: Optional[str] = None
     # The list: workflow columns first, then these (schema field names or pseudo-columns).
     list_columns: tuple = ()
@@ -127,11 +118,21 @@ class FormType:
     secret_columns: tuple = ()
     # Stages in which a record waits at no unit any more (e.g. 已办结).
     closed_stages: tuple = ()
+    # The stage an imported (or re-imported) form starts in, and the model of its stored packages.
+    initial_stage: str = "draft"
+    package_model: Any = None
 
     @property
     def machine(self):
-        """Whether the platform builds this type's pages and API (it declares its commands)."""
-        return self.commands is not None
+        """Whether the platform builds this type's pages and API: it declares a schema, a model
+        and its workflow (older plugins that register only names build their own views)."""
+        return (self.schema is not None and self.model is not None
+                and isinstance(self.workflow, Workflow))
+
+    @property
+    def packaged(self):
+        """Filled in the filler and imported as packages."""
+        return self.package_kind is not None and self.package_model is not None
 
     @property
     def title(self):

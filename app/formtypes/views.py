@@ -22,10 +22,10 @@ from wtforms import SelectField
 
 from app.errors import DomainError, on_error_redirect
 from app.forms.package import MAX_PACKAGE_BYTES
-from app.formtypes import export, listing, pages
+from app.formtypes import commands, export, imports, listing, pages
 from app.i18n_text import N_, display_label, gettext
 from app.orgs.scope import OrgScopeFilter, current_viewer, load_scoped
-from app.workflow.engine import available_transitions
+from app.workflow.engine import available_transitions, bulk_counts
 
 # A bulk action's flash lists at most this many forms it left alone, with the reason.
 FLASH_SKIPPED = 5
@@ -120,11 +120,10 @@ class FormTypeView(ModelView):
     def render_list_extras(self):
         ft = self.form_type
         org = current_viewer().org
-        counts = ft.commands.bulk_counts(listing.session_of_app(), org) if (
-            ft.commands.bulk_counts and org is not None) else {}
-        return {"bulk": counts, "viewer": org, "packaged": ft.commands.import_packages is not None,
+        counts = bulk_counts(listing.session_of_app(), ft.workflow, org)
+        return {"bulk": counts, "viewer": org, "packaged": ft.packaged,
                 "bulk_transitions": ft.workflow.bulk_transitions,
-                "selectable": ft.commands.transition_selected is not None,
+                "selectable": bool(ft.workflow.status and ft.workflow.status.selectable),
                 "searching": any(key.startswith("_flt_") for key in request.args),
                 "export_args": request.args.to_dict(flat=False)}
 
@@ -160,8 +159,8 @@ class FormTypeView(ModelView):
             fields=ft.schema.fields, values=form, groups=pages.grouped_rows(ft, form),
             table=ft.table, columns=ft.table.columns if ft.table is not None else [],
             transitions=available_transitions(ft.workflow, form, viewer),
-            may_edit=ft.commands.edit is not None and ft.policy.may_edit(form, viewer),
-            may_correct=ft.commands.edit is not None and ft.policy.may_correct(form, viewer),
+            may_edit=ft.policy.may_edit(form, viewer),
+            may_correct=ft.policy.may_correct(form, viewer),
             summary=ft.policy.summary(form, viewer),
             show_reason=ft.policy.shows_reason(form, viewer),
             events=pages.timeline(session, ft, form))
@@ -174,9 +173,9 @@ class FormTypeView(ModelView):
         session = listing.session_of_app()
         form = load_scoped(session, ft.model, pk)
         version = _version_arg()
-        result = ft.commands.transition(session, g.user, name, [form.id],
-                                        reason=request.form.get("reason"),
-                                        expected_versions={form.id: version} if version else None)
+        result = commands.transition(session, g.user, ft, name, [form.id],
+                                     reason=request.form.get("reason"),
+                                     expected_versions={form.id: version} if version else None)
         message = ft.policy.done_message(session, result, form)
         if message is None:
             labels = {t.name: gettext(t.label) for t in ft.workflow.transitions}
@@ -194,7 +193,7 @@ class FormTypeView(ModelView):
         if name not in labels:
             abort(404)
         session = listing.session_of_app()
-        result = ft.commands.transition_all(session, g.user, name)
+        result = commands.transition_all(session, g.user, ft, name)
         self.flash_result(session, gettext(labels[name]), result)
         return redirect(url_for(".list"))
 
@@ -204,15 +203,15 @@ class FormTypeView(ModelView):
     def selected(self, name):
         """审核通过选中 / 退回选中: the forms ticked on the list, each checked on its own."""
         ft = self.form_type
-        if name not in SELECTED_LABELS or ft.commands.transition_selected is None:
+        if name not in SELECTED_LABELS or not (ft.workflow.status and ft.workflow.status.selectable):
             abort(404)
         session = listing.session_of_app()
         ids = request.form.getlist("ids")
         versions = {key[len("version-"):]: value for key, value in request.form.items()
                     if key.startswith("version-")}
-        result = ft.commands.transition_selected(session, g.user, name, ids,
-                                                 reason=request.form.get("reason"),
-                                                 expected_versions=versions)
+        result = commands.transition_selected(session, g.user, ft, name, ids,
+                                              reason=request.form.get("reason"),
+                                              expected_versions=versions)
         self.flash_result(session, gettext(SELECTED_LABELS[name]), result)
         return redirect(_same_list(request.form.get("next")))
 
@@ -221,7 +220,7 @@ class FormTypeView(ModelView):
     @on_error_redirect(lambda **_: url_for(".list"))
     def upload(self):
         ft = self.form_type
-        if ft.commands.import_packages is None:
+        if not ft.packaged:
             abort(404)
         files = []
         for storage in request.files.getlist(listing.UPLOAD_FIELD):
@@ -233,7 +232,7 @@ class FormTypeView(ModelView):
         if not files:
             flash(gettext("请选择要导入的上报文件（.zip，可一次选择多个）"), "warning")
             return redirect(url_for(".list"))
-        report = ft.commands.import_packages(listing.session_of_app(), g.user, files)
+        report = imports.import_packages(listing.session_of_app(), g.user, ft, files)
         title_label = display_label(ft.schema.field(ft.title_column)) if ft.title_column else ""
         return self.render_template(self.page("import_report.html"), title=_l("导入结果"),
                                     packages=pages.report_view(report), outcomes=OUTCOME_LABELS,
@@ -243,8 +242,6 @@ class FormTypeView(ModelView):
     @has_access
     def edit_form(self, pk):
         ft = self.form_type
-        if ft.commands.edit is None:
-            abort(404)
         session = listing.session_of_app()
         form = load_scoped(session, ft.model, pk)
         viewer = current_viewer()
@@ -262,7 +259,7 @@ class FormTypeView(ModelView):
         errors = ft.schema.validate(doc)
         if not errors:
             try:
-                ft.commands.edit(session, g.user, form.id, doc, version)
+                commands.edit(session, g.user, ft, form.id, doc, version)
             except DomainError as error:
                 # The page is drawn again with the problems beside their inputs, so a refusal is
                 # answered here rather than by the error handler.
@@ -285,12 +282,10 @@ class FormTypeView(ModelView):
     @on_error_redirect(lambda pk, **_: url_for(".detail", pk=pk))
     def delete_form(self, pk):
         ft = self.form_type
-        if ft.commands.delete is None:
-            abort(404)
         session = listing.session_of_app()
         form = load_scoped(session, ft.model, pk)
         name = getattr(form, ft.title_column or "uuid", None) or form.uuid
-        ft.commands.delete(session, g.user, form.id, _version_arg())
+        commands.delete_form(session, g.user, ft, form.id, _version_arg())
         flash(gettext("已删除：%(name)s", name=name), "success")
         return redirect(url_for(".list"))
 

@@ -38,7 +38,8 @@ from app.orgs.models import Org
 from plugins.basic_info import identity
 from plugins.basic_info.identity import duplicate_site_refusals
 from plugins.basic_info import workflow as review
-from plugins.basic_info.commands import DuplicateSite, FormError
+from app.formtypes.commands import FormError
+from plugins.basic_info.policy import DuplicateSite
 from plugins.basic_info.models import BasicInfoForm, SiteCodeCounter
 
 MAX_SEQUENCE = 9999
