@@ -1,13 +1,12 @@
-"""Tables of the basic_info plugin. Field columns come from the schema (one definition)."""
+"""Tables of the basic_info plugin. Field columns come from the schema (one definition), the
+platform's columns of every form and package table from app.formtypes.records."""
 import dataclasses
-import datetime
 
 from flask_appbuilder import Model
-from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import relationship
 
-from app.orgs.models import PathString
+from app.formtypes.records import FormRecord, PackageRecord
 from app.schema_models import columns_mixin, schema_columns, table_row_columns
 from plugins.basic_info import workflow as review
 from plugins.basic_info.schema import COLUMNS_TABLE, SCHEMA
@@ -16,51 +15,23 @@ FieldColumns = columns_mixin("BasicInfoFieldColumns", schema_columns(SCHEMA))
 RowColumns = columns_mixin("BasicInfoRowColumns", table_row_columns(COLUMNS_TABLE))
 
 
-def _now():
-    return datetime.datetime.now()
-
-
-class StoredPackage(Model):
+class StoredPackage(PackageRecord, Model):
     """Every package file a unit handed in, kept with who, when and what came of it."""
 
     __tablename__ = "basic_info_package"
 
-    id = Column(Integer, primary_key=True)
-    scope_path = Column(PathString, nullable=False, index=True)
-    org_id = Column(Integer, ForeignKey("org.id"), nullable=False)
-    uploaded_by_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
-    uploaded_at = Column(DateTime, nullable=False, default=_now)
-    filename = Column(String(255), nullable=False)
-    sha256 = Column(String(64), nullable=False)
-    size = Column(Integer, nullable=False)
-    storage_key = Column(String(255), nullable=False)
-    # {"error": "...", "imported": n, "updated": n, "refused": n, "forms": [...]}
-    result = Column(JSON)
 
-    org = relationship("Org")
-
-
-class BasicInfoForm(FieldColumns, Model):
+class BasicInfoForm(FieldColumns, FormRecord, Model):
     """One website's 基本信息表, where it sits in the review and what it was issued."""
 
     __tablename__ = "basic_info_form"
+    __package_table__ = "basic_info_package"
     __table_args__ = (
         Index("ix_basic_info_scope", "scope_path", "id"),
         Index("ix_basic_info_holder_stage", "holder_path", "stage"),
         Index("ix_basic_info_site_key", "site_key", "id"),
     )
 
-    id = Column(Integer, primary_key=True)
-    uuid = Column(String(36), unique=True, nullable=False)
-    # The importing unit's path: row scope (every unit above it sees the form).
-    scope_path = Column(PathString, nullable=False)
-    importer_id = Column(Integer, ForeignKey("org.id"), nullable=False, index=True)
-    # The unit where the form sits now.
-    holder_path = Column(PathString, nullable=False)
-    stage = Column(String(16), nullable=False, default=review.DRAFT, index=True)
-    version = Column(Integer, nullable=False, default=1)
-    # The reason of the last 退回, shown to every unit below the holder.
-    last_reason = Column(Text, nullable=True)
     # The website's identity (app.forms.schema.website_key of 首页网址), kept with every write of
     # the form: one website, one 网站标识码 (docs/basic-info.md). Not unique: a duplicate form may
     # exist until a unit resolves it; completion refuses the second code. NULL only on rows
@@ -68,24 +39,10 @@ class BasicInfoForm(FieldColumns, Model):
     site_key = Column(String(320), nullable=True)
     site_code = Column(String(16), unique=True, nullable=True)
     check_code = Column(String(8), nullable=True)
-    imported_at = Column(DateTime, nullable=False, default=_now)
-    updated_at = Column(DateTime, nullable=False, default=_now, index=True)
     completed_at = Column(DateTime, nullable=True)
-    package_id = Column(Integer, ForeignKey("basic_info_package.id"), nullable=True)
-    # When the form reached its holder (import, re-import, or its last move up or down): the
-    # list shows how long it has waited there. Rows from before this column use updated_at.
-    held_since = Column(DateTime, nullable=True)
-    # The whole validated document as imported/edited (tables included), for export and re-edit.
-    document = Column(JSON, nullable=False)
 
-    importer = relationship("Org", foreign_keys=[importer_id], lazy="joined")
-    # The unit holding the form (当前所在单位), joined: the list names it on every row.
-    holder = relationship("Org", primaryjoin="foreign(BasicInfoForm.holder_path) == Org.path",
-                          viewonly=True, lazy="joined")
     rows = relationship("BasicInfoColumnRow", back_populates="form", cascade="all, delete-orphan",
                         order_by="BasicInfoColumnRow.id")
-
-    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self):
         return self.site_name or self.uuid
