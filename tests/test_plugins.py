@@ -102,9 +102,18 @@ def test_tracing_logs_every_hook_call(caplog):
 
 def test_sample_plugin_form_type_works_in_the_app(installed_sample_plugin, national_db_file,
                                                   tmp_path):
+    """The external plugin declares only a schema, a workflow and a FormType: the platform gives
+    it import, list, detail, edit, the transition (one and 全部), the export and the REST API,
+    each through the org scope."""
+    import io
+
+    from openpyxl import load_workbook
+
     from app.factory import create_app
+    from app.forms.package import write_package
     from app.registry import form_types, workflows
     from tests.conftest import base_overrides
+    from tests.test_basic_info_api import token
 
     db_path = tmp_path / "pucha.db"
     shutil.copy(national_db_file, db_path)
@@ -115,45 +124,67 @@ def test_sample_plugin_form_type_works_in_the_app(installed_sample_plugin, natio
             from app.accounts.provisioning import sync_roles
             from app.audit import AuditEvent
             from app.extensions import db
+            from pucha_sample_plugin.plugin import RectificationNote
+            from pucha_sample_plugin.schema import FORM_TYPE, SCHEMA
 
             db.create_all()
             sync_roles()
-            assert "sample_rectification_note" in form_types()
-            assert "sample_rectification" in workflows()
+            assert FORM_TYPE in form_types() and "sample_rectification" in workflows()
 
+            note = SCHEMA.new_document()
+            note["fields"].update(site_name="上城区政府网", home_url="http://www.hzsc.gov.cn/",
+                                  note="已修复死链")
+            package = write_package([note], FORM_TYPE, SCHEMA.version, "测试", "1.0",
+                                    folder=SCHEMA.package_folder, title=SCHEMA.title)
             county = application.test_client()
             login(county, db.session, "330102")
-            page = county.get("/rectification/list/").get_data(as_text=True)
-            assert "网站整改记录" in page
-            county.post("/rectification/add", data={"site_name": "上城区政府网", "note": "已修复死链"})
-            from pucha_sample_plugin import RectificationNote
-
-            note = db.session.query(RectificationNote).one()
-            assert note.scope_path.endswith("/330102/") and note.stage == "draft"
-            assert "已修复死链" in county.get("/rectification/list/").get_data(as_text=True)
+            page = county.post(f"/{FORM_TYPE}/upload", data={
+                               "packages": (io.BytesIO(package), "note.zip")},
+                               content_type="multipart/form-data").get_data(as_text=True)
+            assert "已导入" in page
+            row = db.session.query(RectificationNote).one()
+            assert row.scope_path.endswith("/330102/") and row.stage == "draft"
+            assert row.note == "已修复死链"
+            listing = county.get(f"/{FORM_TYPE}/list/").get_data(as_text=True)
+            assert "网站整改记录" in listing and "已修复死链" in listing and "未确认" in listing
+            assert "全部确认（1）" in listing
+            detail = county.get(f"/{FORM_TYPE}/form/{row.id}").get_data(as_text=True)
+            assert "整改情况" in detail and 'id="btn-confirm"' in detail and 'id="btn-edit"' in detail
 
             sibling = application.test_client()
             login(sibling, db.session, "330106")
-            assert "已修复死链" not in sibling.get("/rectification/list/").get_data(as_text=True)
-            # FAB's action route loads rows without base_filters: the plugin's scoped reload stops
-            # a sibling from confirming another unit's record.
-            sibling.post("/rectification/action_post", data={"action": "confirm",
-                                                             "rowid": [note.id]})
+            assert "已修复死链" not in sibling.get(f"/{FORM_TYPE}/list/").get_data(as_text=True)
+            assert sibling.get(f"/{FORM_TYPE}/form/{row.id}").status_code == 404
+            sibling.post(f"/{FORM_TYPE}/form/{row.id}/do/confirm")
             db.session.expire_all()
-            assert db.session.get(RectificationNote, note.id).stage == "draft"
+            assert db.session.get(RectificationNote, row.id).stage == "draft"
 
-            # Actions change state, so they are POSTs (a GET action is refused since CSRF is on).
-            assert county.get(f"/rectification/action/confirm/{note.id}").status_code == 302
+            # Edit: the schema drives the page and the check; the change is audited.
+            edited = county.post(f"/{FORM_TYPE}/form/{row.id}/edit", data={
+                "version": str(row.version),
+                "f.site_name": "上城区政府网", "f.home_url": "http://www.hzsc.gov.cn/",
+                "f.note": "已修复死链 3 处"})
+            assert edited.status_code == 302
             db.session.expire_all()
-            assert db.session.get(RectificationNote, note.id).stage == "draft"
-            county.post("/rectification/action_post", data={"action": "confirm",
-                                                            "rowid": [note.id]})
+            assert db.session.get(RectificationNote, row.id).note == "已修复死链 3 处"
+
+            county.post(f"/{FORM_TYPE}/bulk/confirm")
             db.session.expire_all()
-            assert db.session.get(RectificationNote, note.id).stage == "confirmed"
-            event = db.session.query(AuditEvent).filter_by(object_type="sample_rectification_note",
+            assert db.session.get(RectificationNote, row.id).stage == "confirmed"
+            event = db.session.query(AuditEvent).filter_by(object_type=FORM_TYPE,
                                                           action="confirm").one()
             assert event.from_stage == "draft" and event.to_stage == "confirmed"
             assert event.actor_name == "330102"
+
+            book = load_workbook(io.BytesIO(county.get(f"/{FORM_TYPE}/export").data))
+            values = [c.value for c in book.worksheets[0][3]]
+            assert "已修复死链 3 处" in values and "已确认" in values
+
+            api = application.test_client()
+            headers = token(api, db.session, "330102")
+            listed = api.get(f"/api/v1/{FORM_TYPE}/", headers=headers).get_json()
+            assert [r["note"] for r in listed["result"]] == ["已修复死链 3 处"]
+            assert listed["result"][0]["status"] == "已确认"
             db.session.remove()
             db.engine.dispose()
     finally:

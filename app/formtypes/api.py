@@ -270,7 +270,7 @@ def form_type_api(ft):
     """The ModelRestApi class of ``ft``: resource /api/v1/<name>/, class name ``ft.api_name``."""
     code = [ft.code_column] if ft.code_column else []
     fields = [f.name for f in ft.schema.fields if f.name not in ft.secret_columns]
-    listed = [c for c in ft.list_columns if c not in listing.WORKFLOW_COLUMNS
+    listed = [c for c in ft.listed if c not in listing.WORKFLOW_COLUMNS
               and c not in ft.secret_columns and c != ft.code_column]
     shown = ["last_reason"] + [c for c in ("completed_at",) if hasattr(ft.model, c)]
     attrs = {
@@ -280,8 +280,8 @@ def form_type_api(ft):
         "datamodel": listing.FormInterface.of(ft),
         "list_columns": WORKFLOW_COLUMNS + code + listed,
         "show_columns": WORKFLOW_COLUMNS + code + shown + fields + ["document"],
-        "search_columns": list(ft.search_columns),
-        "order_columns": list(ft.order_columns),
+        "search_columns": list(ft.searched),
+        "order_columns": list(ft.ordered),
     }
     return type(ft.api_name, (FormTypeApi,), attrs)
 

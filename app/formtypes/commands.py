@@ -318,8 +318,8 @@ def delete_form(session, actor, ft, form_id, expected_version):
         check_version(form, expected_version)
         version, stage, fid = form.version, form.stage, form.id
         detail = {"uuid": form.uuid, "package_id": getattr(form, "package_id", None)}
-        if ft.title_column:
-            detail[ft.title_column] = getattr(form, ft.title_column)
+        if ft.title_name:
+            detail[ft.title_name] = getattr(form, ft.title_name)
         table = ft.model.__table__
         session.expunge(form)
         if ft.row_model is not None:

@@ -108,7 +108,7 @@ def write_report(session, ft, query, viewer_path, order=("updated_at", "desc"), 
     ws.finish([signature_row(len(headers))])
 
     if table is not None and ft.row_model is not None:
-        title_label = schema.field(ft.title_column).label if ft.title_column else "表单"
+        title_label = schema.field(ft.title_name).label if ft.title_name else "表单"
         row_headers = (title_label, *code_header, *ROW_PLACE_HEADERS,
                        *(c.label for c in table.columns))
         ws2 = RollingSheet(wb, table.label, report_title(table.label, unit_name),
@@ -133,7 +133,7 @@ def _column_rows(session, ft, query, order):
     order_attr = getattr(model, order_name, None)
     if order_attr is None or not hasattr(order_attr, "property"):
         order_name, order_attr, direction = "id", model.id, "desc"
-    title = getattr(model, ft.title_column) if ft.title_column else model.uuid
+    title = getattr(model, ft.title_name) if ft.title_name else model.uuid
     code = getattr(model, ft.code_column) if ft.code_column else literal(None)
     forms = (query.order_by(None)
              .with_entities(model.id.label("fid"), title.label("fname"), code.label("fcode"),

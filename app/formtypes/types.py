@@ -100,7 +100,8 @@ class FormType:
     workflow: Any = None   # a Workflow (or, for older plugins, its registered name)
     policy: FormPolicy = field(default_factory=FormPolicy)
     package_kind: Optional[str] = None
-    # The list: workflow columns first, then these (schema field names or pseudo-columns).
+    # The list: workflow columns first, then these (schema field names or pseudo-columns);
+    # default: the schema's list fields. Search and sort default to them too.
     list_columns: tuple = ()
     search_columns: tuple = ()
     order_columns: tuple = ()
@@ -137,6 +138,24 @@ class FormType:
     @property
     def title(self):
         return self.short_label or self.label
+
+    @property
+    def title_name(self):
+        """The column that names a record: declared, else the schema's title field."""
+        return self.title_column or getattr(self.schema, "title_field", None)
+
+    @property
+    def listed(self):
+        """The list's columns after the workflow's: declared, else the schema's list fields."""
+        return tuple(self.list_columns or getattr(self.schema, "list_fields", ()))
+
+    @property
+    def searched(self):
+        return tuple(self.search_columns or ("stage", "holder_path", *self.listed))
+
+    @property
+    def ordered(self):
+        return tuple(self.order_columns or ("updated_at", "status", "holder_name", *self.listed))
 
     @property
     def view_name(self):

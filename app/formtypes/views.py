@@ -92,7 +92,7 @@ class FormTypeView(ModelView):
         kwargs.setdefault("csrf_token", generate_csrf)
         ft = self.form_type
         kwargs.setdefault("schema", ft.schema)
-        kwargs.setdefault("title_column", ft.title_column)
+        kwargs.setdefault("title_column", ft.title_name)
         return super().render_template(template, **kwargs)
 
     def _init_properties(self):
@@ -133,7 +133,7 @@ class FormTypeView(ModelView):
         kwargs.setdefault("tools", self.render_list_extras())
         kwargs.setdefault("status_classes", status.colours if status else {})
         kwargs.setdefault("selectable_status", status.selectable if status else None)
-        kwargs.setdefault("title_column", self.form_type.title_column)
+        kwargs.setdefault("title_column", self.form_type.title_name)
         return super()._get_list_widget(*args, **kwargs)
 
     # --- pages --------------------------------------------------------------------------------
@@ -180,7 +180,7 @@ class FormTypeView(ModelView):
         if message is None:
             labels = {t.name: gettext(t.label) for t in ft.workflow.transitions}
             message = gettext("已%(label)s：%(name)s", label=labels.get(name, name),
-                              name=getattr(form, ft.title_column or "uuid", None) or form.uuid)
+                              name=getattr(form, ft.title_name or "uuid", None) or form.uuid)
         flash(message, "success")
         return redirect(url_for(".detail", pk=pk))
 
@@ -233,7 +233,7 @@ class FormTypeView(ModelView):
             flash(gettext("请选择要导入的上报文件（.zip，可一次选择多个）"), "warning")
             return redirect(url_for(".list"))
         report = imports.import_packages(listing.session_of_app(), g.user, ft, files)
-        title_label = display_label(ft.schema.field(ft.title_column)) if ft.title_column else ""
+        title_label = display_label(ft.schema.field(ft.title_name)) if ft.title_name else ""
         return self.render_template(self.page("import_report.html"), title=_l("导入结果"),
                                     packages=pages.report_view(report), outcomes=OUTCOME_LABELS,
                                     title_label=title_label)
@@ -284,7 +284,7 @@ class FormTypeView(ModelView):
         ft = self.form_type
         session = listing.session_of_app()
         form = load_scoped(session, ft.model, pk)
-        name = getattr(form, ft.title_column or "uuid", None) or form.uuid
+        name = getattr(form, ft.title_name or "uuid", None) or form.uuid
         commands.delete_form(session, g.user, ft, form.id, _version_arg())
         flash(gettext("已删除：%(name)s", name=name), "success")
         return redirect(url_for(".list"))
@@ -307,7 +307,7 @@ class FormTypeView(ModelView):
             parts.append(gettext("另有 %(count)s 份已退回的表单需逐份处理", count=result.left_out))
         if result.skipped:
             model = ft.model
-            title = getattr(model, ft.title_column or "uuid")
+            title = getattr(model, ft.title_name or "uuid")
             shown_ids = list(result.skipped)[:FLASH_SKIPPED]
             names = dict(session.execute(select(model.id, title)
                                          .where(model.id.in_(shown_ids))).all())
@@ -328,9 +328,9 @@ def form_type_view(ft):
         "route_base": f"/{ft.name}",
         "datamodel": listing.FormInterface.of(ft),
         "list_title": _l(ft.title),
-        "list_columns": list(listing.WORKFLOW_COLUMNS) + list(ft.list_columns),
-        "order_columns": list(ft.order_columns),
-        "search_columns": list(ft.search_columns),
+        "list_columns": list(listing.WORKFLOW_COLUMNS) + list(ft.listed),
+        "order_columns": list(ft.ordered),
+        "search_columns": list(ft.searched),
         "label_columns": listing.list_labels(ft),
         "search_form_extra_fields": {"stage": SelectField(
             _l("状态"), choices=[(s, _l(s)) for s in (status.labels if status else ())])},
