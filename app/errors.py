@@ -19,6 +19,9 @@ import click
 from flask import current_app, flash, g, jsonify, redirect, request
 from flask_appbuilder.api import safe
 
+from werkzeug.exceptions import default_exceptions
+
+from app import request_guard
 from app.extensions import db
 from app.i18n_text import N_, gettext
 
@@ -106,6 +109,9 @@ def handle_domain_error(error):
     db.session.rollback()
     if _wants_json():
         return jsonify(error_payload(error)), error.status
+    if request.method in ("GET", "HEAD") and error.status in (403, 404):
+        # A page that cannot be shown is the error page itself (a sibling's form is a 404).
+        return request_guard.error_response(default_exceptions[error.status](str(error)))
     flash(str(error), "danger")
     back = getattr(g, "pucha_error_back", None)
     target = back() if back is not None else _same_site(request.referrer)

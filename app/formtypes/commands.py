@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select
 from app.audit import audit_values, record_many
 from app.i18n_text import N_, gettext, localize
 from app.keys import whole_number
-from app.orgs.scope import scope_clause
+from app.orgs.scope import load_scoped, scope_clause
 from app.transactions import unit_of_work
 from app.workflow.engine import (MSG_CONCURRENT, ConcurrentChange, NotAllowed, NotFound,
                                  ReasonRequired, Result, WorkflowError, acting_viewer, apply,
@@ -25,6 +25,7 @@ from app import clock
 MAX_SELECTED = 500
 SELECTED_TRANSITIONS = ("approve", "return")
 
+MSG_FORM_NOT_FOUND = N_("未找到表单（编号 %(id)s），或不在本单位管辖范围内")
 MSG_RETURNED_LEFT_OUT = N_("已退回的表单需逐份处理，请打开表单后单独审核或退回")
 
 # Rows per IN (...) list: far below every driver's bound-parameter limit.
@@ -173,14 +174,7 @@ def transition_selected(session, actor, ft, name, ids, reason=None, expected_ver
 def load_form(session, actor, ft, form_id):
     """The form ``form_id`` loaded fresh through ``actor``'s scope, and ``actor``'s Viewer."""
     viewer = acting_viewer(actor)
-    key = whole_number(form_id, 1)
-    if key is None:
-        raise NotFound(gettext("表单编号无效"))
-    model = ft.model
-    stmt = select(model).where(model.id == key, scope_clause(model, viewer))
-    form = session.execute(stmt.execution_options(populate_existing=True)).scalars().first()
-    if form is None:
-        raise NotFound(gettext("未找到表单（编号 %(id)s），或不在本单位管辖范围内", id=key))
+    form = load_scoped(session, ft.model, form_id, viewer, fresh=True, missing=MSG_FORM_NOT_FOUND)
     return form, viewer
 
 

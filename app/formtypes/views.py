@@ -149,7 +149,7 @@ class FormTypeView(ModelView):
     def detail(self, pk):
         ft = self.form_type
         session = listing.session_of_app()
-        form = load_scoped(session, ft.model, pk)
+        form = load_scoped(session, ft.model, pk, missing=commands.MSG_FORM_NOT_FOUND)
         viewer = current_viewer()
         status = ft.workflow.status
         return self.render_template(
@@ -171,7 +171,7 @@ class FormTypeView(ModelView):
     def transition(self, pk, name):
         ft = self.form_type
         session = listing.session_of_app()
-        form = load_scoped(session, ft.model, pk)
+        form = load_scoped(session, ft.model, pk, missing=commands.MSG_FORM_NOT_FOUND)
         version = _version_arg()
         result = commands.transition(session, g.user, ft, name, [form.id],
                                      reason=request.form.get("reason"),
@@ -243,7 +243,7 @@ class FormTypeView(ModelView):
     def edit_form(self, pk):
         ft = self.form_type
         session = listing.session_of_app()
-        form = load_scoped(session, ft.model, pk)
+        form = load_scoped(session, ft.model, pk, missing=commands.MSG_FORM_NOT_FOUND)
         viewer = current_viewer()
         correcting = ft.policy.may_correct(form, viewer)
         if not (ft.policy.may_edit(form, viewer) or correcting):
@@ -283,7 +283,7 @@ class FormTypeView(ModelView):
     def delete_form(self, pk):
         ft = self.form_type
         session = listing.session_of_app()
-        form = load_scoped(session, ft.model, pk)
+        form = load_scoped(session, ft.model, pk, missing=commands.MSG_FORM_NOT_FOUND)
         name = getattr(form, ft.title_name or "uuid", None) or form.uuid
         commands.delete_form(session, g.user, ft, form.id, _version_arg())
         flash(gettext("已删除：%(name)s", name=name), "success")

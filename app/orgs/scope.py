@@ -23,7 +23,9 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select, true
 
-from app.i18n_text import gettext
+from app.errors import NotFound
+from app.i18n_text import N_, gettext
+from app.keys import whole_number
 from app.orgs.models import Org
 
 DEFAULT_ADMIN_ROLE = "系统管理员"
@@ -151,12 +153,25 @@ def scoped_select(model, user=None):
     return select(model).where(scope_clause(model, viewer))
 
 
-def load_scoped(session, model, pk, user=None):
-    """Load one row the current user may see, or 404 (a sibling's row does not exist for them)."""
-    stmt = scoped_select(model, user).where(model.id == pk)
+MSG_NOT_FOUND = N_("未找到记录（编号 %(id)s），或不在本单位管辖范围内")
+
+
+def load_scoped(session, model, pk, user=None, fresh=False, missing=MSG_NOT_FOUND):
+    """The row ``pk`` of ``model`` if ``user`` (default: the current user) may see it; else
+    ``NotFound`` — the same for "does not exist" and "belongs to another unit", so a sibling
+    learns nothing (a 404 page, a 404 JSON body, the CLI's message). The one loader of views,
+    API, commands and CLI. ``fresh`` reads the database's current values even when the session
+    holds the row already (what a command checks before it writes); ``missing`` is the sentence
+    (with ``%(id)s``)."""
+    key = whole_number(pk, 1)
+    if key is None:
+        raise NotFound(gettext("编号无效"))
+    stmt = scoped_select(model, user).where(model.id == key)
+    if fresh:
+        stmt = stmt.execution_options(populate_existing=True)
     row = session.execute(stmt).scalars().first()
     if row is None:
-        abort(404)
+        raise NotFound(gettext(missing, id=key))
     return row
 
 

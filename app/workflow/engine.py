@@ -43,16 +43,10 @@ class WorkflowError(errors.DomainError):
     status = 400
 
 
-class NotAllowed(WorkflowError, errors.NotAllowed):
-    """The actor may not take this transition on this row (wrong unit or wrong stage)."""
-
-    status = 403
-
-
-class NotFound(NotAllowed, errors.NotFound):
-    """Some rows do not exist or lie outside the actor's subtree (the two look the same on purpose)."""
-
-    status = 404
+# Refusals are the platform's (app.errors), so the one scoped loader, the commands and the engine
+# raise the same classes, whatever layer refuses.
+NotAllowed = errors.NotAllowed
+NotFound = errors.NotFound
 
 
 class ReasonRequired(WorkflowError):
@@ -64,7 +58,7 @@ class ReasonRequired(WorkflowError):
 MSG_CONCURRENT = N_("表单已被其他单位处理，请刷新后重试")
 
 
-class ConcurrentChange(NotAllowed, errors.Conflict):
+class ConcurrentChange(errors.Conflict):
     """The row changed since it was read (another unit or a colleague acted first): the action
     is refused like NotAllowed, but the answer is "refresh" (HTTP 409), not "you may not" (403)."""
 

@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from app.workflow.engine import WorkflowError
+from app.errors import DomainError
 from plugins.basic_info.commands import omitted_note, warnings_omitted_note
 
 
@@ -67,7 +67,7 @@ def import_package_command(org_code, files):
     uploads = [(Path(f).name, Path(f).read_bytes()) for f in files]
     try:
         report = import_packages(db.session, actor, uploads)
-    except WorkflowError as exc:
+    except DomainError as exc:
         raise click.ClickException(str(exc))
     print_report(report)
     if not report.ok:
@@ -96,7 +96,7 @@ def transition_command(org_code, action, all_forms, ids, reason):
             result = transition_all(db.session, actor, action)
         else:
             result = transition(db.session, actor, action, list(ids), reason=reason)
-    except WorkflowError as exc:
+    except DomainError as exc:
         raise click.ClickException(str(exc))
     click.echo(f"{label}：已处理 {result.count} 份表单")
     for form_id, why in sorted(result.skipped.items()):
