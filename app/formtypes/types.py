@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from app.errors import DomainError
-from app.i18n_text import gettext
+from app.i18n_text import N_, gettext
 from app.workflow.engine import Workflow
 
 
@@ -110,7 +110,7 @@ class FormType:
     code_column: Optional[str] = None
     code_label: Any = None
     # Pages: the menu and the printed report.
-    category: str = "普查表"
+    category: str = N_("普查表")
     icon: str = "fa-table"
     report_title: Optional[str] = None
     # History words of this type's own audit actions (the platform knows the generic ones).

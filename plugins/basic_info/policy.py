@@ -57,7 +57,8 @@ def edit_refusal(form, org, what):
         case = "returned_above" if form.stage == review.RETURNED else "submitted"
     else:
         case = "other"
-    return gettext(_EDIT_REFUSALS[case][what == "delete"])
+    deleting = what == "delete"
+    return gettext(_EDIT_REFUSALS[case][deleting])
 
 
 
