@@ -302,10 +302,16 @@ def _import_forms(session, actor, ft, org, package_id, results, stamp, report):
                           imported_at=now, updated_at=now, held_since=now,
                           package_id=package_id, document=doc)
             params.append(values)
-        ids = session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), params
-        ).scalars().all()
-        for (doc, outcome), form_id in zip(new, ids):
+        # One executemany without RETURNING, then the ids read back by uuid: on SQLite an
+        # INSERT … RETURNING of many rows runs once per row (no sentinel to batch on).
+        session.execute(insert(table), params)
+        new_uuids = [doc["uuid"] for doc, _outcome in new]
+        ids = {}
+        for start in range(0, len(new_uuids), 5000):
+            ids.update(session.execute(select(table.c.uuid, table.c.id).where(
+                table.c.uuid.in_(new_uuids[start:start + 5000]))).all())
+        for doc, outcome in new:
+            form_id = ids[doc["uuid"]]
             outcome.outcome, outcome.form_id = IMPORTED, form_id
             audit_rows.append(audit_values(
                 "import", ft.object_type, form_id, actor=actor, org_id=org.id, to_stage=initial,
@@ -349,7 +355,8 @@ def _import_forms(session, actor, ft, org, package_id, results, stamp, report):
                 row_params.append(row)
         if row_params:
             session.execute(insert(row_model.__table__), row_params)
-    record_many(session, audit_rows)
+    # Every row is the importing unit's: its path saves record_many the read.
+    record_many(session, [dict(row, scope_path=org.path) for row in audit_rows])
     for outcome in written:
         if warnings.get(outcome.uuid):
             report.set_warnings(outcome, warnings[outcome.uuid])
