@@ -18,6 +18,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import asc, desc, false, func, select
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from app import clock
 from app.audit import AuditEvent
@@ -486,7 +487,7 @@ class BasicInfoView(ModelView):
     order_columns = ORDER_COLUMNS
     search_columns = SEARCH_COLUMNS
     search_form_extra_fields = {
-        "stage": SelectField(_l("状态"), choices=[(s, _l(s)) for s in review.STATUS_LABELS]),
+        "stage": SelectField(_l("状态"), choices=[SelectChoice(s, _l(s)) for s in review.STATUS_LABELS]),
     }
     label_columns = LIST_LABELS
     formatters_columns = {"updated_at": lambda v: v.strftime("%Y-%m-%d %H:%M") if v else ""}
