@@ -35,7 +35,12 @@ def actor(session, code):
 
 
 def admin(session):
-    return session.scalars(select(PuchaUser).where(PuchaUser.org_id.is_(None))).first()
+    """The administrator: recognised by the administrator role, not by having no unit."""
+    from flask import current_app
+    from flask_appbuilder.security.sqla.models import Role
+
+    return session.scalars(select(PuchaUser).join(PuchaUser.roles).where(
+        Role.name == current_app.config["AUTH_ROLE_ADMIN"])).first()
 
 
 def package(*forms):
