@@ -2,6 +2,7 @@
 #   make run    install into .venv, create the SQLite database with the national org tree,
 #               accounts, an administrator and demo data, and serve on http://127.0.0.1:$(PORT)
 #   make test   install the test dependencies and run the whole test suite
+#   make test-fast  the same without browser, GUI and slow tests (PyInstaller build, URL walks)
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8080
@@ -10,7 +11,7 @@ DEMO ?= 1
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test setup serve install install-dev bench translations mail-worker
+.PHONY: run test test-fast setup serve install install-dev bench translations mail-worker
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,12 @@ mail-worker: install
 # most of the suite's time.
 test: install-dev translations
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# The lane for a quick check while editing: no Chromium, no Xvfb, no PyInstaller build and no
+# test marked slow (multi-second scenarios). `make test` stays the one that counts.
+FAST_MARKERS := not browser and not gui and not slow
+test-fast: install-dev translations
+	$(BIN)/python -m pytest -n auto -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python -m bench.run

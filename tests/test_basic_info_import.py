@@ -6,7 +6,6 @@ Runs on a copy of the national database; the importing units are real (330102 ä¸
 import hashlib
 import io
 import json
-import time
 import zipfile
 
 import pytest
@@ -22,6 +21,7 @@ from plugins.basic_info.commands import IMPORTED, REFUSED, UPDATED, import_packa
 from plugins.basic_info.models import BasicInfoColumnRow, BasicInfoForm, StoredPackage
 from plugins.basic_info.schema import SCHEMA, example_form
 from tests.support import hostile_packages
+from tests.support.statements import StatementCounter
 
 COUNTY, CITY, PROVINCE = "330102", "330100", "330000"
 
@@ -35,7 +35,12 @@ def actor(session, code):
 
 
 def admin(session):
-    return session.scalars(select(PuchaUser).where(PuchaUser.org_id.is_(None))).first()
+    """The administrator: recognised by the administrator role, not by having no unit."""
+    from flask import current_app
+    from flask_appbuilder.security.sqla.models import Role
+
+    return session.scalars(select(PuchaUser).join(PuchaUser.roles).where(
+        Role.name == current_app.config["AUTH_ROLE_ADMIN"])).first()
 
 
 def package(*forms):
@@ -304,9 +309,8 @@ HOSTILE = {
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
 def test_hostile_or_damaged_packages_are_refused_and_still_stored(app, session, kind):
     data = HOSTILE[kind](package(example_form()))
-    started = time.perf_counter()
-    report = import_packages(session, actor(session, COUNTY), [(f"{kind}.zip", data)])
-    elapsed = time.perf_counter() - started
+    with StatementCounter(session.get_bind()) as counter:
+        report = import_packages(session, actor(session, COUNTY), [(f"{kind}.zip", data)])
     (pkg,) = report.packages
     assert pkg.error and pkg.forms == [] and not report.ok
     assert pkg.error_code in (kind, "entry_too_large", "checksum", "bad_json") or kind == "not_zip", pkg.error_code
@@ -316,7 +320,9 @@ def test_hostile_or_damaged_packages_are_refused_and_still_stored(app, session, 
     assert stored.result["error"] == pkg.error
     assert len(json.dumps(stored.result, ensure_ascii=False).encode()) < 2048
     assert commands.stored_package_path(stored).read_bytes() == data
-    assert elapsed < 5, f"{kind} took {elapsed:.1f}s: refusals must be cheap"
+    # A refusal stores the package and its error and does no per-entry database work; the
+    # seconds it costs to read a hostile zip are bench/hostile.py's budget.
+    assert counter.count <= 10, f"{kind}: {counter.count} statements"
 
 
 def test_a_bad_package_does_not_hold_back_a_good_one(app, session):

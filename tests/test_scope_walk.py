@@ -174,6 +174,7 @@ def walk(app, client, headers, forms, as_json, secrets=(MARKER,)):
     return tried, leaks
 
 
+@pytest.mark.slow
 def test_county_cannot_reach_a_siblings_or_parents_forms(app, session, client, targets):
     before = snapshot(session, targets)
     login(client, session, ATTACKER)

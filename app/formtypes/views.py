@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from app.errors import DomainError, on_error_redirect
 from app.forms.package import MAX_PACKAGE_BYTES
@@ -333,7 +334,7 @@ def form_type_view(ft):
         "search_columns": list(ft.searched),
         "label_columns": listing.list_labels(ft),
         "search_form_extra_fields": {"stage": SelectField(
-            _l("状态"), choices=[(s, _l(s)) for s in (status.labels if status else ())])},
+            _l("状态"), choices=[SelectChoice(s, _l(s)) for s in (status.labels if status else ())])},
     }
     return type(ft.view_name, (FormTypeView,), attrs)
 

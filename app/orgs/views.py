@@ -14,6 +14,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from app import audit
@@ -112,8 +113,9 @@ class OrgAdminView(NamedEmptyChoice, ModelView):
     edit_columns = ["name"]
     label_columns = LABELS
     add_form_extra_fields = {
-        "kind": SelectField(_l("类型"), choices=[(k, _l(v)) for k, v in KIND_LABELS.items()
-                                                  if k != "national"],
+        "kind": SelectField(_l("类型"),
+                            choices=[SelectChoice(k, _l(v)) for k, v in KIND_LABELS.items()
+                                     if k != "national"],
                             validators=[DataRequired()]),
     }
     # FAB's form views read add_form_query_rel_fields (add_query_rel_fields is the REST API's).
