@@ -2,6 +2,12 @@
 import click
 from flask.cli import AppGroup
 
+from app.accounts import cli as accounts_cli
+from app.mail import cli as mail_cli
+from app.orgs import cli as orgs_cli
+from app.plugins import get_plugin_manager
+from app.workflow import cli as workflow_cli
+
 pucha_cli = AppGroup("pucha", help="普查报送系统管理命令")
 
 
@@ -60,12 +66,8 @@ def setup(demo):
 
 
 def _add_commands():
-    import importlib
-
-    from app.plugins import get_plugin_manager
-
-    for area in ("app.orgs", "app.accounts", "app.workflow", "app.mail"):
-        importlib.import_module(f"{area}.cli").register(pucha_cli)
+    for area in (orgs_cli, accounts_cli, workflow_cli, mail_cli):
+        area.register(pucha_cli)
     get_plugin_manager().hook.register_cli_commands(group=pucha_cli)
 
 

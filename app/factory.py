@@ -5,11 +5,25 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import config
 from app import errors, i18n_text, registry, request_guard, web_security
+# Imported for their tables as well as their views: models must be known to the metadata
+# before db.init_app.
+from app import audit  # noqa: F401
+from app.accounts import models as _accounts  # noqa: F401
+from app.accounts import views as accounts_views
+from app.audit_log import views as audit_log_views
+from app.cli import pucha_cli
 from app.formtypes import api as formtype_api
 from app.formtypes import views as formtype_views
 from app.extensions import db, mail
+from app.mail import models as _mail  # noqa: F401
+from app.mail import views as mail_views
+from app.orgs import models as _orgs  # noqa: F401
+from app.orgs import views as orgs_views
 from app.plugins import build_plugin_manager, get_plugin_manager, set_plugin_manager
+from app.public import views as public_views
+from app.workflow import views as workflow_views
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +36,6 @@ for _noisy in ("flask_appbuilder.models.filters", "flask_appbuilder.security.man
 
 def create_app(overrides=None, plugin_manager=None):
     """Build the Flask app. ``overrides`` replaces config values (tests use it)."""
-    import config
-
     app = Flask(__name__, template_folder="templates", static_folder="static")
     request_guard.install(app)
     errors.install_error_handlers(app)
@@ -39,12 +51,8 @@ def create_app(overrides=None, plugin_manager=None):
         plugin_manager = get_plugin_manager()
     set_plugin_manager(plugin_manager)
     app.extensions["pucha.plugins"] = plugin_manager
-
-    # Models must be imported before the tables are known to the metadata.
-    from app import audit  # noqa: F401
-    from app.accounts import models as _accounts  # noqa: F401
-    from app.orgs import models as _orgs  # noqa: F401
-    from app.mail import models as _mail  # noqa: F401
+    # Collected and validated once: a malformed or duplicate registration stops start-up here.
+    registry.install(app, plugin_manager)
 
     db.init_app(app)
     mail.init_app(app)
@@ -63,21 +71,18 @@ def create_app(overrides=None, plugin_manager=None):
         plugin_manager.hook.register_apis(appbuilder=appbuilder)
         appbuilder.post_init()
 
-    from app.cli import pucha_cli
-
     app.cli.add_command(pucha_cli)
     return app
 
 
-PLATFORM_AREAS = ("app.public", "app.orgs", "app.accounts", "app.workflow", "app.mail",
-                  "app.audit_log")
+# The platform's own areas, in menu order.
+PLATFORM_VIEWS = (public_views, orgs_views, accounts_views, workflow_views, mail_views,
+                  audit_log_views)
 
 
 def _register_platform_views(appbuilder):
-    import importlib
-
-    for area in PLATFORM_AREAS:
-        importlib.import_module(f"{area}.views").register(appbuilder)
+    for area in PLATFORM_VIEWS:
+        area.register(appbuilder)
 
 
 __all__ = ["create_app", "build_plugin_manager"]

@@ -124,13 +124,17 @@ def app(request, tmp_path):
 
 @pytest.fixture
 def plugin(app):
+    from app import registry
     from app.plugins import get_plugin_manager
 
     pm = get_plugin_manager()
     p = ThrowawayPlugin()
     pm.register(p, name="throwaway-workflow")
+    # The registry is collected once when the app is built: collect again with the plugin.
+    registry.install(app, pm)
     yield p
     pm.unregister(name="throwaway-workflow")
+    registry.install(app, pm)
 
 
 @pytest.fixture

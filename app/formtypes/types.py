@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from app.errors import DomainError
 from app.i18n_text import N_, gettext
-from app.workflow.engine import Workflow
+from app.workflow.model import Workflow
 
 
 class FormPolicy:
