@@ -558,6 +558,9 @@ class Table(Bilingual):
     help: str = ""
     label_en: str = ""
     help_en: str = ""
+    # What one row stands for ("栏目（系统）" in basic_info): messages about 无 rows name it.
+    item_label: str = "条目"
+    item_label_en: str = "entry"
 
     def __post_init__(self):
         names = [c.name for c in self.columns]
@@ -576,6 +579,10 @@ class Table(Bilingual):
     def slots(self) -> list:
         """Every (group, slot) pair in display order."""
         return [(g, s) for g in self.groups for s in g.slots]
+
+    @property
+    def text_item_label(self) -> Phrase:
+        return pair(self.item_label, self.item_label_en)
 
     def slot_label(self, group: Group, slot: Slot) -> Phrase:
         return _t("%(group)s—%(slot)s", group=group.text_label, slot=slot.text_label)
@@ -885,8 +892,9 @@ class FormSchema(Bilingual):
                                "type")]
         if len(rows) < table.min_rows:
             return [FieldError(path, slot_label(), _t(
-                '%(slot)s至少应填写 %(min)s 行；确无此类栏目（系统）请在名称中填写"%(none)s"',
-                slot=slot_label(), min=table.min_rows, none=NONE_VALUE), "rows")]
+                '%(slot)s至少应填写 %(min)s 行；确无此类%(item)s请在%(column)s中填写"%(none)s"',
+                slot=slot_label(), min=table.min_rows, item=table.text_item_label,
+                column=table.column(table.none_column).text_label, none=NONE_VALUE), "rows")]
         if len(rows) > table.max_rows:
             return [FieldError(path, slot_label(), _t("%(slot)s最多填写 %(max)s 行，现有 %(count)s 行",
                                                     slot=slot_label(), max=table.max_rows,
@@ -913,8 +921,9 @@ class FormSchema(Bilingual):
                     errors.append(FieldError(
                         f"{row_path}.{table.none_column}",
                         _cell_label(row_label(), table.column(table.none_column)), _t(
-                            '%(slot)s已填写了栏目（系统），第 %(row)s 行不应再填写"%(none)s"，请删除该行',
-                            slot=slot_label(), row=i + 1, none=NONE_VALUE),
+                            '%(slot)s已填写了%(item)s，第 %(row)s 行不应再填写"%(none)s"，请删除该行',
+                            slot=slot_label(), item=table.text_item_label, row=i + 1,
+                            none=NONE_VALUE),
                         "none_conflict"))
                 for col in table.columns:
                     cell = row.get(col.name, "")
@@ -937,8 +946,8 @@ class FormSchema(Bilingual):
                 code, message = problem
                 cell_label = _cell_label(row_label(), col)
                 if code == "required" and col.name == table.none_column:
-                    message = _t('请填写%(cell)s；确无此类栏目（系统）请填写"%(none)s"',
-                                 cell=cell_label, none=NONE_VALUE)
+                    message = _t('请填写%(cell)s；确无此类%(item)s请填写"%(none)s"',
+                                 cell=cell_label, item=table.text_item_label, none=NONE_VALUE)
                 errors.append(FieldError(f"{row_path}.{col.name}", cell_label, message, code))
         return errors
 

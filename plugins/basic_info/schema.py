@@ -89,6 +89,8 @@ COLUMNS_TABLE = Table(
     label="栏目（系统）基本信息表",
     help='每类栏目（系统）填写名称和地址，可填多行；网站确无此类栏目时名称填写"无"，地址填写"无"或留空',
     label_en="Column (System) Basic Information Form",
+    item_label="栏目（系统）",
+    item_label_en="column (system)",
     help_en="For each kind of column (system) give its name and address, one row each; where the "
             "site has none of a kind, write \"无\" (none) as the name and leave the address empty or "
             "write \"无\" there too",
