@@ -5,7 +5,7 @@ user's language inside a request, Chinese in the CLI) and ``error.status`` its H
 web view, the REST API and the CLI do not catch it themselves: ``install_error_handlers`` maps it
 for every request — a JSON body ``{"message", "status"}`` under ``/api/`` (and for clients that
 ask for JSON), a flashed message and a redirect back for pages — and the CLI wrapper
-(``cli_errors``) prints it and exits 1. Before answering, the request's session is rolled back,
+prints it and exits 1. Before answering, the request's session is rolled back,
 so a refusal can never leave half-done work in the session the next request reuses.
 
 Where a page goes back to after a refusal is the view's choice, made with ``on_error_redirect``
@@ -15,7 +15,6 @@ else the home page.
 import functools
 from urllib.parse import urlsplit
 
-import click
 from flask import current_app, flash, g, jsonify, redirect, request
 from flask_appbuilder.api import safe
 
@@ -149,16 +148,3 @@ class _Raised:
 
 def install_error_handlers(app):
     app.register_error_handler(DomainError, handle_domain_error)
-
-
-def cli_errors(command):
-    """Decorate a click command: a DomainError becomes the command's error message (exit 1)."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except DomainError as error:
-            raise click.ClickException(str(error)) from None
-
-    return wrapper

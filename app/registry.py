@@ -4,7 +4,7 @@ The platform reads form types, workflows, file generators and public links only 
 module, so it never names a form type itself.
 """
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from flask import current_app, has_app_context
 

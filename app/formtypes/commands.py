@@ -11,6 +11,7 @@ anything is written.
 from sqlalchemy import delete, insert, select
 
 from app.audit import audit_values, record_many
+from app.errors import Invalid
 from app.i18n_text import N_, gettext, localize
 from app.keys import whole_number
 from app.orgs.scope import load_scoped, scope_clause
@@ -41,20 +42,20 @@ def error_dict(error):
     return {"path": error.path, "label": localize(error.label), "message": localize(error.message)}
 
 
-class FormInvalid(FormError):
+class FormInvalid(FormError, Invalid):
     """The document failed the schema; ``errors`` lists every problem (``FieldError``)."""
 
     status = 422
 
     def __init__(self, errors):
-        self.errors = list(errors)
-        first = gettext("；").join(localize(e.message) for e in self.errors[:3])
-        if len(self.errors) > 3:
-            message = gettext("表单填写有误等 %(count)s 处：%(first)s", count=len(self.errors),
+        errors = list(errors)
+        first = gettext("；").join(localize(e.message) for e in errors[:3])
+        if len(errors) > 3:
+            message = gettext("表单填写有误等 %(count)s 处：%(first)s", count=len(errors),
                               first=first)
         else:
             message = gettext("表单填写有误：%(first)s", first=first)
-        super().__init__(message)
+        super().__init__(message, errors)
 
     def error_dicts(self):
         return [error_dict(e) for e in self.errors]

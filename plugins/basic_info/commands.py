@@ -9,23 +9,17 @@ refusal is an ``app.errors`` DomainError whose ``str()`` is a sentence for the u
 from app.formtypes import commands as forms
 from app.formtypes import imports
 from app.formtypes.commands import FormError, FormInvalid
-from app.formtypes.imports import stored_package_path, upload_budget
+from app.formtypes.imports import stored_package_path
 from app.formtypes.reports import (IMPORTED, OUTCOME_LABELS, REFUSED,
                                    REPORT_ERRORS_PER_FORM, REPORT_ERRORS_PER_UPLOAD,
                                    REPORT_MESSAGE_CHARS, REPORT_TITLE_CHARS,
                                    REPORT_WARNINGS_PER_FORM, REPORT_WARNINGS_PER_UPLOAD, UPDATED,
                                    FormOutcome, ImportReport, PackageReport, omitted_note,
                                    warnings_omitted_note)
-from app.workflow.engine import bulk_candidates as workflow_bulk_candidates
 from app.workflow.engine import bulk_counts as workflow_bulk_counts
 from plugins.basic_info.form_type import FORM
 from plugins.basic_info.models import WORKFLOW
 from plugins.basic_info.policy import DuplicateSite
-
-OBJECT_TYPE = FORM.object_type
-BULK_TRANSITIONS = tuple(t.name for t in WORKFLOW.bulk_transitions)
-MAX_SELECTED = forms.MAX_SELECTED
-
 
 def import_packages(session, actor, files):
     """Import uploaded packages as ``actor``'s unit; ``files`` is ``[(filename, bytes), ...]``
@@ -54,11 +48,6 @@ def transition_selected(session, actor, name, ids, reason=None, expected_version
                                      expected_versions=expected_versions)
 
 
-def bulk_candidates(actor_org, name):
-    """SQL selecting the ids ``actor_org``'s 全部提交 / 全部审核 takes (the workflow's rule)."""
-    return workflow_bulk_candidates(WORKFLOW, name, actor_org)
-
-
 def bulk_counts(session, org):
     """{name: (taken, returned_left_out)} for 全部提交 / 全部审核 of ``org`` now."""
     return workflow_bulk_counts(session, WORKFLOW, org)
@@ -73,16 +62,11 @@ def delete_form(session, actor, form_id, expected_version):
     return forms.delete_form(session, actor, FORM, form_id, expected_version)
 
 
-def document_diff(old_doc, new_doc):
-    return forms.document_diff(FORM, old_doc, new_doc)
-
-
 __all__ = [
     "FormError", "FormInvalid", "DuplicateSite", "FormOutcome", "PackageReport", "ImportReport",
     "IMPORTED", "UPDATED", "REFUSED", "OUTCOME_LABELS", "import_packages", "transition",
-    "transition_all", "transition_selected", "bulk_counts", "bulk_candidates", "edit_form",
-    "delete_form", "document_diff", "stored_package_path", "purge_refused_packages",
-    "upload_budget", "omitted_note", "warnings_omitted_note", "REPORT_ERRORS_PER_FORM",
+    "transition_all", "transition_selected", "bulk_counts", "edit_form",
+    "delete_form", "stored_package_path", "purge_refused_packages", "omitted_note", "warnings_omitted_note", "REPORT_ERRORS_PER_FORM",
     "REPORT_ERRORS_PER_UPLOAD", "REPORT_MESSAGE_CHARS", "REPORT_TITLE_CHARS",
-    "REPORT_WARNINGS_PER_FORM", "REPORT_WARNINGS_PER_UPLOAD", "OBJECT_TYPE", "MAX_SELECTED",
+    "REPORT_WARNINGS_PER_FORM", "REPORT_WARNINGS_PER_UPLOAD",
 ]
