@@ -1,0 +1,210 @@
+"""The real window with several form types: the 新建 menu offers each type of the catalogue, the
+list names each form's type, and the generic editor fills any schema, rows of every table
+included. The sample external plugin's form, filled here and packaged, imports in the web app."""
+import io
+import shutil
+
+import pytest
+
+from tests.support.accounts import login
+from tests.support.filler_types import (CHECK_SCHEMA_CODE, activate, forget, install_sample_plugin,
+                                        install_schema_distribution)
+from tests.test_filler_gui import ScriptedDialogs, click, select_tab, type_into
+
+pytestmark = pytest.mark.gui
+
+
+class ChoosingDialogs(ScriptedDialogs):
+    def ask_choice(self, title, message, options):
+        return self._next("choice", title, tuple(options))
+
+
+@pytest.fixture
+def app_with_types(xvfb_display, tmp_path, monkeypatch, request):
+    from filler.core.catalog import load_catalog
+    from filler.core.settings import Settings
+    from filler.gui.app import FillerApp
+
+    site = tmp_path / "site"
+    install_sample_plugin(site)
+    install_schema_distribution(site, "pucha_check_note", "site_check_note", CHECK_SCHEMA_CODE)
+    activate(site, monkeypatch)
+    monkeypatch.setenv("PUCHA_FILLER_HOME", str(tmp_path / "home"))
+    settings = Settings(path=tmp_path / "home" / "settings.json", data_dir=str(tmp_path / "data"))
+    dialogs = ChoosingDialogs()
+    request.addfinalizer(lambda: forget("pucha_check_note"))
+    app = FillerApp(settings, dialogs=dialogs, check_updates=False, catalog=load_catalog()).start()
+    request.addfinalizer(lambda: app.running and app.quit())
+    app.pump()
+    return app, dialogs, tmp_path
+
+
+def new_from_menu(app, label):
+    """Pick ``label`` on the 新建 menu (the menu bar's entry sends this event)."""
+    event = next(e for e in app.main.new_menu_events() if e.split("::")[0] == label)
+    app.main.window.write_event_value(event, None)
+    app.pump()
+    return next(e for e in app.editors.values() if e.is_new)
+
+
+def test_the_new_menu_offers_every_type_and_the_sample_plugin_form_is_filled_and_imported(
+        app_with_types, national_db_file):
+    from filler.gui import editor as E
+    from filler.gui import main_window as M
+
+    app, dialogs, tmp_path = app_with_types
+    main = app.main.window
+    labels = [event.split("::")[0] for event in app.main.new_menu_events()]
+    assert labels[0] == app.catalog.schemas[0].label
+    assert {"网站整改记录", "网站检查记录"} <= set(labels)
+    # The menu bar's 新建 holds the same entries.
+    menu_bar = main["-MENU-"].MenuDefinition
+    assert menu_bar[0][0].startswith("新建") and [e.split("::")[0] for e in menu_bar[0][1]] == labels
+    # The 新建 button pops the same menu up instead of guessing a type.
+    click(app, main, M.NEW)
+    menu = app.main.popped_menu
+    assert [menu.entrycget(i, "label") for i in range(menu.index("end") + 1)] == labels
+    menu.unpost()
+    assert app.editors == {}
+
+    editor = new_from_menu(app, "网站整改记录")
+    window = editor.window
+    assert editor.schema.name == "sample_rectification_note" and editor.groups == {}
+    assert "网站整改记录" in window.TKroot.title()
+    for name, value in (("site_name", "上城区政府网"), ("home_url", "http://www.hzsc.gov.cn/"),
+                        ("note", "已修复首页死链 3 处")):
+        type_into(app, window, (E.FIELD, name), value)
+    click(app, window, E.SAVE)
+    assert "校验通过" in window[E.STATUS].get()
+    note_uuid = editor.uuid
+    click(app, window, E.CLOSE)
+    listed = {s.uuid: s for s in app.main.summaries}
+    assert listed[note_uuid].type_label == "网站整改记录" and listed[note_uuid].valid
+    index = [s.uuid for s in app.main.summaries].index(note_uuid)
+    assert main[M.TABLE].Values[index][-1] == "网站整改记录"
+
+    # 生成文件 with nothing selected, forms of two types listed: which type is asked (a package
+    # holds one type), among the types that have forms.
+    from plugins.basic_info.schema import example_form
+
+    app.store.add_document(example_form())
+    app.main.refresh()
+    out = tmp_path / "整改记录.zip"
+    dialogs.answers += ["网站整改记录", str(out)]
+    main[M.TABLE].update(select_rows=[])
+    app.pump()
+    click(app, main, M.EXPORT)
+    from app.forms.package import read_package
+
+    package = read_package(out)
+    assert package.form_type == "sample_rectification_note" and list(package.files) == [note_uuid]
+    assert dialogs.messages("choice")[-1][2] == (app.catalog.schemas[0].label, "网站整改记录")
+    # Both types selected: refused, one package holds one type.
+    main[M.TABLE].update(select_rows=[0, 1])
+    app.pump()
+    click(app, main, M.EXPORT)
+    assert "所选表单属于不同的表" in dialogs.messages("error")[-1][1]
+
+    # The web app imports the filler's package through the plugin's own form type.
+    from app.factory import create_app
+    from app.plugins import build_plugin_manager, set_plugin_manager
+    from tests.conftest import base_overrides
+
+    db_path = tmp_path / "pucha.db"
+    shutil.copy(national_db_file, db_path)
+    application = create_app(base_overrides(f"sqlite:///{db_path}", tmp_path),
+                             plugin_manager=build_plugin_manager())
+    try:
+        with application.app_context():
+            from app.accounts.provisioning import sync_roles
+            from app.extensions import db
+            from pucha_sample_plugin.plugin import RectificationNote
+
+            db.create_all()
+            sync_roles()
+            county = application.test_client()
+            login(county, db.session, "330102")
+            page = county.post("/sample_rectification_note/upload",
+                               data={"packages": (io.BytesIO(out.read_bytes()), out.name)},
+                               content_type="multipart/form-data").get_data(as_text=True)
+            assert "已导入" in page
+            row = db.session.query(RectificationNote).one()
+            assert row.uuid == note_uuid and row.note == "已修复首页死链 3 处"
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        set_plugin_manager(None)
+
+
+def test_the_generic_editor_fills_every_table_of_a_schema(app_with_types):
+    from app.forms.package import read_package, validate_forms
+    from filler.gui import editor as E
+
+    app, dialogs, tmp_path = app_with_types
+    editor = new_from_menu(app, "网站检查记录")
+    window, schema = editor.window, editor.schema
+    assert set(editor.groups) == {"problems.content", "problems.service", "fixes.all"}
+    assert editor.tab_titles == {"problems.content": "发现的问题：内容问题",
+                                 "problems.service": "发现的问题：服务问题", "fixes.all": "整改措施"}
+    type_into(app, window, (E.FIELD, "site_name"), "上城区政府网")
+    type_into(app, window, (E.FIELD, "home_url"), "http://www.hzsc.gov.cn/")
+    window[(E.FIELD, "checked")].update("是")
+    window.write_event_value((E.FIELD, "checked"), "是")
+    app.pump()
+
+    def fill(gid, slot_label, *cells, add=True):
+        window[(E.ROW_SLOT, gid)].update(slot_label)
+        if add:
+            click(app, window, (E.ROW_ADD, gid))
+        table = editor.groups[gid][0]
+        for index, (column, value) in enumerate(zip(table.columns, cells)):
+            key = E.row_key(gid, index)
+            if E.picks(column):  # a drop-down: the pick is the answer
+                window[key].update(value)
+                window.write_event_value(key, value)
+                app.pump()
+            else:
+                type_into(app, window, key, value)
+
+    content = "problems.content"
+    select_tab(app, window, content)
+    # The blank row a new form starts with is the first one typed into.
+    window[(E.TABLE, content)].update(select_rows=[0])
+    app.pump()
+    fill(content, "死链", "首页死链", "http://www.hzsc.gov.cn/a/", "严重", add=False)
+    fill(content, "死链", "栏目页死链", "www.hzsc.gov.cn/b/", "一般")
+    assert "死链第 2 行问题网址应为以 http://" in window[(E.ROW_ERROR, content)].get()
+    type_into(app, window, E.row_key(content, 1), "http://www.hzsc.gov.cn/b/")
+    assert window[(E.ROW_ERROR, content)].get() == ""
+    fill(content, "死链", "多余的一行", "http://www.hzsc.gov.cn/c/", "一般")
+    click(app, window, (E.ROW_DELETE, content))
+    editor.selected[content] = None
+    window[(E.ROW_SLOT, content)].update("长期未更新")
+    click(app, window, (E.ROW_NONE, content))
+    assert editor.document["problems"]["content"]["stale"] == [{"what": "无", "where": "无", "level": "无"}]
+
+    service = "problems.service"
+    select_tab(app, window, service)
+    window[(E.TABLE, service)].update(select_rows=[0])
+    app.pump()
+    fill(service, "留言未回复", "留言 3 天未回复", "http://www.hzsc.gov.cn/ly/", "一般", add=False)
+    fixes = "fixes.all"
+    select_tab(app, window, fixes)
+    window[(E.TABLE, fixes)].update(select_rows=[0])
+    app.pump()
+    fill(fixes, "措施", "修复死链", "是", add=False)
+    fill(fixes, "措施", "回复留言", "否")
+    assert [row[2:4] for row in window[(E.TABLE, fixes)].Values] == [["修复死链", "是"], ["回复留言", "否"]]
+
+    click(app, window, E.SAVE)
+    assert "校验通过" in window[E.STATUS].get(), window[E.STATUS].get()
+    saved = app.store.load(editor.uuid).document
+    assert [r["what"] for r in saved["problems"]["content"]["dead_link"]] == ["首页死链", "栏目页死链"]
+    assert saved["fixes"]["all"]["steps"] == [{"step": "修复死链", "done": "是"}, {"step": "回复留言", "done": "否"}]
+
+    out = tmp_path / "检查记录.zip"
+    dialogs.answers.append(str(out))
+    click(app, window, E.EXPORT)
+    package = read_package(out)
+    assert package.form_type == "site_check_note"
+    assert all(result.ok for result in validate_forms(package, schema))
