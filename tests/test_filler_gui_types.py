@@ -28,11 +28,12 @@ def app_with_types(xvfb_display, tmp_path, monkeypatch, request):
     site = tmp_path / "site"
     install_sample_plugin(site)
     install_schema_distribution(site, "pucha_check_note", "site_check_note", CHECK_SCHEMA_CODE)
+    install_schema_distribution(site, "pucha_broken_schema", "broken_note", "raise ImportError('缺少依赖 foo')\n")
     activate(site, monkeypatch)
     monkeypatch.setenv("PUCHA_FILLER_HOME", str(tmp_path / "home"))
     settings = Settings(path=tmp_path / "home" / "settings.json", data_dir=str(tmp_path / "data"))
     dialogs = ChoosingDialogs()
-    request.addfinalizer(lambda: forget("pucha_check_note"))
+    request.addfinalizer(lambda: forget("pucha_check_note", "pucha_broken_schema"))
     app = FillerApp(settings, dialogs=dialogs, check_updates=False, catalog=load_catalog()).start()
     request.addfinalizer(lambda: app.running and app.quit())
     app.pump()
@@ -54,6 +55,8 @@ def test_the_new_menu_offers_every_type_and_the_sample_plugin_form_is_filled_and
 
     app, dialogs, tmp_path = app_with_types
     main = app.main.window
+    # The plugin that failed to load is named under the list; the other types work.
+    assert "无法载入表单类型“pucha_broken_schema”" in main[M.STATUS].get()
     labels = [event.split("::")[0] for event in app.main.new_menu_events()]
     assert labels[0] == app.catalog.schemas[0].label
     assert {"网站整改记录", "网站检查记录"} <= set(labels)
@@ -82,6 +85,14 @@ def test_the_new_menu_offers_every_type_and_the_sample_plugin_form_is_filled_and
     assert listed[note_uuid].type_label == "网站整改记录" and listed[note_uuid].valid
     index = [s.uuid for s in app.main.summaries].index(note_uuid)
     assert main[M.TABLE].Values[index][-1] == "网站整改记录"
+    # Opened from the list, it comes back in its own schema's editor.
+    main[M.TABLE].update(select_rows=[index])
+    app.pump()
+    click(app, main, M.OPEN)
+    reopened = app.editors[note_uuid]
+    assert reopened.schema.name == "sample_rectification_note"
+    assert reopened.window[(E.FIELD, "note")].get() == "已修复首页死链 3 处"
+    click(app, reopened.window, E.CLOSE)
 
     # 生成文件 with nothing selected, forms of two types listed: which type is asked (a package
     # holds one type), among the types that have forms.
