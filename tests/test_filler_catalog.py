@@ -222,6 +222,22 @@ def test_excel_of_no_known_type_is_refused(tmp_path, types):
     with pytest.raises(ExcelError, match="不符合.*中任何一种表"):
         detect_schema(path, catalog.schemas)
 
+    # A template of a known type with one header edited is still recognised, so that the import
+    # can say which header is missing.
+    from openpyxl import load_workbook
+
+    from filler.core.excel import plan_import
+
+    template = write_template(BUILTIN, tmp_path / "模板.xlsx")
+    wb = load_workbook(template)
+    headers = [c.value for c in wb["网站基本信息"][1]]
+    wb["网站基本信息"].cell(row=1, column=headers.index("办公地址") + 1, value="地址")
+    wb.save(template)
+    assert detect_schema(template, catalog.schemas) is BUILTIN
+    result = plan_import(FormStore(tmp_path / "data", catalog.schemas), template)
+    assert [e.text() for e in result.errors] == [
+        "「网站基本信息」第 1 行：缺少表头“办公地址”，请使用填报客户端生成的模板，不要修改表头"]
+
 
 # -- the command line --------------------------------------------------------------------------
 

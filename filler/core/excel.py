@@ -473,9 +473,10 @@ def _header(ws) -> set:
 
 
 def detect_schema(path, schemas) -> FormSchema:
-    """The form type a filled workbook is of: the one whose sheets and headers it has (the
-    workbook names no type, so a template made by any version of the filler is recognised).
-    With one schema, that one (a wrong workbook is then reported header by header on import)."""
+    """The form type a filled workbook is of: the one whose sheets and headers it has most of
+    (the workbook names no type, so a template made by any version of the filler is
+    recognised). With one schema, that one (a wrong workbook is then reported header by header
+    on import)."""
     schemas = list(schemas)
     if len(schemas) == 1:
         return schemas[0]
@@ -485,20 +486,29 @@ def detect_schema(path, schemas) -> FormSchema:
     finally:
         wb.close()
 
-    def fits(schema) -> bool:
-        wanted = {SITES_SHEET: {KEY_HEADER} | {f.label for f in schema.filler_fields()}}
+    def wanted(schema) -> dict:
+        need = {SITES_SHEET: {KEY_HEADER} | {f.label for f in schema.filler_fields()}}
         for table, sheet in table_sheets(schema):
-            wanted[sheet] = set(_row_headers(table))
-        return all(sheet in headers and need <= headers[sheet] for sheet, need in wanted.items())
+            need[sheet] = set(_row_headers(table))
+        return need
 
-    fitting = [schema for schema in schemas if fits(schema)]
-    if not fitting:
+    def share(schema) -> float:
+        """How much of what the type's workbook has this one has (1.0: all of it)."""
+        need = wanted(schema)
+        found = sum(len(labels & headers.get(sheet, set())) for sheet, labels in need.items())
+        return found / sum(len(labels) for labels in need.values())
+
+    scores = [(share(schema), sum(len(labels) for labels in wanted(schema).values()), schema)
+              for schema in schemas]
+    # A type whose headers are a part of another's fits that one's workbook too: the one that
+    # uses most of the workbook is meant. A workbook with a header or two edited is still
+    # recognised, so that the import can name what is missing.
+    best, _size, schema = max(scores, key=lambda item: item[:2])
+    if best < 0.5:
         raise ExcelError(f"“{Path(path).name}”不是填报客户端的 Excel 模板，或它的表头被修改过：它不符合"
                          + "、".join(f"“{s.label}”" for s in schemas)
                          + "中任何一种表。请使用填报客户端“下载Excel模板”生成的模板")
-    # A form type whose headers are a part of another's fits that one's workbook too: the one
-    # that uses most of the workbook is meant.
-    return max(fitting, key=lambda s: len(s.filler_fields()) + sum(len(t.columns) for t in s.tables))
+    return schema
 
 
 def read_workbook(schema: FormSchema, path, folder: Optional[FolderIndex] = None) -> ExcelImport:
