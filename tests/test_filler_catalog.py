@@ -67,11 +67,29 @@ def test_catalogue_has_the_builtin_and_the_installed_packaged_types(types):
     assert "web_only_note" not in by_name  # no package folder: not a form of the filler
     # The broken plugin is reported in Chinese and the others still load.
     assert len(catalog.problems) == 1
-    assert "无法载入表单类型“pucha_broken_schema”" in catalog.problems[0]
+    assert "无法载入表单类型“broken_note”（pucha_broken_schema）" in catalog.problems[0]
     assert "缺少依赖 foo" in catalog.problems[0] and "已跳过" in catalog.problems[0]
     assert catalog.get("网站检查记录") is by_name["site_check_note"]
     with pytest.raises(Exception, match="没有表单类型“nothing”"):
         catalog.get("nothing")
+
+
+def test_catalogue_names_a_module_without_a_schema_and_a_second_definition(tmp_path, monkeypatch):
+    site = tmp_path / "other-site"
+    install_schema_distribution(site, "pucha_no_schema", "no_schema", "VALUE = 1\n")
+    install_schema_distribution(site, "pucha_same_name", "sitecheck_copy",
+                                CHECK_SCHEMA_CODE.replace('label="网站检查记录"', 'label="另一份检查记录"'))
+    install_schema_distribution(site, "pucha_check_note", "site_check_note", CHECK_SCHEMA_CODE)
+    activate(site, monkeypatch)
+    try:
+        catalog = load_catalog()
+    finally:
+        forget("pucha_no_schema", "pucha_same_name", "pucha_check_note")
+    assert [s.label for s in catalog if s.name == "site_check_note"] == ["网站检查记录"]
+    assert catalog.problems == [
+        "无法载入表单类型“no_schema”（pucha_no_schema）：“no_schema”（pucha_no_schema）中没有表单定义"
+        "（应有 SCHEMA = FormSchema(...)）（已跳过，其他表单类型不受影响）",
+        "表单类型“site_check_note”重复（“sitecheck_copy”（pucha_same_name）），已跳过，使用先找到的定义"]
 
 
 def test_catalogue_without_installed_plugins_is_the_builtin_one():

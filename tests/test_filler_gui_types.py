@@ -56,7 +56,7 @@ def test_the_new_menu_offers_every_type_and_the_sample_plugin_form_is_filled_and
     app, dialogs, tmp_path = app_with_types
     main = app.main.window
     # The plugin that failed to load is named under the list; the other types work.
-    assert "无法载入表单类型“pucha_broken_schema”" in main[M.STATUS].get()
+    assert "无法载入表单类型“broken_note”（pucha_broken_schema）" in main[M.STATUS].get()
     labels = [event.split("::")[0] for event in app.main.new_menu_events()]
     assert labels[0] == app.catalog.schemas[0].label
     assert {"网站整改记录", "网站检查记录"} <= set(labels)

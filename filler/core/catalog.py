@@ -85,7 +85,7 @@ class Catalog:
 def _schema_of(loaded, where: str) -> FormSchema:
     schema = loaded if isinstance(loaded, FormSchema) else getattr(loaded, "SCHEMA", None)
     if not isinstance(schema, FormSchema):
-        raise TypeError(f"{where} 中没有表单定义（应有 SCHEMA = FormSchema(...)）")
+        raise TypeError(f"{where}中没有表单定义（应有 SCHEMA = FormSchema(...)）")
     return schema
 
 
@@ -113,7 +113,8 @@ def _load(where: str, load, problems: list) -> Optional[FormSchema]:
     try:
         return _schema_of(load(), where)
     except Exception as exc:  # a broken plugin must not take the other form types with it
-        problems.append(f"无法载入表单类型“{where}”：{exc}（已跳过，其他表单类型不受影响）")
+        why = str(exc) or type(exc).__name__
+        problems.append(f"无法载入表单类型{where}：{why}（已跳过，其他表单类型不受影响）")
         return None
 
 
@@ -123,9 +124,10 @@ def load_catalog(package: str = BUILTIN_PACKAGE, group: str = ENTRY_POINT_GROUP,
     problems = []
     found = []
     for module in _builtin_modules(package):
-        found.append((module, _load(module, lambda m=module: importlib.import_module(m), problems)))
+        found.append((module, _load(f"“{module}”", lambda m=module: importlib.import_module(m), problems)))
     for ep in sorted(entry_points(group=group), key=lambda e: e.name):
-        found.append((ep.value, _load(ep.value, ep.load, problems)))
+        where = f"“{ep.name}”（{ep.value}）"
+        found.append((where, _load(where, ep.load, problems)))
     found += [(s.name, s) for s in extra]
     catalog = Catalog(problems=problems)
     seen = {}
