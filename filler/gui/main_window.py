@@ -72,7 +72,7 @@ class MainController:
                             background_color="#fff3cd", size=(100, 2))),
              sg.pin(sg.Button("打开下载页", key=UPDATE_OPEN, visible=False))],
             buttons,
-            [sg.Table(values=[], headings=TABLE_HEADINGS, key=TABLE, col_widths=[30, 34, 16, 16, 24, 30],
+            [sg.Table(values=[], headings=TABLE_HEADINGS, key=TABLE, col_widths=[26, 30, 16, 16, 22, 26],
                       auto_size_columns=False, num_rows=20, enable_events=True, justification="left",
                       select_mode=sg.TABLE_SELECT_MODE_EXTENDED, expand_x=True, expand_y=True,
                       tooltip="可按住 Ctrl 或 Shift 选择多份表单")],
