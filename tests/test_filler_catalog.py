@@ -303,3 +303,60 @@ def test_cli_lists_the_types_and_takes_one(tmp_path, site):
     # Today's invocation, no type named: the first type, as before.
     out = run_cli(tmp_path, site, "--data-dir", str(data), "pack", "--out", str(tmp_path / "基本.zip"))
     assert out.returncode == 0 and read_package(tmp_path / "基本.zip").form_type == BUILTIN.name
+
+
+# -- the web app imports what the filler makes of an external type with tables ---------------------
+
+
+def test_a_two_table_type_goes_from_excel_through_the_filler_into_the_web_app(tmp_path, monkeypatch,
+                                                                             national_db_file):
+    """As tests/test_filler_roundtrip.py for the built-in type: Excel batch entry and the store
+    make the forms, the filler packs them, the web app imports them through the plugin's own
+    form type, every row of both tables intact."""
+    from openpyxl import load_workbook
+
+    from tests.support.filler_types import import_in_web_app, install_check_plugin
+
+    site = tmp_path / "site"
+    install_check_plugin(site)
+    activate(site, monkeypatch)
+    catalog = load_catalog()
+    check = catalog.get("site_check_note")
+    store = FormStore(tmp_path / "data", catalog.schemas).ensure()
+    typed = store.add_document(check_note(check), form_type=check.name)
+
+    # A second website through the Excel template: the first one exported, its rows re-keyed.
+    sheet, _count, _broken = export_workbook(store, tmp_path / "导出.xlsx", form_type=check.name)
+    wb = load_workbook(sheet)
+    sites = wb["网站基本信息"]
+    sites.cell(row=3, column=1, value=2)
+    for column, value in enumerate(["上城区民政局", "http://mzj.hzsc.gov.cn/", "否"], start=2):
+        sites.cell(row=3, column=column, value=value)
+    for name in ("问题信息", "整改措施信息"):
+        ws = wb[name]
+        last = ws.max_row
+        for r in range(2, last + 1):
+            if ws.cell(row=r, column=1).value == 1:
+                for c in range(1, ws.max_column + 1):
+                    ws.cell(row=r + last, column=c, value=ws.cell(row=r, column=c).value)
+                ws.cell(row=r + last, column=1, value=2)
+    wb.save(sheet)
+    result = import_workbook(store, sheet)
+    assert result.errors == [] and len(result.created) == 1, [e.text() for e in result.errors]
+    uuids = [typed.uuid] + result.created
+    out = export_forms(store, uuids, tmp_path / "检查记录.zip")
+    assert sorted(out.exported) == sorted(uuids) and not out.refused
+
+    def imported(session):
+        from pucha_check_plugin.plugin import CheckNote
+
+        return {r.uuid: (r.site_name, r.document) for r in session.query(CheckNote)}
+
+    records = import_in_web_app(national_db_file, tmp_path, check.name, out.path, imported)
+    assert set(records) == set(uuids)
+    for form_uuid in uuids:
+        expected = check.normalize(store.load(form_uuid).document)
+        site_name, got = records[form_uuid]
+        assert got["problems"] == expected["problems"] and got["fixes"] == expected["fixes"]
+        assert site_name == expected["fields"]["site_name"]
+    assert records[result.created[0]][0] == "上城区民政局"

@@ -1,14 +1,10 @@
 """The real window with several form types: the 新建 menu offers each type of the catalogue, the
 list names each form's type, and the generic editor fills any schema, rows of every table
 included. The sample external plugin's form, filled here and packaged, imports in the web app."""
-import io
-import shutil
-
 import pytest
 
-from tests.support.accounts import login
-from tests.support.filler_types import (CHECK_SCHEMA_CODE, activate, forget, install_sample_plugin,
-                                        install_schema_distribution)
+from tests.support.filler_types import (CHECK_SCHEMA_CODE, activate, forget, import_in_web_app,
+                                        install_sample_plugin, install_schema_distribution)
 from tests.test_filler_gui import ScriptedDialogs, click, select_tab, type_into
 
 pytestmark = pytest.mark.gui
@@ -117,34 +113,13 @@ def test_the_new_menu_offers_every_type_and_the_sample_plugin_form_is_filled_and
     assert "所选表单属于不同的表" in dialogs.messages("error")[-1][1]
 
     # The web app imports the filler's package through the plugin's own form type.
-    from app.factory import create_app
-    from app.plugins import build_plugin_manager, set_plugin_manager
-    from tests.conftest import base_overrides
+    def imported(session):
+        from pucha_sample_plugin.plugin import RectificationNote
 
-    db_path = tmp_path / "pucha.db"
-    shutil.copy(national_db_file, db_path)
-    application = create_app(base_overrides(f"sqlite:///{db_path}", tmp_path),
-                             plugin_manager=build_plugin_manager())
-    try:
-        with application.app_context():
-            from app.accounts.provisioning import sync_roles
-            from app.extensions import db
-            from pucha_sample_plugin.plugin import RectificationNote
+        return [(row.uuid, row.note) for row in session.query(RectificationNote)]
 
-            db.create_all()
-            sync_roles()
-            county = application.test_client()
-            login(county, db.session, "330102")
-            page = county.post("/sample_rectification_note/upload",
-                               data={"packages": (io.BytesIO(out.read_bytes()), out.name)},
-                               content_type="multipart/form-data").get_data(as_text=True)
-            assert "已导入" in page
-            row = db.session.query(RectificationNote).one()
-            assert row.uuid == note_uuid and row.note == "已修复首页死链 3 处"
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        set_plugin_manager(None)
+    assert import_in_web_app(national_db_file, tmp_path, "sample_rectification_note", out, imported) == [
+        (note_uuid, "已修复首页死链 3 处")]
 
 
 def test_the_generic_editor_fills_every_table_of_a_schema(app_with_types):

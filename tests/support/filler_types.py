@@ -80,3 +80,114 @@ def forget(*packages) -> None:
     for name in list(sys.modules):
         if name.split(".")[0] in packages:
             del sys.modules[name]
+
+
+# A whole external plugin around the two-table schema (网站检查记录), so that a package the filler
+# makes of it can be imported by the web app: like tests/fixtures/sample_plugin, with tables.
+CHECK_PLUGIN_CODE = '''
+from flask_appbuilder import Model
+from sqlalchemy import and_, case, literal
+
+from app import hookimpl
+from app.formtypes.records import FormRecord, PackageRecord
+from app.formtypes.types import FormType
+from app.schema_models import columns_mixin, schema_columns
+from app.workflow.engine import StatusView, Transition, Workflow
+from pucha_check_plugin.schema import SCHEMA
+
+DRAFT, CONFIRMED = "draft", "confirmed"
+STAGES = {DRAFT: "未确认", CONFIRMED: "已确认"}
+
+
+class CheckPackage(PackageRecord, Model):
+    __tablename__ = "test_check_package"
+
+
+class CheckNote(columns_mixin("CheckColumns", schema_columns(SCHEMA)), FormRecord, Model):
+    __tablename__ = "test_check_note"
+    __package_table__ = "test_check_package"
+
+
+WORKFLOW = Workflow(
+    name="test_check", model=CheckNote, stages=STAGES,
+    transitions=(Transition(
+        name="confirm", label="确认", sources=(DRAFT,),
+        allowed=lambda row, org: org is not None and row.holder_path == org.path,
+        effect=lambda row, org: {"stage": CONFIRMED},
+        where=lambda model, org: and_(model.holder_path == org.path)),),
+    object_type="test_check_note",
+    holder=lambda row: row.holder_path if row.stage == DRAFT else None,
+    status=StatusView(labels=tuple(STAGES.values()), colours={},
+                      of_row=lambda row, viewer_path: STAGES[row.stage],
+                      sql=lambda model, viewer_path: case((model.stage == CONFIRMED, literal("已确认")),
+                                                          else_=literal("未确认"))),
+)
+
+
+@hookimpl
+def register_workflows(register):
+    register(WORKFLOW)
+
+
+FORM = FormType(name=SCHEMA.name, label=SCHEMA.label, schema=SCHEMA, model=CheckNote,
+                workflow=WORKFLOW, package_kind=SCHEMA.name, package_model=CheckPackage,
+                closed_stages=(CONFIRMED,))
+
+
+@hookimpl
+def register_form_types(register):
+    register(FORM)
+'''
+
+
+def install_check_plugin(site: Path) -> None:
+    """网站检查记录 as an external plugin: schema (for the filler) and hooks (for the web app)."""
+    package = site / "pucha_check_plugin"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "schema.py").write_text(CHECK_SCHEMA_CODE, encoding="utf-8")
+    (package / "plugin.py").write_text(CHECK_PLUGIN_CODE, encoding="utf-8")
+    dist = site / "pucha_check_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: pucha-check-plugin\nVersion: 0.1\n",
+                                   encoding="utf-8")
+    (dist / "entry_points.txt").write_text(
+        "[pucha.plugins]\ntest_check = pucha_check_plugin.plugin\n\n"
+        "[pucha.schemas]\nsite_check_note = pucha_check_plugin.schema\n", encoding="utf-8")
+
+
+def import_in_web_app(db_file: Path, tmp_path: Path, form_type: str, package: Path, read):
+    """Upload ``package`` as 上城区 (330102) to a fresh app, on a copy of the national ``db_file``,
+    with every installed plugin; the page must say 已导入. Returns ``read(session)``, called in
+    the app's context after the import."""
+    import io
+
+    from app.factory import create_app
+    from app.plugins import build_plugin_manager, set_plugin_manager
+    from tests.conftest import base_overrides
+    from tests.support.accounts import login
+
+    db_path = tmp_path / "pucha.db"
+    shutil.copy(db_file, db_path)
+    application = create_app(base_overrides(f"sqlite:///{db_path}", tmp_path),
+                             plugin_manager=build_plugin_manager())
+    try:
+        with application.app_context():
+            from app.accounts.provisioning import sync_roles
+            from app.extensions import db
+
+            db.create_all()
+            sync_roles()
+            county = application.test_client()
+            login(county, db.session, "330102")
+            page = county.post(f"/{form_type}/upload",
+                               data={"packages": (io.BytesIO(package.read_bytes()), package.name)},
+                               content_type="multipart/form-data").get_data(as_text=True)
+            assert "已导入" in page, page
+            try:
+                return read(db.session)
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+    finally:
+        set_plugin_manager(None)
