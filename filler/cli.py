@@ -22,6 +22,7 @@ machine without a display.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
@@ -35,7 +36,9 @@ class CommandError(Exception):
     """Nothing was done: the message says why (printed, exit code 2)."""
 
 
+@functools.cache
 def _catalog():
+    """The catalogue, its problems printed once."""
     from filler.core.catalog import catalog
 
     found = catalog()
@@ -217,7 +220,8 @@ def cmd_pack(args) -> int:
             print(f"  {text}", file=sys.stderr)
 
     try:
-        result = export_forms(store, refs, Path(args.out), progress=progress)
+        result = export_forms(store, refs, Path(args.out), progress=progress,
+                              form_type=_schema(args).name if args.form_type else None)
     except ExportError as exc:
         print(str(exc), file=sys.stderr)
         return FAILED

@@ -296,6 +296,13 @@ def test_cli_lists_the_types_and_takes_one(tmp_path, site):
                   "--out", str(tmp_path / "检查.zip"))
     assert out.returncode == 0, out.stdout + out.stderr
     assert list(read_package(tmp_path / "检查.zip").files) == [made.uuid]
+    assert out.stderr.count("缺少依赖 foo") == 1  # the broken plugin, said once
+    # --type with a form of another type: that form is refused, the package is of the type.
+    basic = next(u for u in store.uuids() if u != made.uuid)
+    out = run_cli(tmp_path, site, "--data-dir", str(data), "pack", "--type", "site_check_note",
+                  "--out", str(tmp_path / "检查2.zip"), made.uuid, basic)
+    assert out.returncode == 1 and f"这份表单是“{BUILTIN.label}”，不是“网站检查记录”" in out.stdout
+    assert list(read_package(tmp_path / "检查2.zip").files) == [made.uuid]
     out = run_cli(tmp_path, site, "--data-dir", str(data), "validate", str(tmp_path / "检查.zip"))
     assert out.returncode == 0 and "共 1 份表单：1 份通过" in out.stdout
     out = run_cli(tmp_path, site, "--data-dir", str(data), "list", "--type", "网站检查记录")

@@ -55,8 +55,12 @@ def default_package_name(count: int, when: Optional[str] = None, schema=None) ->
 
 
 def export_forms(store: FormStore, form_uuids: Iterable[str], out_path,
-                 progress: Optional[ProgressCallback] = None) -> ExportResult:
+                 progress: Optional[ProgressCallback] = None,
+                 form_type: Optional[str] = None) -> ExportResult:
     """Validate each form, write the valid ones into ``out_path``, list the others with why.
+
+    A package holds one form type: ``form_type`` (forms of another type are refused), else the
+    type of the forms given (ExportError when they are of several).
 
     ``progress(done, total, text)`` is called while checking and once more when writing, so a
     progress bar can move for hundreds of forms. Raises ExportError when no form is valid or
@@ -78,10 +82,17 @@ def export_forms(store: FormStore, form_uuids: Iterable[str], out_path,
             loaded.append((ref, store.load_known(ref) if isinstance(ref, Path) else store.load(ref)))
         except StoreError as exc:
             loaded.append((ref, exc))
-    schema = _one_type(store, [stored for _ref, stored in loaded if not isinstance(stored, StoreError)])
+    if form_type is not None:
+        schema = store.schema_of(form_type)
+    else:
+        schema = _one_type(store, [stored for _ref, stored in loaded if not isinstance(stored, StoreError)])
     for done, (ref, stored) in enumerate(loaded, start=1):
         if isinstance(stored, StoreError):
             result.refused.append(Refused(str(ref), "", [str(stored)]))
+        elif stored.form_type != schema.name:
+            other = store.schema_of(stored)
+            result.refused.append(Refused(stored.uuid, other.title(stored.document),
+                                          [f"这份表单是“{other.label}”，不是“{schema.label}”"]))
         else:
             report = check(schema, stored.document)
             name = schema.title(report.document)
