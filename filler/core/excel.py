@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from app.forms.schema import CHOICE, NONE_VALUE, URL, FormSchema, is_valid_uuid4, website_key
+from app.forms.schema import NONE_VALUE, URL, FormSchema, is_valid_uuid4, website_key
 from app.forms.xlsx import set_header, set_text
 from filler.core.store import FormStore, StoredForm, StoreError
 from filler.core.validation import parse_row_path
@@ -289,7 +289,7 @@ def _sites_sheet(schema: FormSchema, ws, documents: list) -> None:
         elif c > 1:
             f = fields[c - 2]
             cell.comment = Comment(f.hint() + (f"\n{f.help}" if f.help else ""), "填报客户端")
-            if f.kind == CHOICE:
+            if f.choices:  # a drop-down wherever the editor has one
                 _choice_list(ws, f, f"{letter}2:{letter}{last_row}")
     grey = Font(color=UUID_GREY)
     for r, document in enumerate(documents, start=2):
@@ -326,7 +326,7 @@ def _rows_sheet(table, ws, documents: list, first_slot_row: int, last_slot_row: 
             cell.comment = Comment(col.hint(), "填报客户端")
             for r in range(2, last_row + 1):
                 ws.cell(row=r, column=c).number_format = "@"
-            if col.kind == CHOICE:
+            if col.choices:
                 _choice_list(ws, col, f"{letter}2:{letter}{last_row}")
     dv = DataValidation(type="list", formula1=f"'{HELP_SHEET}'!$A${first_slot_row}:$A${last_slot_row}",
                         allow_blank=True)
