@@ -37,9 +37,11 @@ def app_with_types(xvfb_display, tmp_path, monkeypatch, request):
 
 
 def new_from_menu(app, label):
-    """Pick ``label`` on the 新建 menu (the menu bar's entry sends this event)."""
-    event = next(e for e in app.main.new_menu_events() if e.split("::")[0] == label)
-    app.main.window.write_event_value(event, None)
+    """Pick ``label`` on the menu bar's 新建 menu (Tk's invoke, as a click does)."""
+    bar = app.main.window["-MENU-"].widget
+    entries = bar.nametowidget(bar.entrycget(0, "menu"))
+    index = next(i for i in range(entries.index("end") + 1) if entries.entrycget(i, "label") == label)
+    entries.after(1, lambda: entries.invoke(index))
     app.pump()
     return next(e for e in app.editors.values() if e.is_new)
 

@@ -63,7 +63,7 @@ class MainController:
             sg.Button("下载Excel模板", key=TEMPLATE, tooltip="生成批量填写用的 Excel 模板"),
             sg.Button("数据目录", key=DATA_DIR, tooltip="查看或更换保存表单的文件夹"),
         ]
-        menu = [[f"{NEW_MENU}(&N)", [event.replace("&", "&&") for event in self.new_menu_events()]]]
+        menu = [[f"{NEW_MENU}(&N)", list(self.new_menu_events())]]
         heading = one or "、".join(s.label for s in self.schemas)
         layout = [
             [sg.Menu(menu, key="-MENU-", font=self.app.font)],
