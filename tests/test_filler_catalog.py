@@ -228,6 +228,25 @@ def test_excel_has_a_sheet_per_table_and_round_trips_every_row(tmp_path, types):
     assert {store.load_known(other.path_for(u)).form_type for u in fresh.created} == {check.name}
 
 
+def test_excel_of_a_type_without_tables_is_one_sheet_of_forms(tmp_path, types):
+    from openpyxl import load_workbook
+
+    by_name, catalog = types
+    note = by_name["sample_rectification_note"]
+    template = write_template(note, tmp_path / "整改.xlsx")
+    wb = load_workbook(template)
+    assert wb.sheetnames == ["填写说明", "网站基本信息"]
+    ws = wb["网站基本信息"]
+    assert [c.value for c in ws[1]] == ["序号", "网站名称", "首页网址", "整改情况", "内部标识"]
+    ws.append([1, "上城区政府网", "http://www.hzsc.gov.cn/", "已修复死链"])
+    wb.save(template)
+    store = FormStore(tmp_path / "data", catalog.schemas)
+    result = import_workbook(store, template)
+    assert result.errors == [] and len(result.created) == 1
+    stored = store.load(result.created[0])
+    assert stored.form_type == note.name and stored.document["fields"]["note"] == "已修复死链"
+
+
 def test_excel_of_no_known_type_is_refused(tmp_path, types):
     from openpyxl import Workbook
 

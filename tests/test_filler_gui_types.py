@@ -196,3 +196,21 @@ def test_the_generic_editor_fills_every_table_of_a_schema(app_with_types):
     package = read_package(out)
     assert package.form_type == "site_check_note"
     assert all(result.ok for result in validate_forms(package, schema))
+
+
+def test_the_template_asks_which_type(app_with_types):
+    from openpyxl import load_workbook
+
+    from filler.gui import main_window as M
+
+    app, dialogs, tmp_path = app_with_types
+    template = tmp_path / "检查模板.xlsx"
+    dialogs.answers += ["网站检查记录", str(template)]
+    click(app, app.main.window, M.TEMPLATE)
+    asked = dialogs.messages("choice")[-1]
+    assert asked[2] == tuple(s.label for s in app.catalog.schemas)
+    assert dialogs.messages("save")[-1][1] == "下载Excel模板：选择保存位置"
+    assert load_workbook(template).sheetnames == ["填写说明", "网站基本信息", "问题信息", "整改措施信息"]
+    dialogs.answers.append(None)  # 取消: nothing is written
+    click(app, app.main.window, M.TEMPLATE)
+    assert len(dialogs.messages("save")) == 1
