@@ -373,16 +373,12 @@ def test_a_two_table_type_goes_from_excel_through_the_filler_into_the_web_app(tm
     out = export_forms(store, uuids, tmp_path / "检查记录.zip")
     assert sorted(out.exported) == sorted(uuids) and not out.refused
 
-    def imported(session):
-        from pucha_check_plugin.plugin import CheckNote
-
-        return {r.uuid: (r.site_name, r.document) for r in session.query(CheckNote)}
-
-    records = import_in_web_app(national_db_file, tmp_path, check.name, out.path, imported)
+    records = import_in_web_app(national_db_file, tmp_path, site, check.name, out.path,
+                                "pucha_check_plugin.plugin:CheckNote", ("site_name",))
     assert set(records) == set(uuids)
     for form_uuid in uuids:
         expected = check.normalize(store.load(form_uuid).document)
-        site_name, got = records[form_uuid]
+        got = records[form_uuid]["document"]
         assert got["problems"] == expected["problems"] and got["fixes"] == expected["fixes"]
-        assert site_name == expected["fields"]["site_name"]
-    assert records[result.created[0]][0] == "上城区民政局"
+        assert records[form_uuid]["site_name"] == expected["fields"]["site_name"]
+    assert records[result.created[0]]["site_name"] == "上城区民政局"

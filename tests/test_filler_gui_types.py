@@ -115,13 +115,9 @@ def test_the_new_menu_offers_every_type_and_the_sample_plugin_form_is_filled_and
     assert "所选表单属于不同的表" in dialogs.messages("error")[-1][1]
 
     # The web app imports the filler's package through the plugin's own form type.
-    def imported(session):
-        from pucha_sample_plugin.plugin import RectificationNote
-
-        return [(row.uuid, row.note) for row in session.query(RectificationNote)]
-
-    assert import_in_web_app(national_db_file, tmp_path, "sample_rectification_note", out, imported) == [
-        (note_uuid, "已修复首页死链 3 处")]
+    records = import_in_web_app(national_db_file, tmp_path, tmp_path / "site", "sample_rectification_note",
+                                out, "pucha_sample_plugin.plugin:RectificationNote", ("note",))
+    assert {u: r["note"] for u, r in records.items()} == {note_uuid: "已修复首页死链 3 处"}
 
 
 def test_the_generic_editor_fills_every_table_of_a_schema(app_with_types):

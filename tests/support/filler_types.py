@@ -1,11 +1,15 @@
 """Throwaway form types for the filler's tests: installed as distributions with a `pucha.schemas`
 entry point, found by the filler's catalogue exactly as a third-party plugin's schema would be."""
 import importlib
+import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
 SAMPLE_PLUGIN = FIXTURES / "sample_plugin"
 
 # 网站检查记录: two tables, one of two groups, one of a single slot; a choice column in each.
@@ -156,38 +160,50 @@ def install_check_plugin(site: Path) -> None:
         "[pucha.schemas]\nsite_check_note = pucha_check_plugin.schema\n", encoding="utf-8")
 
 
-def import_in_web_app(db_file: Path, tmp_path: Path, form_type: str, package: Path, read):
+_UPLOAD_SCRIPT = """
+import io, json, shutil, sys
+from pathlib import Path
+db_file, tmp, form_type, package, model, columns = sys.argv[1:7]
+from app.factory import create_app
+from app.plugins import build_plugin_manager
+from tests.conftest import base_overrides
+from tests.support.accounts import login
+db_path = Path(tmp) / "pucha.db"
+shutil.copy(db_file, db_path)
+application = create_app(base_overrides(f"sqlite:///{db_path}", tmp), plugin_manager=build_plugin_manager())
+with application.app_context():
+    import importlib
+    from app.accounts.provisioning import sync_roles
+    from app.extensions import db
+    module, _, name = model.partition(":")
+    Model = getattr(importlib.import_module(module), name)
+    db.create_all()
+    sync_roles()
+    county = application.test_client()
+    login(county, db.session, "330102")
+    package = Path(package)
+    page = county.post(f"/{form_type}/upload", data={"packages": (io.BytesIO(package.read_bytes()), package.name)},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "已导入" in page, page
+    rows = {r.uuid: {"document": r.document, **{c: getattr(r, c) for c in columns.split(",") if c}}
+            for r in db.session.query(Model)}
+    print(json.dumps(rows, ensure_ascii=False))
+"""
+
+
+def import_in_web_app(db_file: Path, tmp_path: Path, site: Path, form_type: str, package: Path,
+                      model: str, columns=()) -> dict:
     """Upload ``package`` as 上城区 (330102) to a fresh app, on a copy of the national ``db_file``,
-    with every installed plugin; the page must say 已导入. Returns ``read(session)``, called in
-    the app's context after the import."""
-    import io
+    with the plugins installed in ``site``; the page must say 已导入. Returns, per imported
+    record of ``model`` ("module:Class"), its document and ``columns``.
 
-    from app.factory import create_app
-    from app.plugins import build_plugin_manager, set_plugin_manager
-    from tests.conftest import base_overrides
-    from tests.support.accounts import login
-
-    db_path = tmp_path / "pucha.db"
-    shutil.copy(db_file, db_path)
-    application = create_app(base_overrides(f"sqlite:///{db_path}", tmp_path),
-                             plugin_manager=build_plugin_manager())
-    try:
-        with application.app_context():
-            from app.accounts.provisioning import sync_roles
-            from app.extensions import db
-
-            db.create_all()
-            sync_roles()
-            county = application.test_client()
-            login(county, db.session, "330102")
-            page = county.post(f"/{form_type}/upload",
-                               data={"packages": (io.BytesIO(package.read_bytes()), package.name)},
-                               content_type="multipart/form-data").get_data(as_text=True)
-            assert "已导入" in page, page
-            try:
-                return read(db.session)
-            finally:
-                db.session.remove()
-                db.engine.dispose()
-    finally:
-        set_plugin_manager(None)
+    In a process of its own: a throwaway plugin's models would otherwise stay in the test
+    session's shared metadata (every later ``create_all`` would make their tables)."""
+    folder = tmp_path / "web"
+    folder.mkdir()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(REPO)]), PYTHONIOENCODING="utf-8")
+    out = subprocess.run([sys.executable, "-c", _UPLOAD_SCRIPT, str(db_file), str(folder), form_type,
+                          str(package), model, ",".join(columns)],
+                         cwd=REPO, env=env, capture_output=True, text=True, encoding="utf-8", timeout=300)
+    assert out.returncode == 0, out.stderr[-4000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
