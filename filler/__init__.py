@@ -1,4 +1,5 @@
-"""填报客户端: the desktop filler that filing units use to fill basic-info forms offline.
+"""填报客户端: the desktop filler that filing units use to fill the census forms offline (every
+form type its catalogue finds, see ``filler.core.catalog``).
 
 Kept light on purpose: importing ``filler`` (for ``__version__``) starts no GUI toolkit, so the
 headless commands and the PyInstaller build can read the version cheaply.

@@ -49,6 +49,12 @@ def test_pyinstaller_build_starts_and_prints_its_version(tmp_path):
                          capture_output=True, text=True, encoding="utf-8", env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "模板.xlsx").stat().st_size > 5000
+    # The catalogue finds the built-in form types inside the bundle (their modules sit in the
+    # PYZ archive, collected by the spec without naming them).
+    out = subprocess.run([str(folder / f"pucha-filler-cli{suffix}"), "list-types"],
+                         capture_output=True, text=True, encoding="utf-8", env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("basic_info  政府网站和栏目（系统）基本信息表")
     # The server's stack stays out of the build.
     internal = folder / "_internal"
     assert not (internal / "flask").exists() and not (internal / "sqlalchemy").exists()

@@ -1,8 +1,10 @@
 """Excel batch entry for units with many websites: a template made from the schema (empty, or
 filled with the forms of the data folder: 导出到Excel), and its import.
 
-The workbook has one row per website on 网站基本信息, the column rows on 栏目信息 keyed by the
-website's 序号, and a 填写说明 sheet. The last column of 网站基本信息, 内部标识, carries the form's
+The workbook has one row per website (one form) on 网站基本信息, then one sheet per table of the
+schema whose rows are keyed by the website's 序号 (for the basic-info form: 栏目信息, see
+``table_sheets`` for how a table's sheet is named), and a 填写说明 sheet. The workbook does not
+name its form type: an import finds it from the headers (``detect_schema``). The last column of 网站基本信息, 内部标识, carries the form's
 UUID, so that a sheet fixed in Excel and imported again updates the forms it made instead of
 making a second form per website (FAQ §18: one form per website; the server overwrites by UUID).
 A row without 内部标识 is matched by its website (``website_key`` of 首页网址) to a form that an
@@ -20,18 +22,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from app.forms.schema import CHOICE, NONE_VALUE, URL, FormSchema, is_valid_uuid4, website_key
+from app.forms.schema import NONE_VALUE, URL, FormSchema, is_valid_uuid4, website_key
 from app.forms.xlsx import set_header, set_text
 from filler.core.store import FormStore, StoredForm, StoreError
 from filler.core.validation import parse_row_path
 
 SITES_SHEET = "网站基本信息"
+# The sheet of a table whose rows are 栏目（系统）, as the basic-info template has always called it;
+# every table's sheet is named the same way from its own word for a row (``table_sheets``).
 ROWS_SHEET = "栏目信息"
 HELP_SHEET = "填写说明"
 KEY_HEADER = "序号"
 UUID_HEADER = "内部标识"
 ROW_KEY_HEADER = "网站序号"
-SLOT_HEADER = "栏目类别"
+SHEET_NAME_MAX = 31  # Excel's limit
+_SHEET_FORBIDDEN_RE = re.compile(r"[\\/?*\[\]:：]")
+_PARENTHESES_RE = re.compile(r"（[^）]*）|\([^)]*\)")
 TEMPLATE_ROWS = 500  # rows formatted as text and given drop-downs; more rows still import
 EXCEL_ORIGIN = "excel"  # StoredForm.origin of a form an import made
 UUID_GREY = "808080"
@@ -74,6 +80,7 @@ class SheetSite:
 
 @dataclass
 class ExcelImport:
+    schema: Optional[FormSchema] = None  # the form type of the workbook
     sites: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     saved: list = field(default_factory=list)  # UUIDs written to the store
@@ -123,12 +130,44 @@ class ExcelImport:
         return "\n".join(f"{i}. {e.text()}" for i, e in enumerate(self.errors, start=1))
 
 
-def _slot_choices(schema: FormSchema) -> list:
+def _slot_choices(table) -> list:
+    return [(table, group, slot, table.slot_label(group, slot)) for group, slot in table.slots()]
+
+
+def row_word(table) -> str:
+    """What one row of the table is, short: 栏目（系统） → 栏目 (headers and sheet names)."""
+    return _PARENTHESES_RE.sub("", table.item_label).strip() or table.item_label
+
+
+def slot_header(table) -> str:
+    """The header of the column that says which slot a row belongs to: 栏目类别."""
+    return f"{row_word(table)}类别"
+
+
+def _sheet_name(text: str) -> str:
+    return _SHEET_FORBIDDEN_RE.sub("", text)[:SHEET_NAME_MAX]
+
+
+def table_sheets(schema: FormSchema) -> list:
+    """``(table, sheet name)`` for each table: "<row word>信息" (栏目信息), or the table's own
+    label where two tables would share a name."""
+    taken = {HELP_SHEET, SITES_SHEET}
     out = []
     for table in schema.tables:
-        for group, slot in table.slots():
-            out.append((table, group, slot, table.slot_label(group, slot)))
+        name = _sheet_name(f"{row_word(table)}信息")
+        if name in taken:
+            name = _sheet_name(table.label)
+        number = 2
+        while name in taken:
+            name = _sheet_name(table.label)[:SHEET_NAME_MAX - 3] + f"（{number}）"
+            number += 1
+        taken.add(name)
+        out.append((table, name))
     return out
+
+
+def _row_headers(table) -> list:
+    return [ROW_KEY_HEADER, slot_header(table)] + [c.label for c in table.columns]
 
 
 def _url_field(schema: FormSchema):
@@ -147,9 +186,10 @@ def write_template(schema: FormSchema, path, documents=()) -> Path:
     wb = Workbook()
     help_ws = wb.active
     help_ws.title = HELP_SHEET
-    first_slot_row, last_slot_row = _help_sheet(schema, help_ws)
+    slot_rows = _help_sheet(schema, help_ws)
     _sites_sheet(schema, wb.create_sheet(SITES_SHEET), documents)
-    _rows_sheet(schema, wb.create_sheet(ROWS_SHEET), documents, first_slot_row, last_slot_row)
+    for table, sheet in table_sheets(schema):
+        _rows_sheet(table, wb.create_sheet(sheet), documents, *slot_rows[table.name])
     wb.active = 1 if documents else 0
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,18 +197,25 @@ def write_template(schema: FormSchema, path, documents=()) -> Path:
     return path
 
 
-def _help_sheet(schema: FormSchema, ws) -> tuple:
-    """填写说明; returns the rows that list the 栏目类别 (the drop-down's source)."""
+def _help_sheet(schema: FormSchema, ws) -> dict:
+    """填写说明; returns, per table, the rows that list its slots (its drop-down's source)."""
     from openpyxl.styles import Alignment, Font
 
     wrap = Alignment(wrap_text=True, vertical="top")
+    sheets = table_sheets(schema)
     lines = [
         (f"{schema.label} 批量填写模板", ""),
         ("怎么填", f"每个网站在「{SITES_SHEET}」中填一行，“{KEY_HEADER}”写 1、2、3……（不能重复）。"),
-        ("", f"每个网站的栏目（系统）在「{ROWS_SHEET}」中每个栏目填一行，“{ROW_KEY_HEADER}”写该网站的序号，"
-             f"“{SLOT_HEADER}”从下拉列表中选择。一个栏目类别可以填多行。"),
-        ("", f'所有信息项均为必填项，如确无内容请填写"{NONE_VALUE}"；网站确无某类栏目时，'
-             f'该类填一行，名称填写"{NONE_VALUE}"，地址填写"{NONE_VALUE}"或留空。'),
+    ]
+    for table, sheet in sheets:
+        word, none = row_word(table), table.column(table.none_column).label
+        lines += [
+            ("", f"每个网站的{table.item_label}在「{sheet}」中每个{word}填一行，“{ROW_KEY_HEADER}”写该网站的序号，"
+                 f"“{slot_header(table)}”从下拉列表中选择。一个{slot_header(table)}可以填多行。"),
+            ("", f'网站确无某类{word}时，该类填一行，{none}填写"{NONE_VALUE}"，其他各项填写"{NONE_VALUE}"或留空。'),
+        ]
+    lines += [
+        ("", f'所有信息项均为必填项，如确无内容请填写"{NONE_VALUE}"。'),
         ("", "填好后在填报客户端点击“从Excel导入”。客户端逐行列出问题；可以改正后重新导入，"
              "也可以选择“只导入正确的行”。"),
         ("", f"“{UUID_HEADER}”（最后一列）由客户端填写，对应数据目录中的一份表单：请勿修改。新增网站时留空；"
@@ -179,35 +226,46 @@ def _help_sheet(schema: FormSchema, ws) -> tuple:
         ("", ""),
         ("信息项", "填写要求"),
     ]
-    heading_row = len(lines)
+    bold_rows = [len(lines)]
     for f in schema.filler_fields():
         lines.append((f.label, f.hint() + (f"。{f.help}" if f.help else "")))
-    lines.append(("", ""))
-    lines.append((SLOT_HEADER, "可选的栏目类别（下拉列表的内容）"))
-    first_slot_row = len(lines) + 1
-    for _table, _group, _slot, label in _slot_choices(schema):
-        lines.append((label, ""))
-    last_slot_row = len(lines)
-    for table in schema.tables:
+    slot_rows = {}
+    for table, sheet in sheets:
+        lines.append(("", ""))
+        lines.append((slot_header(table), f"「{sheet}」中可选的{slot_header(table)}（下拉列表的内容）"))
+        bold_rows.append(len(lines))
+        first = len(lines) + 1
+        for _table, _group, _slot, label in _slot_choices(table):
+            lines.append((label, ""))
+        slot_rows[table.name] = (first, len(lines))
         for col in table.columns:
-            lines.append((f"栏目{col.label}", col.hint()))
+            lines.append((f"{row_word(table)}{col.label}", col.hint()))
     for r, (a, b) in enumerate(lines, start=1):
         set_text(ws.cell(row=r, column=1), a or None)
         set_text(ws.cell(row=r, column=2), b or None).alignment = wrap
     ws["A1"].font = Font(bold=True, size=14)
-    for r in (heading_row, first_slot_row - 1):
+    for r in bold_rows:
         ws.cell(row=r, column=1).font = Font(bold=True)
         ws.cell(row=r, column=2).font = Font(bold=True)
     ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 100
-    return first_slot_row, last_slot_row
+    return slot_rows
+
+
+def _choice_list(ws, field, cells: str) -> None:
+    """A drop-down of the field's choices over ``cells`` (e.g. "C2:C501")."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    dv = DataValidation(type="list", formula1='"' + ",".join(field.choices) + '"', allow_blank=True)
+    dv.error = f"{field.label}应为{field.hint()}"
+    dv.add(cells)
+    ws.add_data_validation(dv)
 
 
 def _sites_sheet(schema: FormSchema, ws, documents: list) -> None:
     from openpyxl.comments import Comment
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
 
     fields = schema.filler_fields()
     last_row = max(TEMPLATE_ROWS, len(documents) + 100) + 1
@@ -231,11 +289,8 @@ def _sites_sheet(schema: FormSchema, ws, documents: list) -> None:
         elif c > 1:
             f = fields[c - 2]
             cell.comment = Comment(f.hint() + (f"\n{f.help}" if f.help else ""), "填报客户端")
-            if f.kind == CHOICE:
-                dv = DataValidation(type="list", formula1='"' + ",".join(f.choices) + '"', allow_blank=True)
-                dv.error = f"{f.label}应为{f.hint()}"
-                dv.add(f"{letter}2:{letter}{last_row}")
-                ws.add_data_validation(dv)
+            if f.choices:  # a drop-down wherever the editor has one
+                _choice_list(ws, f, f"{letter}2:{letter}{last_row}")
     grey = Font(color=UUID_GREY)
     for r, document in enumerate(documents, start=2):
         ws.cell(row=r, column=1, value=r - 1)
@@ -247,35 +302,35 @@ def _sites_sheet(schema: FormSchema, ws, documents: list) -> None:
     ws.freeze_panes = "B2"
 
 
-def _rows_sheet(schema: FormSchema, ws, documents: list, first_slot_row: int, last_slot_row: int) -> None:
+def _rows_sheet(table, ws, documents: list, first_slot_row: int, last_slot_row: int) -> None:
     from openpyxl.comments import Comment
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    table = schema.tables[0] if schema.tables else None
     lines = []  # (site 序号, slot label, row)
-    if table:
-        for key, document in enumerate(documents, start=1):
-            value = document.get(table.name) if isinstance(document.get(table.name), dict) else {}
-            for group, slot in table.slots():
-                slot_rows = (value.get(group.key) or {}).get(slot.key) or []
-                for row in slot_rows:
-                    if isinstance(row, dict) and any(str(v).strip() for v in row.values() if v is not None):
-                        lines.append((key, table.slot_label(group, slot), row))
+    for key, document in enumerate(documents, start=1):
+        value = document.get(table.name) if isinstance(document.get(table.name), dict) else {}
+        for group, slot in table.slots():
+            slot_rows = (value.get(group.key) or {}).get(slot.key) or []
+            for row in slot_rows:
+                if isinstance(row, dict) and any(str(v).strip() for v in row.values() if v is not None):
+                    lines.append((key, table.slot_label(group, slot), row))
     last_row = max(TEMPLATE_ROWS * 4, len(lines) + 400) + 1
-    row_headers = [ROW_KEY_HEADER, SLOT_HEADER] + ([c.label for c in table.columns] if table else [])
     widths = [10, 30, 30, 50]
-    for c, label in enumerate(row_headers, start=1):
+    for c, label in enumerate(_row_headers(table), start=1):
         cell = set_header(ws.cell(row=1, column=c), label)
-        ws.column_dimensions[get_column_letter(c)].width = widths[c - 1] if c <= len(widths) else 30
+        letter = get_column_letter(c)
+        ws.column_dimensions[letter].width = widths[c - 1] if c <= len(widths) else 30
         if c > 2:
             col = table.columns[c - 3]
             cell.comment = Comment(col.hint(), "填报客户端")
             for r in range(2, last_row + 1):
                 ws.cell(row=r, column=c).number_format = "@"
+            if col.choices:
+                _choice_list(ws, col, f"{letter}2:{letter}{last_row}")
     dv = DataValidation(type="list", formula1=f"'{HELP_SHEET}'!$A${first_slot_row}:$A${last_slot_row}",
                         allow_blank=True)
-    dv.error = "请从下拉列表中选择栏目类别"
+    dv.error = f"请从下拉列表中选择{slot_header(table)}"
     dv.add(f"B2:B{last_row}")
     ws.add_data_validation(dv)
     for r, (key, label, row) in enumerate(lines, start=2):
@@ -287,20 +342,29 @@ def _rows_sheet(schema: FormSchema, ws, documents: list, first_slot_row: int, la
     ws.freeze_panes = "A2"
 
 
-def export_workbook(store: FormStore, path, uuids=None) -> tuple:
-    """导出到Excel: the forms of the data folder (or the given ones) in the batch entry workbook,
-    each with its 内部标识, so that the sheet edited in Excel and imported again updates them.
-    Returns (path, number of forms written, files that could not be read)."""
+def export_workbook(store: FormStore, path, uuids=None, form_type: Optional[str] = None) -> tuple:
+    """导出到Excel: the forms of one type (``form_type``; else the type of the given forms, or
+    the store's default type) in the batch entry workbook, each with its 内部标识, so that the
+    sheet edited in Excel and imported again updates them. Returns (path, number of forms
+    written, files that could not be read)."""
     wanted = set(uuids) if uuids is not None else None
+    if form_type is None and wanted:
+        types = {item.form_type for item in store.load_all()
+                 if isinstance(item, StoredForm) and item.uuid in wanted}
+        if len(types) > 1:
+            raise ExcelError("所选表单属于不同的表：" + "、".join(store.schema_of(t).label for t in sorted(types))
+                             + "。一个 Excel 表格只能包含一种表，请只选择同一种表的表单")
+        form_type = next(iter(types), None)
+    schema = store.schema_of(form_type)
     documents, broken = [], []
-    for item in store.load_all():
+    for item in store.load_all(schema.name):
         if not isinstance(item, StoredForm):
             if wanted is None or item.path.stem in wanted:
                 broken.append(item)
         elif wanted is None or item.uuid in wanted:
             documents.append(item.document)
-    documents.sort(key=lambda d: (store.schema.title(d), d.get("uuid", "")))
-    return write_template(store.schema, path, documents), len(documents), broken
+    documents.sort(key=lambda d: (schema.title(d), d.get("uuid", "")))
+    return write_template(schema, path, documents), len(documents), broken
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,50 +438,104 @@ class FolderIndex:
                 self.by_website.setdefault(form.website, []).append(form)
 
     @classmethod
-    def of(cls, store: FormStore) -> "FolderIndex":
-        url_field = _url_field(store.schema)
+    def of(cls, store: FormStore, schema: Optional[FormSchema] = None) -> "FolderIndex":
+        """The forms of ``schema``'s type (default: the store's default type): a form of another
+        type is another form, even of the same website."""
+        schema = schema or store.schema
+        url_field = _url_field(schema)
         forms, unreadable = [], []
-        for item in store.load_all():
+        for item in store.load_all(schema.name):
             if not isinstance(item, StoredForm):
                 unreadable.append(item.path.stem)
                 continue
             values = item.document.get("fields") if isinstance(item.document.get("fields"), dict) else {}
             url = values.get(url_field.name) if url_field else None
-            forms.append(FolderForm(item.uuid, store.schema.title(item.document), website_key(url),
+            forms.append(FolderForm(item.uuid, schema.title(item.document), website_key(url),
                                     item.origin == EXCEL_ORIGIN))
         return cls(forms, unreadable)
 
 
-def read_workbook(schema: FormSchema, path, folder: Optional[FolderIndex] = None) -> ExcelImport:
-    """Turn a filled template into documents matched to the data folder's forms, or row-by-row
-    errors. Saves nothing."""
+def _open_workbook(path):
     from openpyxl import load_workbook
 
-    result = ExcelImport()
-    errors = result.errors
     try:
-        wb = load_workbook(Path(path), read_only=True, data_only=True)
+        return load_workbook(Path(path), read_only=True, data_only=True)
     except FileNotFoundError as exc:
         raise ExcelError(f"找不到文件“{path}”") from exc
     except Exception as exc:  # openpyxl raises many types for a file that is not xlsx
         raise ExcelError(f"无法打开“{Path(path).name}”：它不是 Excel 2007 及以上版本的 .xlsx 文件，或已损坏"
                          f"（若是 .xls，请在 Excel 中另存为 .xlsx）") from exc
+
+
+def _header(ws) -> set:
+    row = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), None) or ()
+    return {_text(v) for v in row if _text(v)}
+
+
+def detect_schema(path, schemas) -> FormSchema:
+    """The form type a filled workbook is of: the one whose sheets and headers it has most of
+    (the workbook names no type, so a template made by any version of the filler is
+    recognised). With one schema, that one (a wrong workbook is then reported header by header
+    on import)."""
+    schemas = list(schemas)
+    if len(schemas) == 1:
+        return schemas[0]
+    wb = _open_workbook(path)
     try:
-        for sheet in (SITES_SHEET, ROWS_SHEET):
+        headers = {name: _header(wb[name]) for name in wb.sheetnames}
+    finally:
+        wb.close()
+
+    def wanted(schema) -> dict:
+        need = {SITES_SHEET: {KEY_HEADER} | {f.label for f in schema.filler_fields()}}
+        for table, sheet in table_sheets(schema):
+            need[sheet] = set(_row_headers(table))
+        return need
+
+    def share(schema) -> float:
+        """How much of what the type's workbook has this one has (1.0: all of it)."""
+        need = wanted(schema)
+        found = sum(len(labels & headers.get(sheet, set())) for sheet, labels in need.items())
+        return found / sum(len(labels) for labels in need.values())
+
+    scores = [(share(schema), sum(len(labels) for labels in wanted(schema).values()), schema)
+              for schema in schemas]
+    # A type whose headers are a part of another's fits that one's workbook too: the one that
+    # uses most of the workbook is meant. A workbook with a header or two edited is still
+    # recognised, so that the import can name what is missing.
+    best, _size, schema = max(scores, key=lambda item: item[:2])
+    if best < 0.5:
+        raise ExcelError(f"“{Path(path).name}”不是填报客户端的 Excel 模板，或它的表头被修改过：它不符合"
+                         + "、".join(f"“{s.label}”" for s in schemas)
+                         + "中任何一种表。请使用填报客户端“下载Excel模板”生成的模板")
+    return schema
+
+
+def read_workbook(schema: FormSchema, path, folder: Optional[FolderIndex] = None) -> ExcelImport:
+    """Turn a filled template into documents matched to the data folder's forms, or row-by-row
+    errors. Saves nothing."""
+    result = ExcelImport(schema=schema)
+    errors = result.errors
+    wb = _open_workbook(path)
+    try:
+        sheets = table_sheets(schema)
+        for sheet in [SITES_SHEET] + [name for _table, name in sheets]:
             if sheet not in wb.sheetnames:
                 raise ExcelError(f"工作簿中没有工作表「{sheet}」，请使用填报客户端“下载Excel模板”生成的模板")
         fields = schema.filler_fields()
-        table = schema.tables[0] if schema.tables else None
-        sites_ws, rows_ws = wb[SITES_SHEET], wb[ROWS_SHEET]
+        sites_ws = wb[SITES_SHEET]
         site_cols = _header_map(sites_ws, [KEY_HEADER] + [f.label for f in fields], SITES_SHEET, errors)
-        row_cols = _header_map(rows_ws, [ROW_KEY_HEADER, SLOT_HEADER] + ([c.label for c in table.columns] if table else []),
-                               ROWS_SHEET, errors)
-        if site_cols is None or row_cols is None:
+        row_cols = {table.name: _header_map(wb[sheet], _row_headers(table), sheet, errors)
+                    for table, sheet in sheets}
+        if site_cols is None or None in row_cols.values():
             return result
         sites, uuids = _read_sites(schema, sites_ws, site_cols, errors)
-        row_origin = _read_rows(schema, rows_ws, row_cols, sites, errors)
+        row_origin = {}
+        for table, sheet in sheets:
+            row_origin.update(_read_rows(table, sheet, wb[sheet], row_cols[table.name], sites, errors))
         _validate_and_match(schema, result, sites, uuids, row_origin, folder or FolderIndex())
-        errors.sort(key=lambda e: (0 if e.sheet == SITES_SHEET else 1, e.row))
+        order = {name: i for i, name in enumerate([SITES_SHEET] + [name for _table, name in sheets])}
+        errors.sort(key=lambda e: (order.get(e.sheet, len(order)), e.row))
         return result
     finally:
         wb.close()
@@ -429,11 +547,11 @@ def _read_sites(schema: FormSchema, ws, positions: dict, errors: list) -> tuple:
     for r, cell in _data_rows(ws, positions):
         key = _text(cell(KEY_HEADER))
         if not key:
-            errors.append(RowError(SITES_SHEET, r, f"请填写“{KEY_HEADER}”（1、2、3……），「{ROWS_SHEET}」用它对应网站",
+            errors.append(RowError(SITES_SHEET, r, f"请填写“{KEY_HEADER}”（1、2、3……），其他工作表用它对应网站",
                                    KEY_HEADER))
             continue
         if key in sites:
-            # The column rows of this 序号 cannot be told apart: neither website is imported.
+            # The table rows of this 序号 cannot be told apart: neither website is imported.
             errors.append(RowError(SITES_SHEET, r, f"序号 {key} 与第 {sites[key].row} 行重复，每个网站的序号应不同"
                                                    f"（这两行都没有导入）", KEY_HEADER, site=key))
             continue
@@ -448,32 +566,35 @@ def _read_sites(schema: FormSchema, ws, positions: dict, errors: list) -> tuple:
     return sites, uuids
 
 
-def _read_rows(schema: FormSchema, ws, positions: dict, sites: dict, errors: list) -> dict:
-    """Append each column row to its website's document; returns where each row came from."""
-    slot_by_key = {}
-    for t, group, slot, label in _slot_choices(schema):
-        slot_by_key[_slot_key(label)] = (t, group, slot)
-    row_origin = {}  # (site key, table, group, slot, index) → excel row
+def _read_rows(table, sheet: str, ws, positions: dict, sites: dict, errors: list) -> dict:
+    """Append each row of one table's sheet to its website's document; returns where each row
+    came from."""
+    word, header = row_word(table), slot_header(table)
+    choices = _slot_choices(table)
+    slot_by_key = {_slot_key(label): (group, slot) for _t, group, slot, label in choices}
+    only = (choices[0][1], choices[0][2]) if len(choices) == 1 else None
+    row_origin = {}  # (site key, table, group, slot, index) → (sheet, excel row)
     for r, cell in _data_rows(ws, positions):
         key = _text(cell(ROW_KEY_HEADER))
         if not key:
-            errors.append(RowError(ROWS_SHEET, r, f"请填写“{ROW_KEY_HEADER}”，即该栏目所属网站在「{SITES_SHEET}」中的序号",
+            errors.append(RowError(sheet, r, f"请填写“{ROW_KEY_HEADER}”，即该{word}所属网站在「{SITES_SHEET}」中的序号",
                                    ROW_KEY_HEADER))
             continue
         if key not in sites:
-            errors.append(RowError(ROWS_SHEET, r, f"网站序号 {key} 在「{SITES_SHEET}」中不存在", ROW_KEY_HEADER))
+            errors.append(RowError(sheet, r, f"网站序号 {key} 在「{SITES_SHEET}」中不存在", ROW_KEY_HEADER))
             continue
-        label = _text(cell(SLOT_HEADER))
-        target = slot_by_key.get(_slot_key(label)) if label else None
+        label = _text(cell(header))
+        # A table of one slot needs no choice: a blank cell means that slot.
+        target = slot_by_key.get(_slot_key(label)) if label else only
         if target is None:
-            what = f"“{label}”不是可选的栏目类别" if label else f"请填写“{SLOT_HEADER}”"
-            errors.append(RowError(ROWS_SHEET, r, f"（网站序号 {key}）{what}，请从下拉列表中选择（可选项见「{HELP_SHEET}」）",
-                                   SLOT_HEADER, site=key))
+            what = f"“{label}”不是可选的{header}" if label else f"请填写“{header}”"
+            errors.append(RowError(sheet, r, f"（网站序号 {key}）{what}，请从下拉列表中选择（可选项见「{HELP_SHEET}」）",
+                                   header, site=key))
             continue
-        t, group, slot = target
-        slot_rows = sites[key].document[t.name][group.key][slot.key]
-        slot_rows.append({c.name: ("" if cell(c.label) is None else cell(c.label)) for c in t.columns})
-        row_origin[(key, t.name, group.key, slot.key, len(slot_rows) - 1)] = r
+        group, slot = target
+        slot_rows = sites[key].document[table.name][group.key][slot.key]
+        slot_rows.append({c.name: ("" if cell(c.label) is None else cell(c.label)) for c in table.columns})
+        row_origin[(key, table.name, group.key, slot.key, len(slot_rows) - 1)] = (sheet, r)
     return row_origin
 
 
@@ -556,26 +677,31 @@ def _map_error(schema: FormSchema, error, key: str, site_row: int, row_origin: d
     if parts and parts["index"] is not None:
         origin = row_origin.get((key, parts["table"], parts["group"], parts["slot"], parts["index"]))
         if origin:
+            sheet, row = origin
             # The schema counts rows within a slot ("第 2 行"); in Excel the sheet row is what
             # the user can find, so say which website and drop the slot-relative numbering.
             message = re.sub(r"第 \d+ 行", "", error.message, count=1)
             column = ""
             if parts["column"]:
                 column = schema.table(parts["table"]).column(parts["column"]).label  # the sheet's header
-            return RowError(ROWS_SHEET, origin, f"（网站序号 {key}）{message}", column, site=key)
+            return RowError(sheet, row, f"（网站序号 {key}）{message}", column, site=key)
     if parts:
         message = error.message
         if error.code == "rows":
-            message = (f"序号 {key} 的网站没有填写“{error.label}”；请在「{ROWS_SHEET}」中添加，"
-                       f'确无此类栏目时名称填写"{NONE_VALUE}"')
-        return RowError(SITES_SHEET, site_row, message, site=key)  # the message names the 栏目类别
+            table = schema.table(parts["table"])
+            sheet = dict((t.name, name) for t, name in table_sheets(schema))[table.name]
+            message = (f"序号 {key} 的网站没有填写“{error.label}”；请在「{sheet}」中添加，"
+                       f'确无此类{row_word(table)}时{table.column(table.none_column).label}填写"{NONE_VALUE}"')
+        return RowError(SITES_SHEET, site_row, message, site=key)  # the message names the slot
     return RowError(SITES_SHEET, site_row, error.message, error.label, site=key)
 
 
-def plan_import(store: FormStore, path) -> ExcelImport:
-    """Read the workbook against the data folder: each website matched to the form it becomes,
-    every problem listed. Writes nothing."""
-    result = read_workbook(store.schema, path, FolderIndex.of(store))
+def plan_import(store: FormStore, path, form_type: Optional[str] = None) -> ExcelImport:
+    """Read the workbook (of ``form_type``, or of the type its headers show) against the data
+    folder's forms of that type: each website matched to the form it becomes, every problem
+    listed. Writes nothing."""
+    schema = store.schema_of(form_type) if form_type else detect_schema(path, store.schemas.values())
+    result = read_workbook(schema, path, FolderIndex.of(store, schema))
     if not result.sites and not result.errors:
         result.errors.append(RowError(SITES_SHEET, 0, "没有找到要导入的网站，请在第 2 行起每行填写一个网站"))
     return result
@@ -607,19 +733,20 @@ def save_import(store: FormStore, result: ExcelImport, only_valid: bool = False)
     return result
 
 
-def import_workbook(store: FormStore, path, only_valid: bool = False) -> ExcelImport:
+def import_workbook(store: FormStore, path, only_valid: bool = False,
+                    form_type: Optional[str] = None) -> ExcelImport:
     """Read the workbook and save one form per website (see ``save_import``)."""
-    return save_import(store, plan_import(store, path), only_valid)
+    return save_import(store, plan_import(store, path, form_type), only_valid)
 
 
 def _save_site(store: FormStore, site: SheetSite, result: ExcelImport) -> None:
     if not site.exists:
-        stored = store.add_document(site.document, origin=EXCEL_ORIGIN)
+        stored = store.add_document(site.document, origin=EXCEL_ORIGIN, form_type=result.schema.name)
         result.created.append(stored.uuid)
         result.saved.append(stored.uuid)
         return
     stored = store.load(site.target)
-    if store.schema.normalize(stored.document) == site.document:
+    if result.schema.normalize(stored.document) == site.document:
         result.unchanged.append(stored.uuid)
         return
     stored.document = site.document

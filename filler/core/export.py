@@ -47,14 +47,20 @@ class ExportResult:
         return self.path is not None
 
 
-def default_package_name(count: int, when: Optional[str] = None) -> str:
+def default_package_name(count: int, when: Optional[str] = None, schema=None) -> str:
+    """``<the type's package folder>_3份_20150301-2209.zip``: the type, how many, when."""
     stamp = (when or now_iso())[:16].replace("-", "").replace(":", "").replace("T", "-")
-    return f"基本信息表_{count}份_{stamp}.zip"
+    what = (schema.package_folder or schema.label) if schema is not None else "上报文件"
+    return f"{what}_{count}份_{stamp}.zip"
 
 
 def export_forms(store: FormStore, form_uuids: Iterable[str], out_path,
-                 progress: Optional[ProgressCallback] = None) -> ExportResult:
+                 progress: Optional[ProgressCallback] = None,
+                 form_type: Optional[str] = None) -> ExportResult:
     """Validate each form, write the valid ones into ``out_path``, list the others with why.
+
+    A package holds one form type: ``form_type`` (forms of another type are refused), else the
+    type of the forms given (ExportError when they are of several).
 
     ``progress(done, total, text)`` is called while checking and once more when writing, so a
     progress bar can move for hundreds of forms. Raises ExportError when no form is valid or
@@ -69,15 +75,27 @@ def export_forms(store: FormStore, form_uuids: Iterable[str], out_path,
     documents = []
     in_store = {}
     seen = set()
-    for done, ref in enumerate(form_uuids, start=1):
+    loaded = []
+    for ref in form_uuids:
         try:
             # A path names a form file anywhere (the command line); a string is a UUID here.
-            stored = store.load_path(ref) if isinstance(ref, Path) else store.load(ref)
+            loaded.append((ref, store.load_known(ref) if isinstance(ref, Path) else store.load(ref)))
         except StoreError as exc:
-            result.refused.append(Refused(str(ref), "", [str(exc)]))
+            loaded.append((ref, exc))
+    if form_type is not None:
+        schema = store.schema_of(form_type)
+    else:
+        schema = _one_type(store, [stored for _ref, stored in loaded if not isinstance(stored, StoreError)])
+    for done, (ref, stored) in enumerate(loaded, start=1):
+        if isinstance(stored, StoreError):
+            result.refused.append(Refused(str(ref), "", [str(stored)]))
+        elif stored.form_type != schema.name:
+            other = store.schema_of(stored)
+            result.refused.append(Refused(stored.uuid, other.title(stored.document),
+                                          [f"这份表单是“{other.label}”，不是“{schema.label}”"]))
         else:
-            report = check(store.schema, stored.document)
-            name = store.schema.title(report.document)
+            report = check(schema, stored.document)
+            name = schema.title(report.document)
             if stored.uuid in seen:
                 result.refused.append(Refused(stored.uuid, name, ["同一份表单（内部标识相同）已在本次生成的文件中"]))
             elif report.ok:
@@ -96,7 +114,7 @@ def export_forms(store: FormStore, form_uuids: Iterable[str], out_path,
         progress(total, total + 1, f"正在写入上报文件（{len(documents)} 份表单）")
     out_path = Path(out_path)
     try:
-        package_format.pack(store.schema, documents, CLIENT_NAME, __version__, path=out_path)
+        package_format.pack(schema, documents, CLIENT_NAME, __version__, path=out_path)
     except package_format.PackageError as exc:
         raise ExportError(f"生成文件失败：{exc.message}") from exc
     except OSError as exc:
@@ -109,8 +127,30 @@ def export_forms(store: FormStore, form_uuids: Iterable[str], out_path,
     return result
 
 
-def read_package_forms(path, schema):
-    """Check a package file as the server will: integrity, then every form with the schema.
+def _one_type(store: FormStore, forms: list):
+    """The schema of the forms to pack: a package holds forms of one type only."""
+    counts = {}
+    for stored in forms:
+        counts[stored.form_type] = counts.get(stored.form_type, 0) + 1
+    if len(counts) > 1:
+        parts = "、".join(f"{store.schema_of(name).label}（{n} 份）" for name, n in counts.items())
+        raise ExportError(f"所选表单属于不同的表：{parts}。一个上报文件只能包含一种表，"
+                          f"请只选择同一种表的表单，分别生成文件")
+    return store.schema_of(next(iter(counts))) if counts else store.schema
+
+
+def read_package_forms(path, schemas):
+    """Check a package file as the server will: integrity, then every form with the schema of the
+    package's form type (``schemas``: one schema, or several by name as a store has them).
     Returns the list of ``FormResult`` (raises ``PackageError`` for a whole-package problem)."""
-    package = package_format.read_package(path, expected_form_type=schema.name)
+    if isinstance(schemas, dict):
+        package = package_format.read_package(path)
+        schema = schemas.get(package.form_type)
+        if schema is None:
+            raise package_format.PackageError(
+                f"上报文件的表单类型“{package.form_type}”不在本客户端中，可以校验的表单类型："
+                + "、".join(s.label for s in schemas.values()), "form_type")
+    else:
+        schema = schemas
+        package = package_format.read_package(path, expected_form_type=schema.name)
     return package_format.validate_forms(package, schema)

@@ -24,6 +24,8 @@ class FormSummary:
     exported_at: Optional[str]
     exported_to: Optional[str]
     broken: bool = False
+    form_type: str = ""
+    type_label: str = ""  # the form type's title, as on the 新建 menu
 
     @property
     def valid_text(self) -> str:
@@ -41,12 +43,13 @@ class FormSummary:
         return text
 
     def row(self) -> list:
-        """The main window's table row: 网站名称, 首页网址, 最后修改, 校验, 生成文件."""
+        """The main window's table row: 网站名称, 首页网址, 最后修改, 校验, 生成文件, 表单类型."""
         return [self.name or "（未填写网站名称）", self.url, short_time(self.updated_at),
-                self.valid_text, self.export_text]
+                self.valid_text, self.export_text, self.type_label]
 
 
-TABLE_HEADINGS = ["网站名称", "首页网址", "最后修改", "校验", "生成文件"]
+# The type comes last: the columns before it keep their place for whoever reads them by position.
+TABLE_HEADINGS = ["网站名称", "首页网址", "最后修改", "校验", "生成文件", "表单类型"]
 
 
 def short_time(iso: Optional[str]) -> str:
@@ -62,22 +65,24 @@ def summarize(store: FormStore, item) -> FormSummary:
                            updated_at="", valid=False, problem=item.message, error_count=1,
                            export_state="broken", exported_at=None, exported_to=None, broken=True)
     stored: StoredForm = item
-    report = check(store.schema, stored.document)
+    schema = store.schema_of(stored)
+    report = check(schema, stored.document)
     fields = stored.document.get("fields") if isinstance(stored.document.get("fields"), dict) else {}
-    # Name and address come from the schema (its title field, its first URL field), so another
-    # form type lists just as well.
-    name = store.schema.title(stored.document)
-    url_field = next((f.name for f in store.schema.filler_fields() if f.kind == URL), None)
+    # Name and address come from the form's own schema (its title field, its first URL field),
+    # so every form type lists alike.
+    name = schema.title(stored.document)
+    url_field = next((f.name for f in schema.filler_fields() if f.kind == URL), None)
     url = fields.get(url_field, "") if url_field else ""
     return FormSummary(
         uuid=stored.uuid, name=name if isinstance(name, str) else "", url=url if isinstance(url, str) else "",
         updated_at=stored.updated_at, valid=report.ok, problem=report.summary(),
         error_count=len(report.errors), export_state=stored.export_state,
-        exported_at=stored.exported_at, exported_to=stored.exported_to)
+        exported_at=stored.exported_at, exported_to=stored.exported_to,
+        form_type=schema.name, type_label=schema.label)
 
 
-def list_forms(store: FormStore) -> list:
-    """Every form of the data folder, the most recently changed first."""
-    summaries = [summarize(store, item) for item in store.load_all()]
+def list_forms(store: FormStore, form_type: Optional[str] = None) -> list:
+    """Every form of the data folder (of one type, when given), the most recently changed first."""
+    summaries = [summarize(store, item) for item in store.load_all(form_type)]
     summaries.sort(key=lambda s: (s.updated_at or ""), reverse=True)
     return summaries

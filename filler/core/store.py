@@ -12,6 +12,12 @@ Layout of the data folder (FAQ §14: copy the whole folder, open it on the other
 A form file wraps the document (exactly what goes into a package) with the filler's own
 bookkeeping (when created and changed, a revision counter). Nothing in a form file depends on this computer:
 no absolute paths are needed to open it, so a copied folder works anywhere.
+
+One folder holds the forms of every form type: each file names its type (``form_type``, written
+since the first version), so a data folder of an older, one-type filler opens as it is, with no
+migration, and a form restored from recycle/ needs only to be moved back. A file without a type (a
+bare document copied in by hand) belongs to the store's default type; a file of a type this
+filler does not know (its plugin is not installed) is listed as unreadable, never dropped.
 """
 from __future__ import annotations
 
@@ -37,7 +43,7 @@ EXPORTS_FORMAT = "pucha-filler-exports"
 
 README_TEXT = """这是“政府网站普查填报客户端”的数据文件夹。
 
-forms 文件夹中每个文件是一份表单（政府网站和栏目（系统）基本信息表），文件名是表单的内部标识。
+forms 文件夹中每个文件是一份表单（文件中写明它是哪一种表），文件名是表单的内部标识。
 recycle 文件夹中是已删除的表单，确认不再需要后可以手工删除。
 
 在另一台电脑上查看或继续填写：把整个文件夹复制到那台电脑，打开填报客户端，
@@ -142,11 +148,36 @@ class BrokenForm:
 
 
 class FormStore:
-    """All forms of one data folder."""
+    """All forms of one data folder, of every form type given.
 
-    def __init__(self, root, schema: FormSchema):
+    ``schemas`` is one ``FormSchema`` or several (catalogue order); the first is ``schema``, the
+    default type: of a new form when none is named, and of a file that names no type.
+    """
+
+    def __init__(self, root, schemas):
         self.root = Path(root).expanduser()
-        self.schema = schema
+        if isinstance(schemas, FormSchema):
+            schemas = [schemas]
+        self.schemas = {s.name: s for s in schemas}
+        if not self.schemas:
+            raise StoreError("没有可以填写的表单类型")
+        self.schema = next(iter(self.schemas.values()))
+
+    def schema_of(self, form) -> FormSchema:
+        """The schema of a form (a ``StoredForm`` or a form type name)."""
+        name = form.form_type if isinstance(form, StoredForm) else form
+        schema = self.schemas.get(name or self.schema.name)
+        if schema is None:
+            raise StoreError(self._unknown(name))
+        return schema
+
+    @staticmethod
+    def _unknown(name) -> str:
+        return f"表单类型“{name}”不在本客户端中，可能需要安装它的插件或更新填报客户端"
+
+    def with_root(self, root) -> "FormStore":
+        """Another data folder with the same form types."""
+        return FormStore(root, list(self.schemas.values()))
 
     # -- folders ------------------------------------------------------------------------------
 
@@ -185,6 +216,10 @@ class FormStore:
             return []
         return sorted(p.stem for p in self.forms_dir.glob("*.json") if is_valid_uuid4(p.stem))
 
+    def uuids_of(self, form_type: str) -> list:
+        """The forms of one type (each file is read: the type is written inside it)."""
+        return [item.uuid for item in self.load_all(form_type) if isinstance(item, StoredForm)]
+
     def exists(self, form_uuid: str) -> bool:
         return self.path_for(form_uuid).exists()
 
@@ -211,7 +246,7 @@ class FormStore:
         return stored
 
     def load(self, form_uuid: str) -> StoredForm:
-        return self._apply_export(self.load_path(self.path_for(form_uuid)), self.export_records())
+        return self._apply_export(self.load_known(self.path_for(form_uuid)), self.export_records())
 
     def load_path(self, path) -> StoredForm:
         path = Path(path)
@@ -222,12 +257,24 @@ class FormStore:
         except (OSError, ValueError) as exc:
             raise StoreError(f"表单文件“{path.name}”已损坏，无法读取（{exc}）") from exc
         try:
-            return StoredForm.from_file(raw)
+            stored = StoredForm.from_file(raw)
         except StoreError as exc:
             raise StoreError(f"表单文件“{path.name}”无法读取：{exc}") from exc
+        stored.form_type = stored.form_type or self.schema.name
+        return stored
 
-    def load_all(self):
-        """Yield ``StoredForm`` or ``BrokenForm`` for every file in forms/."""
+    def load_known(self, path) -> StoredForm:
+        """``load_path``, refusing a form whose type this filler does not know."""
+        stored = self.load_path(path)
+        try:
+            self.schema_of(stored)
+        except StoreError as exc:
+            raise StoreError(f"表单文件“{Path(path).name}”无法打开：{exc}") from exc
+        return stored
+
+    def load_all(self, form_type: Optional[str] = None):
+        """Yield ``StoredForm`` or ``BrokenForm`` for every file in forms/; with ``form_type``,
+        the forms of that type and the files that cannot be read at all (their type is unknown)."""
         records = self.export_records()
         for form_uuid in self.uuids():
             path = self.path_for(form_uuid)
@@ -235,6 +282,12 @@ class FormStore:
                 stored = self.load_path(path)
             except StoreError as exc:
                 yield BrokenForm(path, str(exc))
+                continue
+            if form_type is not None:
+                if stored.form_type != form_type:
+                    continue
+            elif stored.form_type not in self.schemas:
+                yield BrokenForm(path, f"表单文件“{path.name}”无法打开：{self._unknown(stored.form_type)}")
                 continue
             if stored.uuid != form_uuid:
                 yield BrokenForm(path, f"表单文件“{path.name}”中的内部标识与文件名不一致，文件可能被手工修改过")
@@ -262,22 +315,25 @@ class FormStore:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def new(self) -> StoredForm:
-        """A new, empty form with a fresh UUID. Not written until it is saved."""
+    def new(self, form_type: Optional[str] = None) -> StoredForm:
+        """A new, empty form (of the default type unless named) with a fresh UUID. Not written
+        until it is saved."""
+        schema = self.schema_of(form_type)
         now = now_iso()
-        return StoredForm(document=self.schema.new_document(), created_at=now, updated_at=now,
-                          form_type=self.schema.name, schema_version=self.schema.version)
+        return StoredForm(document=schema.new_document(), created_at=now, updated_at=now,
+                          form_type=schema.name, schema_version=schema.version)
 
     def save(self, stored: StoredForm) -> StoredForm:
         """Write the form atomically, valid or not. Returns the same object, updated."""
         if not is_valid_uuid4(stored.uuid):
             raise StoreError("表单缺少有效的内部标识，无法保存")
+        schema = self.schema_of(stored)
         self.ensure()
         stored.revision += 1
         stored.updated_at = now_iso()
         stored.created_at = stored.created_at or stored.updated_at
-        stored.form_type = self.schema.name
-        stored.schema_version = self.schema.version
+        stored.form_type = schema.name
+        stored.schema_version = schema.version
         try:
             atomic_write_json(self.path_for(stored.uuid), stored.to_file())
         except OSError as exc:
@@ -288,11 +344,12 @@ class FormStore:
         return stored
 
     def add_document(self, document: dict, copied_from: Optional[str] = None,
-                     origin: Optional[str] = None) -> StoredForm:
-        """Store a document made elsewhere (Excel import, a form file from another folder)."""
+                     origin: Optional[str] = None, form_type: Optional[str] = None) -> StoredForm:
+        """Store a document made elsewhere (Excel import, a form file from another folder) as a
+        form of ``form_type`` (default: the store's default type)."""
         now = now_iso()
         stored = StoredForm(document=copy.deepcopy(document), created_at=now, copied_from=copied_from,
-                            origin=origin)
+                            origin=origin, form_type=self.schema_of(form_type).name)
         if self.exists(stored.uuid):
             raise StoreError(f"数据目录中已有内部标识为 {stored.uuid} 的表单")
         return self.save(stored)
@@ -303,7 +360,7 @@ class FormStore:
         original = self.load(form_uuid)
         document = copy.deepcopy(original.document)
         document["uuid"] = new_uuid()
-        return self.add_document(document, copied_from=form_uuid)
+        return self.add_document(document, copied_from=form_uuid, form_type=original.form_type)
 
     def delete(self, form_uuid: str) -> Path:
         """Move the form to recycle/ (never destroyed by the program)."""

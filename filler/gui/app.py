@@ -6,6 +6,7 @@ from pathlib import Path
 
 import PySimpleGUI as sg
 
+from filler.core.catalog import Catalog, catalog as default_catalog
 from filler.core.settings import Settings
 from filler.core.store import FormStore, StoreError
 from filler.core.update import check_for_update
@@ -27,13 +28,16 @@ def configure_look():
 
 
 class FillerApp:
-    def __init__(self, settings: Settings, schema=None, dialogs=None, data_dir=None, check_updates=None):
-        if schema is None:
-            from plugins.basic_info.schema import SCHEMA as schema
+    """``catalog``: the form types to offer (default: every one the filler finds); ``schema``
+    instead offers that one type only."""
+
+    def __init__(self, settings: Settings, schema=None, dialogs=None, data_dir=None, check_updates=None,
+                 catalog: Catalog = None):
+        self.catalog = Catalog([schema]) if schema is not None else (catalog or default_catalog())
         self.settings = settings
         self.font, self.small_font, self.title_font = configure_look()
         self.dialogs = dialogs or Dialogs(self.font)
-        self.store = FormStore(Path(data_dir) if data_dir else settings.data_path, schema)
+        self.store = FormStore(Path(data_dir) if data_dir else settings.data_path, self.catalog.schemas)
         # Shown beside the folder, so whoever supports a unit can tell why it is this one.
         self.data_source = "本次由 --data-dir 指定" if data_dir else settings.data_source
         self.check_updates = settings.check_updates if check_updates is None else check_updates
@@ -50,6 +54,9 @@ class FillerApp:
         except StoreError as exc:
             self.dialogs.error(str(exc))
         self.main.open()
+        if self.catalog.problems:
+            # A plugin that failed to load costs its own form type only: say so, keep working.
+            self.main.set_status("\n".join(self.catalog.problems), error=True)
         self.running = True
         if self.check_updates:
             self.update_thread = threading.Thread(target=self._check_updates, daemon=True)
@@ -85,7 +92,7 @@ class FillerApp:
             del self.editors[editor.uuid]
 
     def switch_data_dir(self, path: Path):
-        new_store = FormStore(path, self.store.schema).ensure()
+        new_store = self.store.with_root(path).ensure()
         for editor in list(self.editors.values()):
             editor.close()
         self.store = new_store
@@ -130,4 +137,8 @@ class FillerApp:
 
 def run(settings_path=None, data_dir=None) -> int:
     settings = Settings.load(settings_path)
-    return FillerApp(settings, data_dir=data_dir).run()
+    found = default_catalog()
+    if not len(found):
+        Dialogs(configure_look()[0]).error("本客户端中没有可以填写的表单类型" + ("：\n" + "\n".join(found.problems) if found.problems else ""))
+        return 2
+    return FillerApp(settings, data_dir=data_dir, catalog=found).run()

@@ -54,6 +54,11 @@ class Dialogs:
         window.close()
         return None if event == sg.WIN_CLOSED else event
 
+    def ask_choice(self, title: str, message: str, options) -> Optional[str]:
+        """One of ``options`` (a button each, e.g. the form types), None for 取消."""
+        answer = self._ask(title, message, tuple(options) + ("取消",))
+        return answer if answer in options else None
+
     def confirm(self, message: str, title: str = "请确认") -> bool:
         return self._ask(title, message, ("确定", "取消")) == "确定"
 

@@ -2,10 +2,11 @@
 
 Every visible field becomes a labelled input (tooltip: what is expected, with an example); the
 message for a field appears right under it, in a line kept for it so that nothing moves, when
-the user leaves it and again on 保存. The columns
-table is edited per group as rows (add, remove, move up/down, or 本类填"无"). The document in
-memory follows every keystroke and is written (atomically) each time the user leaves a changed
-field and when the window closes, so nothing typed is lost.
+the user leaves it and again on 保存. Every table of the schema is edited per group (a tab
+each) as rows: one input per column, whatever the columns are (add, remove, move up/down, or
+本类填"无"). The document in memory follows every keystroke and is written (atomically) each
+time the user leaves a changed field and when the window closes, so nothing typed is lost.
+Only the schema drives the window: which widget a field gets is decided in ``field_widget``.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import time
 
 import PySimpleGUI as sg
 
-from app.forms.schema import CHOICE, NONE_VALUE
+from app.forms.schema import NONE_VALUE
+from filler.core.excel import slot_header
 from filler.core.store import StoreError, StoredForm
 from filler.core.validation import check, check_field
 
@@ -26,8 +28,10 @@ LEAVE = "LEAVE"
 FIELD = "F"
 FIELD_ERROR = "FERR"
 TABLE = "T"
-ROW_NAME = "RN"
-ROW_ADDRESS = "RA"
+# The row editor's input of column i is keyed (f"{ROW_CELL}{i}", group id).
+ROW_CELL = "RC"
+ROW_NAME = ROW_CELL + "0"     # the first column's input (the name, in most tables)
+ROW_ADDRESS = ROW_CELL + "1"  # the second column's
 ROW_SLOT = "RS"
 ROW_ERROR = "RERR"
 ROW_ADD = "ADD"
@@ -43,13 +47,37 @@ CLOSE = "-CLOSE-"
 STATUS = "-STATUS-"
 FIELDS_COLUMN = "-FIELDS-"
 
-TABLE_HEADINGS = ["栏目类别", "序号", "名称", "地址", "问题"]
+ROW_CELLS_PER_LINE = 3  # the row editor's inputs, this many a line
+
+
+def field_widget(field, value, key, width: int, tooltip: str = ""):
+    """The input of one field or table cell: a drop-down of its choices, else a line of text."""
+    if picks(field):
+        return sg.Combo(list(field.choices), default_value=value or "", key=key, readonly=True,
+                        enable_events=True, size=(max(10, max(len(c) for c in field.choices) * 2), 1),
+                        tooltip=tooltip)
+    return sg.Input(value, key=key, size=(width, 1), enable_events=True, tooltip=tooltip)
+
+
+def picks(field) -> bool:
+    """Whether the field's widget is a pick (a complete answer at once, checked as it is made)
+    rather than text checked when the user leaves it."""
+    return bool(field.choices)
+
+
+def row_key(gid: str, index: int) -> tuple:
+    return (f"{ROW_CELL}{index}", gid)
+
+
+def _cell_width(column) -> int:
+    # Long values (addresses) get a wide box, short ones (names) a narrow one.
+    return max(16, min(44, column.max_length // 10))
 
 
 class EditorController:
     def __init__(self, app, stored: StoredForm, is_new: bool = False):
         self.app = app
-        self.schema = app.store.schema
+        self.schema = app.store.schema_of(stored)
         self.stored = stored
         self.document = copy.deepcopy(stored.document)
         self.dirty = False
@@ -60,11 +88,19 @@ class EditorController:
         self.lines = {}
         self.selected = {}
         self.groups = {}
+        self.tab_titles = {}
         for table in self.schema.tables:
             for group in table.groups:
                 gid = f"{table.name}.{group.key}"
                 self.groups[gid] = (table, group)
                 self.selected[gid] = None
+                # A tab per group; with several tables it names its table too.
+                if len(table.groups) == 1 and len(self.schema.tables) > 1:
+                    self.tab_titles[gid] = table.label
+                elif len(self.schema.tables) > 1:
+                    self.tab_titles[gid] = f"{table.label}：{group.label}"
+                else:
+                    self.tab_titles[gid] = group.label
         self.last_report = None
         self.window = self._build()
         self._bind()
@@ -88,12 +124,7 @@ class EditorController:
             value = self.document["fields"].get(f.name, "")
             label = sg.Text(f.label + ("*" if f.required else ""), size=(16, 1), justification="right",
                             tooltip=tooltip)
-            if f.kind == CHOICE:
-                widget = sg.Combo(list(f.choices), default_value=value or "", key=(FIELD, f.name),
-                                  readonly=True, enable_events=True, size=(10, 1), tooltip=tooltip)
-            else:
-                widget = sg.Input(value, key=(FIELD, f.name), size=(46, 1), enable_events=True,
-                                  tooltip=tooltip)
+            widget = field_widget(f, value, (FIELD, f.name), 46, tooltip)
             hint = sg.Text(f.hint(), size=(76, 1), text_color="#666666", font=self.app.small_font)
             rows.append([label, widget, hint])
             # The message line sits right under its input, so the user sees which field it is.
@@ -106,26 +137,31 @@ class EditorController:
     def _group_tab(self, gid: str):
         table, group = self.groups[gid]
         slot_labels = [s.label for s in group.slots]
-        name_col, address_col = table.columns[0], table.columns[1]
+        headings = [slot_header(table), "序号"] + [c.label for c in table.columns] + ["问题"]
+        widths = [16, 4] + [18 if _cell_width(c) < 30 else 34 for c in table.columns] + [46]
+        cells = []
+        for i, col in enumerate(table.columns):
+            cells += [sg.Text(col.label), field_widget(col, "", row_key(gid, i), _cell_width(col), col.hint())]
+        per_line = ROW_CELLS_PER_LINE * 2
+        cell_lines = [cells[i:i + per_line] for i in range(0, len(cells), per_line)]
+        none = table.column(table.none_column).label
         layout = [
             [sg.Text(table.help, text_color="#444444", font=self.app.small_font)],
-            [sg.Table(values=[], headings=TABLE_HEADINGS, key=(TABLE, gid), col_widths=[16, 4, 18, 34, 46],
+            [sg.Table(values=[], headings=headings, key=(TABLE, gid), col_widths=widths,
                       auto_size_columns=False, num_rows=14, enable_events=True, justification="left",
                       select_mode=sg.TABLE_SELECT_MODE_BROWSE, expand_x=True)],
-            [sg.Text("栏目类别"), sg.Combo(slot_labels, default_value=slot_labels[0], key=(ROW_SLOT, gid),
-                                       readonly=True, size=(18, 1)),
-             sg.Text(name_col.label), sg.Input("", key=(ROW_NAME, gid), size=(22, 1), enable_events=True,
-                                               tooltip=name_col.hint()),
-             sg.Text(address_col.label), sg.Input("", key=(ROW_ADDRESS, gid), size=(44, 1),
-                                                  enable_events=True, tooltip=address_col.hint())],
+            [sg.Text(slot_header(table)), sg.Combo(slot_labels, default_value=slot_labels[0], key=(ROW_SLOT, gid),
+                                                   readonly=True, size=(18, 1))] + cell_lines[0],
+            *cell_lines[1:],
             [sg.Button("添加行", key=(ROW_ADD, gid)), sg.Button("删除行", key=(ROW_DELETE, gid)),
              sg.Button("上移", key=(ROW_UP, gid)), sg.Button("下移", key=(ROW_DOWN, gid)),
              sg.Button(f"本类填“{NONE_VALUE}”", key=(ROW_NONE, gid),
-                       tooltip=f"网站确无这类栏目（系统）时使用：该类只保留一行，名称和地址为“{NONE_VALUE}”")],
+                       tooltip=f"网站确无这类{table.item_label}时使用：该类只保留一行，"
+                               f"{none}等各项为“{NONE_VALUE}”")],
             [sg.Text("", key=(ROW_ERROR, gid), size=(120, 2), text_color=ERROR_COLOR,
                      font=self.app.small_font)],
         ]
-        return sg.Tab(group.label, layout, key=(TAB, gid))
+        return sg.Tab(self.tab_titles[gid], layout, key=(TAB, gid))
 
     def _build(self):
         fields_tab = sg.Tab("网站基本信息", [[sg.Column(self._field_rows(), scrollable=True, key=FIELDS_COLUMN,
@@ -146,11 +182,12 @@ class EditorController:
 
     def _bind(self):
         for f in self.schema.filler_fields():
-            if f.kind != CHOICE:
+            if not picks(f):
                 self.window[(FIELD, f.name)].bind("<FocusOut>", LEAVE)
-        for gid in self.groups:
-            self.window[(ROW_NAME, gid)].bind("<FocusOut>", LEAVE)
-            self.window[(ROW_ADDRESS, gid)].bind("<FocusOut>", LEAVE)
+        for gid, (table, _group) in self.groups.items():
+            for i, col in enumerate(table.columns):
+                if not picks(col):
+                    self.window[row_key(gid, i)].bind("<FocusOut>", LEAVE)
 
     # -- events -------------------------------------------------------------------------------
 
@@ -170,13 +207,16 @@ class EditorController:
             if kind == FIELD:
                 self.document["fields"][name] = values[event]
                 self.dirty = True
-                if self.schema.field(name).kind == CHOICE:  # a pick is a complete answer
+                if picks(self.schema.field(name)):  # a pick is a complete answer
                     self.leave_field(name)
             elif kind == TABLE:
                 chosen = values[event]
                 self.select_line(name, chosen[0] if chosen else None)
-            elif kind in (ROW_NAME, ROW_ADDRESS):
-                self.edit_row(name, kind, values[event])
+            elif kind.startswith(ROW_CELL):
+                index = int(kind[len(ROW_CELL):])
+                self.edit_row(name, index, values[event])
+                if picks(self.groups[name][0].columns[index]):
+                    self.leave_row(name)
             elif kind == ROW_ADD:
                 self.add_row(name, values[(ROW_SLOT, name)])
             elif kind == ROW_DELETE:
@@ -213,7 +253,7 @@ class EditorController:
     def show_field_message(self, name: str, message: str) -> None:
         self.window[(FIELD_ERROR, name)].update(message)
 
-    # -- columns table ------------------------------------------------------------------------
+    # -- tables -------------------------------------------------------------------------------
 
     def _slot_rows(self, gid: str, slot_key: str) -> list:
         table, group = self.groups[gid]
@@ -235,13 +275,14 @@ class EditorController:
             slot_rows = self._slot_rows(gid, slot.key)
             if not slot_rows:
                 problems = report.for_slot(table.name, group.key, slot.key) if report else []
-                rows.append([slot.label, "", "（未填写）", "", "；".join(e.message for e in problems)])
+                rows.append([slot.label, "", "（未填写）"] + [""] * (len(table.columns) - 1)
+                            + ["；".join(e.message for e in problems)])
                 lines.append((slot.key, None))
                 continue
             for index, row in enumerate(slot_rows):
                 problems = report.for_row(table.name, group.key, slot.key, index) if report else []
-                rows.append([slot.label, index + 1, row.get(table.columns[0].name, ""),
-                             row.get(table.columns[1].name, ""), "；".join(e.message for e in problems)])
+                rows.append([slot.label, index + 1] + [row.get(c.name, "") for c in table.columns]
+                            + ["；".join(e.message for e in problems)])
                 lines.append((slot.key, index))
         self.lines[gid] = lines
         chosen = [lines.index(select)] if select in lines else []
@@ -252,16 +293,14 @@ class EditorController:
 
     def _load_row_inputs(self, gid: str, line) -> None:
         table, group = self.groups[gid]
-        if line is None:
-            self.window[(ROW_NAME, gid)].update("")
-            self.window[(ROW_ADDRESS, gid)].update("")
-            return
-        slot_key, index = line
-        slot = next(s for s in group.slots if s.key == slot_key)
-        self.window[(ROW_SLOT, gid)].update(slot.label)
-        row = self._slot_rows(gid, slot_key)[index] if index is not None else {}
-        self.window[(ROW_NAME, gid)].update(row.get(table.columns[0].name, ""))
-        self.window[(ROW_ADDRESS, gid)].update(row.get(table.columns[1].name, ""))
+        row = {}
+        if line is not None:
+            slot_key, index = line
+            slot = next(s for s in group.slots if s.key == slot_key)
+            self.window[(ROW_SLOT, gid)].update(slot.label)
+            row = self._slot_rows(gid, slot_key)[index] if index is not None else {}
+        for i, col in enumerate(table.columns):
+            self.window[row_key(gid, i)].update(row.get(col.name, ""))
 
     def select_line(self, gid: str, line_index) -> None:
         if line_index is None or line_index >= len(self.lines.get(gid, [])):
@@ -272,7 +311,7 @@ class EditorController:
         self._load_row_inputs(gid, line)
         self._show_row_problems(gid)
 
-    def edit_row(self, gid: str, kind: str, value: str) -> None:
+    def edit_row(self, gid: str, column_index: int, value: str) -> None:
         table, _group = self.groups[gid]
         line = self.selected[gid]
         if line is None:
@@ -288,8 +327,7 @@ class EditorController:
             rows.append(table.blank_row())
             index = len(rows) - 1
             self.selected[gid] = (slot_key, index)
-        column = table.columns[0] if kind == ROW_NAME else table.columns[1]
-        rows[index][column.name] = value
+        rows[index][table.columns[column_index].name] = value
         self.dirty = True
 
     def leave_row(self, gid: str) -> None:
@@ -342,7 +380,7 @@ class EditorController:
         self.dirty = True
         self._refresh_table(gid, select=(slot.key, position))
         self._load_row_inputs(gid, (slot.key, position))
-        self.window[(ROW_NAME, gid)].set_focus()
+        self.window[row_key(gid, 0)].set_focus()
         self.autosave()
 
     def delete_row(self, gid: str) -> None:
@@ -409,7 +447,7 @@ class EditorController:
             table, group = self.groups[gid]
             self._refresh_table(gid, select=self.selected[gid])
             count = sum(1 for e in report.errors if e.path.startswith(f"{table.name}.{group.key}."))
-            self.window[(TAB, gid)].update(title=group.label + (f"（{count} 处问题）" if count else ""))
+            self.window[(TAB, gid)].update(title=self.tab_titles[gid] + (f"（{count} 处问题）" if count else ""))
             self._show_row_problems(gid)
         field_count = sum(1 for e in report.errors if e.path.startswith("fields."))
         self.window[(TAB, "fields")].update(

@@ -16,6 +16,9 @@ from filler.gui.dialogs import XLSX_TYPES, ZIP_TYPES
 
 TABLE = "-FORMS-"
 NEW, OPEN, COPY, DELETE = "-NEW-", "-OPEN-", "-COPY-", "-DELETE-"
+# The 新建 menu: one entry per form type of the catalogue, its event "<title>::-NEW-<type>".
+NEW_MENU = "新建"
+NEW_ENTRY = "-NEW-"
 EXPORT, IMPORT_EXCEL, TEMPLATE, DATA_DIR = "-EXPORT-", "-IMPORT-EXCEL-", "-TEMPLATE-", "-DATA-DIR-"
 EXPORT_EXCEL = "-EXPORT-EXCEL-"
 ONLY_VALID, IMPORT_NONE = "只导入正确的行", "都不导入"
@@ -33,10 +36,21 @@ class MainController:
         self.update_info = None
         self.progress_seen = []  # (done, total) pairs of the last export, for the tests
         self.window = None
+        self.popped_menu = None
+
+    @property
+    def schemas(self) -> list:
+        return self.app.catalog.schemas
+
+    def new_menu_events(self) -> dict:
+        """The 新建 menu's event of each form type → the type's name."""
+        return {f"{schema.label}::{NEW_ENTRY}{schema.name}": schema.name for schema in self.schemas}
 
     def open(self):
+        one = self.schemas[0].label if len(self.schemas) == 1 else None
         buttons = [
-            sg.Button("新建", key=NEW, tooltip="新建一份政府网站和栏目（系统）基本信息表（每个网站一份）"),
+            sg.Button("新建", key=NEW, tooltip=f"新建一份{one}（每个网站一份）" if one else
+                      "新建一份表单：在弹出的菜单中选择哪一种表（每个网站每种表一份）"),
             sg.Button("打开", key=OPEN, tooltip="打开选中的表单继续填写（也可双击）"),
             sg.Button("复制为新表", key=COPY, tooltip="以选中表单的内容新建一份表单（新的内部标识），用于填写另一个网站"),
             sg.Button("删除", key=DELETE, tooltip="删除选中的表单（移到数据目录的 recycle 文件夹，可找回）"),
@@ -49,13 +63,16 @@ class MainController:
             sg.Button("下载Excel模板", key=TEMPLATE, tooltip="生成批量填写用的 Excel 模板"),
             sg.Button("数据目录", key=DATA_DIR, tooltip="查看或更换保存表单的文件夹"),
         ]
+        menu = [[f"{NEW_MENU}(&N)", list(self.new_menu_events())]]
+        heading = one or "、".join(s.label for s in self.schemas)
         layout = [
-            [sg.Text(self.app.store.schema.label, font=self.app.title_font)],
+            [sg.Menu(menu, key="-MENU-", font=self.app.font)],
+            [sg.Text(heading, font=self.app.title_font)],
             [sg.pin(sg.Text("", key=UPDATE_TEXT, visible=False, text_color="#b00020",
                             background_color="#fff3cd", size=(100, 2))),
              sg.pin(sg.Button("打开下载页", key=UPDATE_OPEN, visible=False))],
             buttons,
-            [sg.Table(values=[], headings=TABLE_HEADINGS, key=TABLE, col_widths=[30, 34, 16, 16, 24],
+            [sg.Table(values=[], headings=TABLE_HEADINGS, key=TABLE, col_widths=[26, 30, 16, 16, 22, 26],
                       auto_size_columns=False, num_rows=20, enable_events=True, justification="left",
                       select_mode=sg.TABLE_SELECT_MODE_EXTENDED, expand_x=True, expand_y=True,
                       tooltip="可按住 Ctrl 或 Shift 选择多份表单")],
@@ -100,7 +117,9 @@ class MainController:
         if event in (sg.WIN_CLOSED, sg.WINDOW_CLOSE_ATTEMPTED_EVENT):
             self.app.quit()
         elif event == NEW:
-            self.app.open_editor(self.app.store.new(), is_new=True)
+            self.new_form()
+        elif event in self.new_menu_events():
+            self.new_form(self.new_menu_events()[event])
         elif event in (OPEN, (TABLE, DOUBLE_CLICK)):
             self.open_selected(values)
         elif event == COPY:
@@ -110,10 +129,15 @@ class MainController:
         elif event == EXPORT:
             uuids = self.selected_uuids(values)
             if not uuids:
-                uuids = [s.uuid for s in self.summaries if not s.broken]
-                if not uuids:
+                present = self.types_present()
+                if not present:
                     self.app.dialogs.info("还没有表单。请先点击“新建”填写。")
                     return
+                # A package holds one form type: all forms means all forms of one type.
+                schema = self.choose_type("生成文件：选择哪一种表", present)
+                if schema is None:
+                    return
+                uuids = [s.uuid for s in self.summaries if not s.broken and s.form_type == schema.name]
             self.export(uuids)
         elif event == IMPORT_EXCEL:
             self.import_excel()
@@ -127,6 +151,53 @@ class MainController:
             self.show_update(values[UPDATE_EVENT])
         elif event == UPDATE_OPEN and self.update_info and self.update_info.download_url:
             webbrowser.open(self.update_info.download_url)
+
+    def new_form(self, form_type=None):
+        """A new form of ``form_type``; with none named, of the only type, or the type picked
+        from the 新建 menu that pops up under the button."""
+        if form_type is None and len(self.schemas) > 1:
+            self.pop_new_menu()
+            return
+        try:
+            stored = self.app.store.new(form_type)
+        except StoreError as exc:
+            self.app.dialogs.error(str(exc))
+            return
+        self.app.open_editor(stored, is_new=True)
+
+    def pop_new_menu(self):
+        """The 新建 menu's entries, under the 新建 button."""
+        import tkinter
+
+        button = self.window[NEW].widget
+        menu = tkinter.Menu(button, tearoff=0, font=self.app.font)
+        for event, _name in self.new_menu_events().items():
+            menu.add_command(label=event.split("::")[0],
+                             command=lambda event=event: self.window.write_event_value(event, None))
+        self.popped_menu = menu  # the last one shown (a script can read its entries)
+        menu.tk_popup(button.winfo_rootx(), button.winfo_rooty() + button.winfo_height())
+        menu.grab_release()
+
+    def types_present(self) -> list:
+        """The schemas of the forms listed, in catalogue order."""
+        names = {s.form_type for s in self.summaries if not s.broken}
+        return [schema for schema in self.schemas if schema.name in names]
+
+    def choose_type(self, title: str, schemas=None):
+        """One form type: the only one offered, or the one the user picks."""
+        schemas = list(schemas if schemas is not None else self.schemas)
+        if len(schemas) == 1:
+            return schemas[0]
+        answer = self.app.dialogs.ask_choice(title, "选择表单类型：", [s.label for s in schemas])
+        return next((s for s in schemas if s.label == answer), None)
+
+    def schema_of_selection(self, uuids):
+        """The one form type of the selected forms, None (with a message) when they are several."""
+        types = {s.form_type for s in self.summaries if s.uuid in set(uuids)}
+        if len(types) > 1:
+            self.app.dialogs.error("所选表单属于不同的表，一次只能处理一种表。请只选择同一种表的表单。")
+            return None
+        return self.app.store.schema_of(next(iter(types))) if types else self.app.store.schema
 
     def open_selected(self, values):
         uuids = self.selected_uuids(values)
@@ -195,7 +266,11 @@ class MainController:
         settings = self.app.settings
         last = settings.last_export_dir
         initial = last if last and Path(last).is_dir() else self.data_folder
-        path = self.app.dialogs.ask_save_path("生成文件：选择上报文件的保存位置", default_package_name(len(uuids)),
+        schema = self.schema_of_selection(uuids)
+        if schema is None:
+            return
+        path = self.app.dialogs.ask_save_path("生成文件：选择上报文件的保存位置",
+                                              default_package_name(len(uuids), schema=schema),
                                               initial, ZIP_TYPES, ".zip")
         if not path:
             return
@@ -310,15 +385,24 @@ class MainController:
             self.app.dialogs.info("还没有表单。请先点击“新建”填写，或点击“下载Excel模板”批量填写。")
             return
         self.save_open_editors()
-        count = len(uuids) or len([s for s in self.summaries if not s.broken])
-        name = str(Path(default_package_name(count)).with_suffix(".xlsx"))
+        if uuids:
+            schema = self.schema_of_selection(uuids)
+        else:
+            schema = self.choose_type("导出到Excel：选择哪一种表", self.types_present() or self.schemas)
+        if schema is None:
+            return
+        count = len(uuids) or len([s for s in self.summaries if not s.broken and s.form_type == schema.name])
+        name = str(Path(default_package_name(count, schema=schema)).with_suffix(".xlsx"))
         path = self.app.dialogs.ask_save_path("导出到Excel：选择保存位置", name, self.data_folder, XLSX_TYPES, ".xlsx")
         if not path:
             return
         if not path.lower().endswith(".xlsx"):
             path += ".xlsx"
         try:
-            out, written, broken = export_workbook(self.app.store, Path(path), uuids or None)
+            out, written, broken = export_workbook(self.app.store, Path(path), uuids or None, form_type=schema.name)
+        except (ExcelError, StoreError) as exc:
+            self.app.dialogs.error(str(exc))
+            return
         except OSError as exc:
             self.app.dialogs.error(f"无法保存 Excel 表格：{exc.strerror or exc}")
             return
@@ -329,12 +413,16 @@ class MainController:
                               f"请勿修改“内部标识”一列。", "导出到Excel")
 
     def save_template(self):
-        path = self.app.dialogs.ask_save_path("下载Excel模板：选择保存位置", "基本信息表批量填写模板.xlsx",
+        schema = self.choose_type("下载Excel模板：选择哪一种表")
+        if schema is None:
+            return
+        path = self.app.dialogs.ask_save_path("下载Excel模板：选择保存位置",
+                                              f"{schema.package_folder or schema.label}批量填写模板.xlsx",
                                               self.data_folder, XLSX_TYPES, ".xlsx")
         if not path:
             return
         try:
-            write_template(self.app.store.schema, Path(path))
+            write_template(schema, Path(path))
         except OSError as exc:
             self.app.dialogs.error(f"无法保存模板：{exc.strerror or exc}")
             return
