@@ -299,7 +299,7 @@ def test_a_document_of_the_new_kinds_normalizes_and_validates():
     assert error.message.startswith("主要指标—可用性第 1 行得分应为")
 
 
-def test_typed_columns_round_trip_through_the_model():
+def _self_check_models():
     Base = declarative_base()
 
     class SelfCheck(columns_mixin("SelfCheckColumns", schema_columns(SELF_CHECK)), Base):
@@ -310,13 +310,20 @@ def test_typed_columns_round_trip_through_the_model():
         __tablename__ = "self_check_item"
         id = Column(Integer, primary_key=True)
 
+    return Base, SelfCheck, Item
+
+
+def test_typed_columns_ddl():
+    _, SelfCheck, Item = _self_check_models()
     create = str(CreateTable(SelfCheck.__table__).compile(dialect=sqlite.dialect()))
     assert "count INTEGER" in create and "mark NUMERIC(3, 1)" in create
     assert "is_open BOOLEAN" in create and "site_name VARCHAR(100)" in create
     pg = str(CreateTable(Item.__table__).compile(dialect=postgresql.dialect()))
     assert "score NUMERIC(2, 1)" in pg and "veto BOOLEAN" in pg
 
-    engine = create_engine("sqlite://")
+
+def round_trip(engine):
+    Base, SelfCheck, Item = _self_check_models()
     Base.metadata.create_all(engine)
     with Session(engine) as session:
         # The document's text goes in as it is; empty text is NULL.
@@ -332,7 +339,7 @@ def test_typed_columns_round_trip_through_the_model():
         # SQL sees numbers and booleans: sums and comparisons work in the database.
         raw = session.connection().exec_driver_sql(
             "SELECT count + 1, mark * 2, is_open FROM self_check ORDER BY id").all()
-        assert raw == [(13, 17, 1), (None, None, 0)]
+        assert [tuple(r) for r in raw] == [(13, 17, True), (None, None, False)]
         # Core statements as the generic import writes them: insert(table) and an update whose
         # values are bind parameters take the document's text too.
         table = SelfCheck.__table__
@@ -343,6 +350,17 @@ def test_typed_columns_round_trip_through_the_model():
                         {"v_count": "4", "v_is_open": "是"})
         assert session.execute(select(table.c.count, table.c.mark, table.c.is_open)
                                .where(table.c.site_name == "丙")).one() == (4, Decimal("1.5"), "是")
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+
+
+def test_typed_columns_round_trip_on_sqlite():
+    round_trip(create_engine("sqlite://"))
+
+
+@pytest.mark.postgres
+def test_typed_columns_round_trip_on_postgresql(pg_database):
+    round_trip(create_engine(pg_database()))
 
 
 def test_basic_info_columns_stay_strings_of_the_declared_length():

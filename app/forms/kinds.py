@@ -129,22 +129,6 @@ def to_text(value: Any) -> Any:
     return value
 
 
-def clean_text(value: str) -> str:
-    """Free text without invisible characters, full-width digits/letters or outer spaces."""
-    if not value.isascii() and _TEXT_CHANGES_RE.search(value):
-        value = value.translate(_INVISIBLE).translate(_FULLWIDTH_ALNUM)
-    return value.strip()
-
-
-def clean_code(value: str) -> str:
-    """A value written in ASCII (an address, a number, a code) as NFKC gives it: full-width
-    letters, digits and punctuation half-width, no-break and ideographic spaces plain, invisible
-    characters gone, outer spaces stripped."""
-    if not value.isascii():
-        value = unicodedata.normalize("NFKC", value.translate(_INVISIBLE))
-    return value.strip()
-
-
 def _named(label: Any, field) -> Any:
     """The label a message names: given, given as a function, or the field's own."""
     return label() if callable(label) else (label or field.text_label)
@@ -170,7 +154,7 @@ class FieldKind:
     """One kind of value. Subclass it with a ``name`` to define (and register) a kind.
 
     A subclass usually sets ``name``, ``label`` and ``default_example`` and overrides
-    ``normalize`` (after calling ``clean_code`` or ``clean_text``), ``hint`` and ``matches`` (or
+    ``canonical`` (what ``normalize`` calls on cleaned text), ``hint`` and ``matches`` (or
     ``check_value`` when a bad value needs its own message); ``column_type`` when its column is
     not a string. The generic order of ``check`` (empty → 无 → several values → length →
     control characters → the kind's own check) is the same for every kind.
@@ -210,8 +194,10 @@ class FieldKind:
     def normalize(self, value: Any) -> Any:
         """Canonical text for ``value``; values that are not text are returned unchanged.
 
-        Cleans the text (``clean_code``: NFKC, no invisible characters, no outer spaces), reads
-        无/無 as 无, and gives anything else to ``canonical``."""
+        Cleans the text (NFKC: full-width letters, digits and punctuation half-width, no-break
+        and ideographic spaces plain; invisible characters and outer spaces gone), reads 无/無
+        as 无, and gives anything else to ``canonical``. Free text (``TextKind``) keeps its
+        full-width Chinese punctuation instead."""
         if value.__class__ is not str:
             value = to_text(value)
             if not isinstance(value, str):
