@@ -358,6 +358,33 @@ def test_typed_columns_round_trip_on_sqlite():
     round_trip(create_engine("sqlite://"))
 
 
+def test_the_excel_export_writes_numbers_as_numbers_and_yes_no_as_text():
+    """What the columns give back is what the report's RollingSheet writes (app/formtypes/export.py
+    appends the column values as they come)."""
+    import io
+
+    from openpyxl import Workbook, load_workbook
+
+    from app.forms.xlsx import RollingSheet
+
+    engine = create_engine("sqlite://")
+    Base, SelfCheck, _ = _self_check_models()
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(SelfCheck(site_name="甲", count="12", mark="8.5", is_open="是"))
+        session.commit()
+        values = session.execute(select(SelfCheck.site_name, SelfCheck.count, SelfCheck.mark,
+                                        SelfCheck.is_open)).one()
+    wb = Workbook(write_only=True)
+    sheet = RollingSheet(wb, "自查表", "自查表", [(label, None) for label in "甲乙丙丁"])
+    sheet.append(list(values))
+    sheet.finish()
+    out = io.BytesIO()
+    wb.save(out)
+    cells = list(load_workbook(out).active.iter_rows(min_row=3, values_only=True))[0]
+    assert cells == ("甲", 12, 8.5, "是")
+
+
 @pytest.mark.postgres
 def test_typed_columns_round_trip_on_postgresql(pg_database):
     round_trip(create_engine(pg_database()))
