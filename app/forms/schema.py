@@ -321,6 +321,7 @@ class Table(Bilingual):
         object.__setattr__(self, "_normalizers", {c.name: c.field_kind.normalize for c in self.columns})
         object.__setattr__(self, "_column_checks", tuple((c, c._check) for c in self.columns))
         object.__setattr__(self, "_group_keys", frozenset(g.key for g in self.groups))
+        object.__setattr__(self, "_slot_pairs", tuple(self.slots()))
         object.__setattr__(self, "_group_slots",
                            tuple((g, frozenset(s.key for s in g.slots)) for g in self.groups))
 
@@ -503,12 +504,13 @@ class FormSchema(Bilingual):
         Each dict has ``group``, ``group_label``, ``slot``, ``slot_label``, ``position`` (0-based
         within the slot) and one key per column. Malformed parts are skipped: validate first.
         """
-        table = self.table(table_name)
+        table = self._tables_by_name.get(table_name) or self.table(table_name)
         value = data.get(table_name) if isinstance(data, dict) else None
         rows = []
         if not isinstance(value, dict):
             return rows
-        for group, slot in table.slots():
+        names = table._column_names
+        for group, slot in table._slot_pairs:
             group_value = value.get(group.key)
             slot_rows = group_value.get(slot.key) if isinstance(group_value, dict) else None
             if not isinstance(slot_rows, list):
@@ -518,9 +520,9 @@ class FormSchema(Bilingual):
                     continue
                 item = {"group": group.key, "group_label": group.label,
                         "slot": slot.key, "slot_label": slot.label, "position": position}
-                for col in table.columns:
-                    cell = row.get(col.name, "")
-                    item[col.name] = cell if isinstance(cell, str) else ""
+                for name in names:
+                    cell = row.get(name, "")
+                    item[name] = cell if isinstance(cell, str) else ""
                 rows.append(item)
         return rows
 
