@@ -28,11 +28,12 @@ import uuid as uuid_module
 from dataclasses import dataclass, field as dc_field
 from typing import Any, Optional
 
-from app.forms.kinds import (  # noqa: F401 - the kind names are this module's API too
+# The kind names and the text types are this module's API too: a schema imports everything it
+# declares from here.
+from app.forms.kinds import (  # noqa: F401
     CHOICE,
     EMAIL,
     ICP,
-    ICP_PROVINCES,
     INTEGER,
     MOBILE,
     NONE_VALUE,
@@ -42,11 +43,10 @@ from app.forms.kinds import (  # noqa: F401 - the kind names are this module's A
     URL,
     YES_NO,
     FieldKind,
-    field_kinds,
     kind_named,
     type_name,
 )
-from app.forms.phrases import Bilingual, Phrase, _t, pair  # noqa: F401 - re-exported
+from app.forms.phrases import Bilingual, Phrase, _t, pair  # noqa: F401
 
 # Top-level keys of a document that are not tables.
 RESERVED_KEYS = ("uuid", "fields", "meta")
