@@ -23,7 +23,6 @@ accept JSON numbers and Excel cells and turn them into their canonical text.
 from __future__ import annotations
 
 import re
-import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
@@ -92,8 +91,15 @@ def _qualified(cls) -> str:
 # --------------------------------------------------------------------------------------------
 # Normalization helpers
 
-# Full-width digits and Latin letters to half-width, and the ideographic space to a plain space:
-# free text keeps full-width Chinese punctuation （，。）, which is correct there.
+# Full-width ASCII (U+FF01..U+FF5E) to half-width, the ideographic and no-break spaces to a plain
+# space: for addresses, numbers and codes. Not unicodedata's NFKC, which also folds superscripts,
+# circled digits, ligatures and spacing accents (² → 2, ① → 1, ﬁ → fi): it would turn what is
+# not a number into a plausible one ("a²b@x.gov.cn" would pass as a2b@x.gov.cn).
+_FULLWIDTH_ALL = {0xFF01 + i: 0x21 + i for i in range(94)}
+_FULLWIDTH_ALL[0x3000] = 0x20
+_FULLWIDTH_ALL[0x00A0] = 0x20
+# Only digits and Latin letters (and the spaces): free text keeps full-width Chinese punctuation
+# （，。）, which is correct there.
 _FULLWIDTH_ALNUM = {
     code: code - 0xFEE0
     for code in list(range(0xFF10, 0xFF1A)) + list(range(0xFF21, 0xFF3B)) + list(range(0xFF41, 0xFF5B))
@@ -104,10 +110,10 @@ _FULLWIDTH_ALNUM[0x00A0] = 0x20
 _INVISIBLE = {ord(ch): None for ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad"}
 # Dashes that Chinese input methods produce where a hyphen is meant in numbers.
 _DASHES = {ord(ch): "-" for ch in "－—–‐‑‒―﹣−"}
-# Every character free text's cleaning may change: str.translate with a dict costs a
-# Python-level lookup per character, so most values (which hold none of these) skip it.
-_TEXT_CHANGES_RE = re.compile("[" + "".join(
-    re.escape(chr(code)) for code in sorted({*_INVISIBLE, *_FULLWIDTH_ALNUM})) + "]")
+# Every character the cleaning may change: str.translate with a dict costs a Python-level
+# lookup per character, so most values (which hold none of these) skip it.
+_CHANGES_RE = re.compile("[" + "".join(
+    re.escape(chr(code)) for code in sorted({*_INVISIBLE, *_FULLWIDTH_ALL})) + "]")
 
 _NONE_SPELLINGS = {"无", "無"}
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -194,16 +200,16 @@ class FieldKind:
     def normalize(self, value: Any) -> Any:
         """Canonical text for ``value``; values that are not text are returned unchanged.
 
-        Cleans the text (NFKC: full-width letters, digits and punctuation half-width, no-break
-        and ideographic spaces plain; invisible characters and outer spaces gone), reads 无/無
-        as 无, and gives anything else to ``canonical``. Free text (``TextKind``) keeps its
-        full-width Chinese punctuation instead."""
+        Cleans the text (full-width letters, digits and punctuation half-width, no-break and
+        ideographic spaces plain; invisible characters and outer spaces gone), reads 无/無 as 无,
+        and gives anything else to ``canonical``. Free text (``TextKind``) keeps its full-width
+        Chinese punctuation instead."""
         if value.__class__ is not str:
             value = to_text(value)
             if not isinstance(value, str):
                 return value
-        if not value.isascii():
-            value = unicodedata.normalize("NFKC", value.translate(_INVISIBLE))
+        if not value.isascii() and _CHANGES_RE.search(value):
+            value = value.translate(_INVISIBLE).translate(_FULLWIDTH_ALL)
         value = value.strip()
         if value in _NONE_SPELLINGS:
             return NONE_VALUE
@@ -336,7 +342,7 @@ class TextKind(FieldKind):
             value = to_text(value)
             if not isinstance(value, str):
                 return value
-        if not value.isascii() and _TEXT_CHANGES_RE.search(value):
+        if not value.isascii() and _CHANGES_RE.search(value):
             value = value.translate(_INVISIBLE).translate(_FULLWIDTH_ALNUM)
         value = value.strip()
         if "\n" in value or "\r" in value:
