@@ -133,6 +133,16 @@ def test_a_kind_defined_in_a_schema_module_works_without_flask_or_sqlalchemy(tmp
     assert result.stdout.strip() == ""
 
 
+def test_full_width_is_folded_but_superscripts_and_circled_digits_are_not():
+    """The full-width table, not NFKC: NFKC would make plausible values of what is not one."""
+    from app.forms.schema import normalize_value
+
+    assert normalize_value("email", "ａ＠ｈｚｓｃ．ｇｏｖ．ｃｎ") == "a@hzsc.gov.cn"
+    assert normalize_value("email", "a²b@hzsc.gov.cn") == "a²b@hzsc.gov.cn"
+    assert normalize_value("mobile", "①3812345678") == "①3812345678"
+    assert normalize_value(INTEGER, "１２") == "12" and normalize_value(INTEGER, "¹²") == "¹²"
+
+
 # ---------------------------------------------------------------------------- integer
 
 COUNT = Field("count", "栏目数量", INTEGER, min_value=0, max_value=500, label_en="Number of columns")
