@@ -141,6 +141,7 @@ def test_full_width_is_folded_but_superscripts_and_circled_digits_are_not():
     assert normalize_value("email", "a²b@hzsc.gov.cn") == "a²b@hzsc.gov.cn"
     assert normalize_value("mobile", "①3812345678") == "①3812345678"
     assert normalize_value(INTEGER, "１２") == "12" and normalize_value(INTEGER, "¹²") == "¹²"
+    assert normalize_value(INTEGER, "١٢") == "١٢"  # other scripts' digits are not read either
 
 
 # ---------------------------------------------------------------------------- integer

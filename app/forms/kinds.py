@@ -639,7 +639,7 @@ class NumberKind(FieldKind):
     widget = "number"
     bounded = True
     # A number as typed: a sign, digits with optional thousands commas, an optional fraction.
-    _NUMBER_RE = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d*)?")
+    _NUMBER_RE = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d*)?", re.ASCII)
 
     def normalize(self, value: Any) -> Any:
         if isinstance(value, float) and value == value and value not in (float("inf"), float("-inf")):
@@ -682,7 +682,7 @@ class IntegerKind(NumberKind):
 
     name = INTEGER
     label = pair("整数", "whole number")
-    _VALUE_RE = re.compile(r"-?\d+")
+    _VALUE_RE = re.compile(r"-?\d+", re.ASCII)
 
     def validate_field(self, field):
         super().validate_field(field)
@@ -746,7 +746,7 @@ class ScoreKind(NumberKind):
 
     name = SCORE
     label = pair("分数", "score")
-    _VALUE_RE = re.compile(r"-?\d+(?:\.\d+)?")
+    _VALUE_RE = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
 
     def canonical(self, value):
         if value.endswith("分") and len(value) > 1:
