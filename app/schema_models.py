@@ -1,21 +1,24 @@
 """SQLAlchemy columns generated from a form schema, so the model follows the schema.
 
-``schema_columns(schema)`` gives one nullable text column per field (length from the schema);
-``table_row_columns(table)`` gives the columns of a repeatable table's row model. Adding a field
-to a schema adds the column; ``flask pucha upgrade-db`` (also run by ``flask pucha setup``) adds
-it to a database that already holds data (app/schema_upgrade.py).
+``schema_columns(schema)`` gives one nullable column per field, of the type its kind says
+(``Field.column_type()``: text as long as the field allows, INTEGER/BIGINT, NUMERIC, BOOLEAN;
+app/forms/kinds.py); ``table_row_columns(table)`` gives the columns of a repeatable table's row
+model. Adding a field to a schema adds the column; ``flask pucha upgrade-db`` (also run by
+``flask pucha setup``) adds it to a database that already holds data (app/schema_upgrade.py).
 """
-from sqlalchemy import Column, String
+from sqlalchemy import Column
+
+
+def _column(field):
+    return Column(field.column_type(), nullable=True, info={"label": field.label})
 
 
 def schema_columns(schema):
-    return {field.name: Column(String(field.max_length), nullable=True, info={"label": field.label})
-            for field in schema.fields}
+    return {field.name: _column(field) for field in schema.fields}
 
 
 def table_row_columns(table):
-    return {col.name: Column(String(col.max_length), nullable=True, info={"label": col.label})
-            for col in table.columns}
+    return {col.name: _column(col) for col in table.columns}
 
 
 def columns_mixin(name, columns):

@@ -475,6 +475,25 @@ def test_normalize_does_not_touch_the_input_and_keeps_chinese_punctuation():
     assert out["fields"]["office_address"] == "北京市海淀区（中关村）1号，3层"
 
 
+def test_normalize_builds_a_copy_that_shares_nothing_mutable_with_the_input():
+    doc = example_form()
+    doc["meta"] = {"client": {"name": "填报客户端"}, "edits": [1, 2]}
+    doc["fields"]["extra"] = {"not": "a field"}
+    doc["columns"]["info"]["news"].append(["not", "a row"])
+    doc["columns"]["info"]["news"][0]["comment"] = ["unknown", "cell"]
+    before = json.dumps(doc, ensure_ascii=False)
+    out = SCHEMA.normalize(doc)
+    assert out is not doc
+    out["meta"]["client"]["name"] = "x"
+    out["meta"]["edits"].append(3)
+    out["fields"]["extra"]["not"] = "x"
+    out["columns"]["info"]["news"][-1].append("x")
+    out["columns"]["info"]["news"][0]["comment"].append("x")
+    out["columns"]["info"]["news"][0]["name"] = "x"
+    assert json.dumps(doc, ensure_ascii=False) == before
+    assert list(out) == list(doc) and list(out["fields"]) == list(doc["fields"])
+
+
 def test_normalize_removes_invisible_characters():
     assert normalize_value("text", "\ufeff杭州\u200b市\u00a0") == "杭州市"
     assert normalize_value("mobile", "\u200b13812345678") == "13812345678"

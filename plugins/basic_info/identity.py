@@ -30,7 +30,7 @@ KEY_CHUNK = 2000
 SHOWN_PER_SITE = 3
 
 # (the province's name in the org tree, its ICP备案 abbreviation(s), the names an address starts
-# with). The ICP abbreviations are those of app.forms.schema.ICP_PROVINCES.
+# with). The ICP abbreviations are those of app.forms.kinds.ICP_PROVINCES.
 PROVINCES = (
     ("北京市", "京", ("北京",)), ("天津市", "津", ("天津",)), ("河北省", "冀", ("河北",)),
     ("山西省", "晋", ("山西",)), ("内蒙古自治区", "蒙", ("内蒙古",)), ("辽宁省", "辽", ("辽宁",)),
