@@ -30,6 +30,9 @@ class BasicInfoForm(FieldColumns, FormRecord, Model):
         Index("ix_basic_info_scope", "scope_path", "id"),
         Index("ix_basic_info_holder_stage", "holder_path", "stage"),
         Index("ix_basic_info_site_key", "site_key", "id"),
+        # 标识码找回 looks a website up by its name as well as by its key
+        # (plugins/basic_info/recovery.py): without it every request scans all forms.
+        Index("ix_basic_info_site_name", "site_name"),
     )
 
     # The website's identity (app.forms.schema.website_key of 首页网址), kept with every write of
