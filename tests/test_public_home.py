@@ -25,6 +25,8 @@ def test_the_home_page_offers_login_and_the_plugins_links(client):
     assert "全国政府网站普查报送系统" in html and "/login/" in html
     assert 'href="/site-codes/recover/"' in html
     assert 'id="census-notice"' not in html  # no notice set yet
+    # Also at the top right of every page for visitors (seed 004 §10: “首页右上方”).
+    assert 'class="pucha-navbar-public-link"' in client.get("/login/").get_data(as_text=True)
 
 
 def test_an_administrator_sets_the_notice_with_an_audit_row(app, session, client):

@@ -1,5 +1,6 @@
 """Public pages: the home page (login, the census notice, the links plugins register through
 ``public_links``: 标识码找回, 技术支持中心 …) and the administrator's notice editor."""
+from flask import current_app
 from flask_appbuilder import IndexView, expose
 
 from app.public import notice
@@ -17,6 +18,8 @@ class HomeView(IndexView):
 
 
 def register(appbuilder):
-    """Public pages other than the home page, and the notice editor."""
+    """Public pages other than the home page, and the notice editor. The public links are also
+    offered in the navbar's top right for visitors (seed 004 §10: “首页右上方”)."""
+    current_app.jinja_env.globals["pucha_public_links"] = public_links
     from app.public import client_api; client_api.register(appbuilder)  # noqa: E702 (filler version check)
     notice.register(appbuilder)
