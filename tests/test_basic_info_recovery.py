@@ -117,10 +117,10 @@ def test_match_and_mismatch_take_the_same_time(app, session, client):
 
 
 def app_with_limits(national_db_file, tmp_path, **limits):
-    """An app on a copy of the national database with rate limiting on (in memory) and
-    ``limits`` set."""
+    """An app on a copy of the national database with rate limiting on (in memory unless
+    ``limits`` name another store) and ``limits`` set."""
     overrides = base_overrides(sqlite_copy(national_db_file, tmp_path), tmp_path)
-    overrides.update(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", **limits)
+    overrides.update({"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://", **limits})
     return app_in_context(overrides)
 
 
@@ -217,3 +217,27 @@ def test_the_audit_page_names_the_requests(app, session, client):
     text = county.get("/audit/", query_string={"action": "site_codes_recovery"}).get_data(
         as_text=True)
     assert "queued" in text and "no_match" not in text
+
+
+@pytest.mark.redis
+def test_the_per_website_limit_is_shared_through_redis(national_db_file, tmp_path, redis_url,
+                                                       redis_server):
+    """Two app processes on one Redis count one website's recoveries together."""
+    from app.extensions import db
+    from app.factory import create_app
+
+    with app_with_limits(national_db_file, tmp_path, RATELIMIT_STORAGE_URI=redis_url,
+                         SITE_RECOVER_LIMIT="2 per day",
+                         PUBLIC_RATE_LIMIT="100 per hour") as first:
+        completed_site(db.session)
+        sent_before = len(outbox(db.session))
+        ask(first.test_client(), "杭州市上城区人民政府", PRINCIPAL)
+        second = create_app(dict(first.config))
+        with second.app_context():
+            ask(second.test_client(), "杭州市上城区人民政府", PRINCIPAL)
+            ask(second.test_client(), "杭州市上城区人民政府", PRINCIPAL)
+            db.session.remove()
+        assert len(outbox(db.session)) == sent_before + 4
+        assert [e.detail["outcome"] for e in recoveries(db.session)] == [
+            "queued", "queued", "site_limited"]
+    assert any(b"pucha-site-recover" in key for key in redis_server.client().keys("*"))
