@@ -203,3 +203,22 @@ def test_the_route_is_in_the_openapi_document(app, session, client):
     spec = client.get("/api/v1/_openapi", headers=api_token(client, "330100", KNOWN_PASSWORD))
     operation = spec.get_json()["paths"]["/api/v1/client/site/verify"]["post"]
     assert "429" in operation["responses"] and "Client" in operation["tags"]
+
+
+def test_failures_count_across_processes(app, session, site, test_clock):
+    """Two app processes on one database add to the same counts: the lock comes at the same
+    failure however the guesses are spread over them."""
+    from app.extensions import db
+    from app.factory import create_app
+
+    other = create_app(dict(app.config))
+    for n in range(5):
+        test_clock.advance(minutes=1)  # past each slow-down
+        target = app if n % 2 == 0 else other
+        with target.app_context():
+            verify(client_at(target, GUESSER), site.site_code, wrong(site))
+            db.session.remove()
+    with other.app_context():
+        locked = verify(client_at(other, GUESSER), site.site_code, site.check_code)
+        db.session.remove()
+    assert locked.status_code == 429 and locked.get_json()["retry_after"] == 15 * 60
