@@ -23,9 +23,11 @@ MSG_TOO_LONG = N_("普查通知过长：%(length)s 个字符，最多 %(max)s �
 
 
 def census_notice(session):
-    """The notice's text ("" when none was ever set)."""
-    value = session.execute(select(PublicSetting.value).where(
-        PublicSetting.key == NOTICE_KEY)).scalar_one_or_none()
+    """The notice's text ("" when none was ever set). A read only: it must not flush whatever
+    else the request's session holds (the home page is where a refused form redirects to)."""
+    with session.no_autoflush:
+        value = session.execute(select(PublicSetting.value).where(
+            PublicSetting.key == NOTICE_KEY)).scalar_one_or_none()
     return value or ""
 
 
