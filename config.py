@@ -142,6 +142,26 @@ PROXY_COUNT = _env_int("PUCHA_PROXY_COUNT", 0)
 PUBLIC_RATE_LIMIT = _env("PUCHA_PUBLIC_RATE_LIMIT", "10 per hour")
 # PUCHA_CLIENT_API_RATE_LIMIT: limit on the filler's API calls, per client address.
 CLIENT_API_RATE_LIMIT = _env("PUCHA_CLIENT_API_RATE_LIMIT", "120 per minute")
+# PUCHA_SITE_RECOVER_LIMIT: 标识码找回 mails per website, however many visitors ask (the answer
+# stays the same beyond it; docs/basic-info.md "标识码找回").
+SITE_RECOVER_LIMIT = _env("PUCHA_SITE_RECOVER_LIMIT", "3 per day")
+# The filler's 网站标识码 + 校验码 check (docs/security.md "Site verification"):
+# PUCHA_SITE_VERIFY_SLOWDOWN_AFTER failures in a row of one code from one address make each
+# further attempt wait PUCHA_SITE_VERIFY_SLOWDOWN_SECONDS (doubling); PUCHA_SITE_VERIFY_THRESHOLD
+# failures lock the code for that address for PUCHA_SITE_VERIFY_LOCK_MINUTES (doubling per lock
+# in a row, up to PUCHA_SITE_VERIFY_MAX_MINUTES); PUCHA_SITE_VERIFY_CODE_THRESHOLD failures in a
+# row from all addresses lock the code for PUCHA_SITE_VERIFY_CODE_MINUTES for every address
+# that never verified it (0: off).
+SITE_VERIFY_SLOWDOWN_AFTER = _env_int("PUCHA_SITE_VERIFY_SLOWDOWN_AFTER", 3)
+SITE_VERIFY_SLOWDOWN_SECONDS = _env_int("PUCHA_SITE_VERIFY_SLOWDOWN_SECONDS", 5)
+SITE_VERIFY_THRESHOLD = _env_int("PUCHA_SITE_VERIFY_THRESHOLD", 6)
+SITE_VERIFY_LOCK_MINUTES = _env_int("PUCHA_SITE_VERIFY_LOCK_MINUTES", 15)
+SITE_VERIFY_MAX_MINUTES = _env_int("PUCHA_SITE_VERIFY_MAX_MINUTES", 24 * 60)
+SITE_VERIFY_CODE_THRESHOLD = _env_int("PUCHA_SITE_VERIFY_CODE_THRESHOLD", 60)
+SITE_VERIFY_CODE_MINUTES = _env_int("PUCHA_SITE_VERIFY_CODE_MINUTES", 60)
+# PUCHA_SITE_TOKEN_MINUTES: how long the token a successful check returns authorises that
+# website's self-check submission.
+SITE_TOKEN_MINUTES = _env_int("PUCHA_SITE_TOKEN_MINUTES", 30)
 
 # --- mail ----------------------------------------------------------------------------------
 # PUCHA_MAIL_SERVER / _PORT / _USE_TLS / _USE_SSL / _USERNAME / _PASSWORD / _SENDER

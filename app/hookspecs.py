@@ -47,6 +47,11 @@ def public_links():
 
 
 @hookspec
+def site_facts(session, site_code):
+    """Return a dict of facts about the completed website ``site_code`` for the filler's site check (e.g. ``{"self_check_exists": True}``); all answers are merged."""
+
+
+@hookspec
 def after_transition(workflow, transition, object_ids, actor, session):
     """Called inside the transaction after objects changed stage; may add rows (mail, codes) to ``session``."""
 

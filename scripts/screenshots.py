@@ -5,7 +5,9 @@
 Sets up a fresh embedded database exactly as `make run` does (`flask pucha setup`, in a temp
 folder), serves it on a free port of 127.0.0.1 and drives Debian's Chromium through Playwright:
 
-  home.png             the public home page
+  home.png             the public home page, with the census notice the administrator set
+  recover.png          标识码找回, filled in
+  notice.png           the administrator's 首页普查通知 page, after saving
   login.png            the login page
   change-password.png  a county's first login, held on the forced password change
   admin.png            the administrator, after the password change, on the national org tree
@@ -31,6 +33,8 @@ VIEWPORT = {"width": 1280, "height": 800}
 COUNTY = "330102"
 COUNTY_PASSWORD = "Shangcheng2025"
 ADMIN_PASSWORD = "Pucha2025admin"
+NOTICE = ("2015年全国政府网站普查：各地区、各部门请于5月15日前完成政府网站基本信息的填报和审核，\n"
+          "6月30日前完成自查评分。客户端软件和使用手册请在技术支持中心下载。")
 
 
 def set_up(var_dir):
@@ -106,8 +110,6 @@ def main():
                 page = context.pages[0] if context.pages else context.new_page()
                 page.set_viewport_size(VIEWPORT)
 
-                page.goto(f"{base}/")
-                take(page, out, "home.png")
                 page.goto(f"{base}/login/")
                 take(page, out, "login.png")
 
@@ -119,6 +121,20 @@ def main():
                 submit_password_change(page, admin_initial, ADMIN_PASSWORD)
                 page.goto(f"{base}/orgs/list/")
                 take(page, out, "admin.png")
+
+                page.goto(f"{base}/admin/notice/")
+                page.fill("textarea[name=notice]", NOTICE)
+                with page.expect_navigation():
+                    page.locator("#census-notice-form [type=submit]").click()
+                take(page, out, "notice.png")
+                context.clear_cookies()
+
+                page.goto(f"{base}/")
+                take(page, out, "home.png")
+                page.goto(f"{base}/site-codes/recover/")
+                page.fill("input[name=site]", "杭州市上城区人民政府")
+                page.fill("input[name=contact]", "wangjg@hzsc.gov.cn")
+                take(page, out, "recover.png")
                 context.close()
         finally:
             server.shutdown()

@@ -42,11 +42,11 @@ ACTION_LABELS = {
     "load_orgs": N_("载入组织机构"), "add_org": N_("新增单位"), "rename_org": N_("单位改名"),
     "logout": N_("退出登录"), "user_created": N_("创建用户"), "user_updated": N_("修改用户"),
     "purge": N_("清理过期上报文件"), "mail_sent": N_("邮件已发送"),
-    "mail_failed": N_("邮件发送失败"),
+    "mail_failed": N_("邮件发送失败"), "census_notice_changed": N_("修改首页普查通知"),
 }
 OBJECT_LABELS = {
     "user": N_("账号"), "org": N_("组织机构"), "account_table": N_("下级单位账号表"),
-    "audit_event": N_("审计日志"),
+    "audit_event": N_("审计日志"), "public_setting": N_("首页设置"),
 }
 DETAIL_LABELS = {
     "file": N_("文件"), "forms": N_("表单数"), "events": N_("事件数"), "count": N_("数量"),
@@ -57,6 +57,7 @@ DETAIL_LABELS = {
     "parent_code": N_("上级代码"), "holder_path": N_("所在单位"), "last_reason": N_("原因"),
     "held_since": N_("到达时间"), "outbox_id": N_("邮件编号"), "to": N_("收件人"),
     "error": N_("错误"), "cut": N_("已截断"), "added": N_("新增"), "renamed": N_("改名"), "moved": N_("迁移"), "changed": N_("变更"),
+    "address": N_("来源地址"), "outcome": N_("结果"), "before": N_("修改前"), "after": N_("修改后"),
 }
 
 
@@ -244,6 +245,8 @@ class Labels:
             for key in {form_type.name, form_type.object_type} - {None}:
                 self.objects[key] = form_type.label
                 self.schemas[key] = form_type.schema
+            for name, label in form_type.action_labels.items():
+                self.actions.setdefault(name, label)
 
     def word(self, text):
         """``gettext(text)``, remembered: an export asks for the same few words per row."""

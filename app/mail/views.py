@@ -1,5 +1,5 @@
 """Web views of app.mail: the outbox, for administrators only."""
-from flask import abort, flash, g, redirect
+from flask import flash, redirect
 from flask_appbuilder import ModelView
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from app.audit import now
 from app.mail.models import FAILED, QUEUED, OutboxMail, status_label
-from app.orgs.scope import viewer_for
+from app.orgs.scope import administrators_only
 
 
 def resend_failed(session, ids):
@@ -49,18 +49,7 @@ class OutboxMailView(ModelView):
     }
 
     def create_blueprint(self, appbuilder, *args, **kwargs):
-        blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
-
-        @blueprint.before_request
-        def _administrators_only():
-            # Defence in depth: an account without the administrator role that was granted this
-            # view by mistake still gets nothing. Anonymous users fall through to FAB, which sends
-            # them to the login page.
-            user = getattr(g, "user", None)
-            if user is not None and user.is_authenticated and not viewer_for(user).is_admin:
-                abort(403)
-
-        return blueprint
+        return administrators_only(super().create_blueprint(appbuilder, *args, **kwargs))
 
     @action("resend", _l("重新发送"), _l("确定重新发送所选的发送失败邮件吗？"), "fa-repeat",
             multiple=True, single=True)

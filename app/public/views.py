@@ -1,6 +1,9 @@
-"""Public pages: the home page (login, 技术支持中心, 标识码找回 links from plugins)."""
+"""Public pages: the home page (login, the census notice, the links plugins register through
+``public_links``: 标识码找回, 技术支持中心 …) and the administrator's notice editor."""
+from flask import current_app
 from flask_appbuilder import IndexView, expose
 
+from app.public import notice
 from app.registry import public_links
 
 
@@ -10,9 +13,13 @@ class HomeView(IndexView):
     @expose("/")
     def index(self):
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
-                                    links=public_links())
+                                    links=public_links(),
+                                    notice=notice.census_notice(self.appbuilder.session))
 
 
 def register(appbuilder):
-    """Public pages other than the home page."""
+    """Public pages other than the home page, and the notice editor. The public links are also
+    offered in the navbar's top right for visitors (seed 004 §10: “首页右上方”)."""
+    current_app.jinja_env.globals["pucha_public_links"] = public_links
     from app.public import client_api; client_api.register(appbuilder)  # noqa: E702 (filler version check)
+    notice.register(appbuilder)

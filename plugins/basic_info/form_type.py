@@ -27,5 +27,6 @@ FORM = FormType(
         "codes_issued": N_("发放网站标识码"), "issue_codes": N_("发放网站标识码"),
         "mail_queued": N_("通知邮件"), "mail_sent": N_("已发送网站标识码邮件"),
         "mail_failed": N_("网站标识码邮件发送失败"),
+        "site_codes_recovery": N_("标识码找回"), "site_verify": N_("客户端校验网站标识码"),
     },
 )

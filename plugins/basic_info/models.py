@@ -30,6 +30,9 @@ class BasicInfoForm(FieldColumns, FormRecord, Model):
         Index("ix_basic_info_scope", "scope_path", "id"),
         Index("ix_basic_info_holder_stage", "holder_path", "stage"),
         Index("ix_basic_info_site_key", "site_key", "id"),
+        # 标识码找回 looks a website up by its name as well as by its key
+        # (plugins/basic_info/recovery.py): without it every request scans all forms.
+        Index("ix_basic_info_site_name", "site_name"),
     )
 
     # The website's identity (app.forms.schema.website_key of 首页网址), kept with every write of
@@ -78,3 +81,20 @@ class SiteCodeCounter(Model):
 
 
 WORKFLOW = dataclasses.replace(review.WORKFLOW, model=BasicInfoForm)
+
+
+class SiteVerifyThrottle(Model):
+    """Failed 网站标识码 + 校验码 checks of one code (the filler's verification,
+    plugins.basic_info.verification): one row per (code, client address), and one per code with
+    the address ``*`` counting every address together. Counts are SQL increments, so several app
+    processes add to the same numbers."""
+
+    __tablename__ = "basic_info_site_verify_throttle"
+
+    site_code = Column(String(16), primary_key=True)
+    address = Column(String(64), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+    locks = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime, nullable=True)
+    last_failure_at = Column(DateTime, nullable=True)
+    last_success_at = Column(DateTime, nullable=True)

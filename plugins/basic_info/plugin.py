@@ -1,6 +1,6 @@
 """basic_info: 政府网站和栏目（系统）基本信息表 — hook implementations only."""
 from app import hookimpl
-from plugins.basic_info import cli, completion, demo, duplicates, models
+from plugins.basic_info import cli, completion, demo, duplicates, models, public
 from plugins.basic_info.form_type import FORM
 
 
@@ -29,9 +29,20 @@ def after_transition(workflow, transition, object_ids, actor, session):
 
 @hookimpl
 def register_views(appbuilder):
-    # The list, detail, edit, import, transitions, export and API come from app.formtypes; this
-    # page is basic information's own.
+    # The list, detail, edit, import, transitions, export and API come from app.formtypes; 重复网站
+    # and the public 标识码找回 are basic information's own.
     duplicates.register(appbuilder)
+    public.register(appbuilder)
+
+
+@hookimpl
+def register_apis(appbuilder):
+    public.register_apis(appbuilder)
+
+
+@hookimpl
+def public_links():
+    return public.public_links()
 
 
 @hookimpl
