@@ -181,11 +181,13 @@ class FileStore:
         Conditional and range requests are answered (the digest is the ETag: a key's bytes never
         change); the browser is told to save the file under ``download_name``."""
         path = self.path(key)
-        if not path.is_file():
-            raise NotFound(gettext(MSG_FILE_MISSING))
         digest = _KEY.fullmatch(key)["digest"]
-        return send_file(path, mimetype=mimetype, as_attachment=True, download_name=download_name,
-                         conditional=True, etag=digest, max_age=0)
+        try:
+            return send_file(path, mimetype=mimetype, as_attachment=True,
+                             download_name=download_name, conditional=True, etag=digest,
+                             max_age=0)
+        except FileNotFoundError:  # purged, or removed by hand, since its row was read
+            raise NotFound(gettext(MSG_FILE_MISSING)) from None
 
 
 def current_store() -> FileStore:

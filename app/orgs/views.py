@@ -18,6 +18,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from app import audit
+from app.orgs import changes
+from app.orgs.importer import OrgImportError, _Row, validate
 from app.orgs.models import KIND_LABELS, Org, kind_label
 from app.orgs.scope import OrgScopeFilter, viewer_for
 
@@ -132,8 +134,6 @@ class OrgAdminView(NamedEmptyChoice, ModelView):
             raise ValueError(gettext("只有系统管理员可以维护组织机构"))
 
     def pre_add(self, item):
-        from app.orgs.importer import OrgImportError, _Row, validate
-
         self._require_admin()
         session = current_app.appbuilder.session
         parent = item.parent
@@ -157,11 +157,10 @@ class OrgAdminView(NamedEmptyChoice, ModelView):
                              "parent_code": parent.code})
 
     def post_add(self, item):
-        # A new unit needs its account at once: the parent hands it out from its account table.
-        from app.accounts.provisioning import ensure_org_accounts
-
+        # The areas above the tree do their part (accounts: the new unit's account at once, for
+        # the parent to hand out from its account table), committed together.
         session = current_app.appbuilder.session
-        ensure_org_accounts(session)
+        changes.announce(session, added=[item.code], actor=g.user)
         session.commit()
 
     def pre_update(self, item):
@@ -169,8 +168,10 @@ class OrgAdminView(NamedEmptyChoice, ModelView):
         item.name = (item.name or "").strip()
         if not item.name:
             raise ValueError(gettext("名称不能为空"))
-        audit.record(current_app.appbuilder.session, "rename_org", "org", object_id=item.code,
+        session = current_app.appbuilder.session
+        audit.record(session, "rename_org", "org", object_id=item.code,
                      actor=g.user, detail={"code": item.code, "name": item.name})
+        changes.announce(session, renamed=[item.code], actor=g.user)
 
 
 def register(appbuilder):

@@ -1,6 +1,7 @@
 """Public pages: the home page (login, 技术支持中心, 标识码找回 links from plugins)."""
 from flask_appbuilder import IndexView, expose
 
+from app.public import client_api
 from app.registry import public_links
 
 
@@ -14,5 +15,5 @@ class HomeView(IndexView):
 
 
 def register(appbuilder):
-    """Public pages other than the home page."""
-    from app.public import client_api; client_api.register(appbuilder)  # noqa: E702 (filler version check)
+    """Public pages other than the home page: the filler's version check."""
+    client_api.register(appbuilder)
