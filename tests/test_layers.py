@@ -81,7 +81,7 @@ def _says_why(node, lines):
         return True
     above = node.lineno - 2
     while above >= 0 and lines[above].strip() and not lines[above].strip().startswith("#"):
-        if isinstance(node, ast.ImportFrom) and lines[above].strip().startswith(("from ", "import ")):
+        if lines[above].strip().startswith(("from ", "import ")):
             above -= 1  # one comment may explain a group of imports
             continue
         return False

@@ -106,7 +106,7 @@ class FileStore:
 
     # --- writes ---------------------------------------------------------------------------------
     def put(self, data: bytes, *, namespace: str, suffix: str = "") -> Blob:
-        """Keep ``data`` (crash-safe; bytes already kept under the same digest are not rewritten)."""
+        """Keep ``data`` crash-safe; bytes kept already under the same digest are not rewritten."""
         digest = hashlib.sha256(data).hexdigest()
         key = self.key_for(digest, namespace=namespace, suffix=suffix)
         path = self.path(key)
