@@ -495,3 +495,14 @@ def load_default_tree(session, refresh=False):
     if report.added or report.renamed or report.moved or report.changed:
         audit.record(session, "load_orgs", "org", detail=report.as_detail(limit=50))
     return len(report.added)
+
+
+def unit_problems(session, code, name, kind, parent_code):
+    """What stops adding one unit (the admin's add form), by the import's own rules; [] when
+    nothing does."""
+    row = _Row(line=1, code=code, name=name, level="", kind=kind, parent_code=parent_code)
+    try:
+        validate(session, [row])
+    except OrgImportError as error:
+        return [reason for _, reason in error.errors]
+    return []

@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired
 
 from app import audit
 from app.orgs import changes
-from app.orgs.importer import OrgImportError, _Row, validate
+from app.orgs.importer import unit_problems
 from app.orgs.models import KIND_LABELS, Org, kind_label
 from app.orgs.scope import OrgScopeFilter, viewer_for
 
@@ -137,23 +137,22 @@ class OrgAdminView(NamedEmptyChoice, ModelView):
         self._require_admin()
         session = current_app.appbuilder.session
         parent = item.parent
-        row = _Row(line=1, code=(item.code or "").strip(), name=(item.name or "").strip(),
-                   level="", kind=item.kind or "", parent_code=parent.code if parent else "")
+        code, name = (item.code or "").strip(), (item.name or "").strip()
         # The new object is already in the session through the parent backref; keep it out of
         # the validation queries so it does not count as an existing unit.
         with session.no_autoflush:
-            if row.code and session.scalar(select(Org.id).where(Org.code == row.code)):
-                raise ValueError(gettext("代码 %(code)s 已存在", code=row.code))
-            try:
-                validate(session, [row])
-            except OrgImportError as error:
-                raise ValueError("；".join(reason for _, reason in error.errors)) from None
-        item.code = row.code
-        item.name = row.name
+            if code and session.scalar(select(Org.id).where(Org.code == code)):
+                raise ValueError(gettext("代码 %(code)s 已存在", code=code))
+            problems = unit_problems(session, code, name, item.kind or "",
+                                     parent.code if parent else "")
+        if problems:
+            raise ValueError("；".join(problems))
+        item.code = code
+        item.name = name
         item.level = parent.level + 1
-        item.path = f"{parent.path}{row.code}/"
-        audit.record(session, "add_org", "org", object_id=row.code, actor=g.user,
-                     detail={"code": row.code, "name": row.name, "kind": item.kind,
+        item.path = f"{parent.path}{code}/"
+        audit.record(session, "add_org", "org", object_id=code, actor=g.user,
+                     detail={"code": code, "name": name, "kind": item.kind,
                              "parent_code": parent.code})
 
     def post_add(self, item):
