@@ -182,6 +182,11 @@ MAIL_LEASE_SECONDS = _env_int("PUCHA_MAIL_LEASE_SECONDS", 300)
 MAIL_TIMEOUT = _env_int("PUCHA_MAIL_TIMEOUT", 30)
 
 # --- plugins -------------------------------------------------------------------------------
+# The plugins shipped in plugins/, always loaded and registered exactly like external ones. They
+# are named here, not in app/: the platform knows no form type by name.
+BUILTIN_PLUGINS = (
+    "plugins.basic_info.plugin",
+)
 # PUCHA_PLUGINS: comma-separated names of external plugins (entry-point group `pucha.plugins`)
 # allowed to load; unset loads all installed ones, an empty string loads none.
 PLUGINS_ALLOWED = _env("PUCHA_PLUGINS")

@@ -10,6 +10,7 @@ from app import errors, i18n_text, registry, request_guard, web_security
 # Imported for their tables as well as their views: models must be known to the metadata
 # before db.init_app.
 from app import audit  # noqa: F401
+from app.accounts import hooks as accounts_hooks
 from app.accounts import models as _accounts  # noqa: F401
 from app.accounts import views as accounts_views
 from app.audit_log import views as audit_log_views
@@ -21,7 +22,8 @@ from app.mail import models as _mail  # noqa: F401
 from app.mail import views as mail_views
 from app.orgs import models as _orgs  # noqa: F401
 from app.orgs import views as orgs_views
-from app.plugins import build_plugin_manager, get_plugin_manager, set_plugin_manager
+from app.plugins import (build_plugin_manager, get_plugin_manager, register_platform_hooks,
+                         set_plugin_manager)
 from app.public import views as public_views
 from app.workflow import views as workflow_views
 
@@ -49,6 +51,7 @@ def create_app(overrides=None, plugin_manager=None):
 
     if plugin_manager is None:
         plugin_manager = get_plugin_manager()
+    register_platform_hooks(plugin_manager, PLATFORM_HOOKS)
     set_plugin_manager(plugin_manager)
     app.extensions["pucha.plugins"] = plugin_manager
     # Collected and validated once: a malformed or duplicate registration stops start-up here.
@@ -74,6 +77,9 @@ def create_app(overrides=None, plugin_manager=None):
     app.cli.add_command(pucha_cli)
     return app
 
+
+# The platform's own areas that answer hooks (the layers below them announce, these act).
+PLATFORM_HOOKS = (accounts_hooks,)
 
 # The platform's own areas, in menu order.
 PLATFORM_VIEWS = (public_views, orgs_views, accounts_views, workflow_views, mail_views,

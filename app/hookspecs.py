@@ -57,5 +57,10 @@ def after_transition(workflow, transition, object_ids, actor, session):
 
 
 @hookspec
+def org_changed(session, added, moved, renamed, actor):
+    """Called inside the org transaction after units were added, moved or renamed (lists of codes); may add rows to ``session``."""
+
+
+@hookspec
 def load_demo_data(session, echo):
     """Add demonstration rows for ``flask pucha setup`` (skipped with --no-demo); print hints with ``echo``."""

@@ -44,6 +44,8 @@ def fab_source_strings():
     FAB's zh catalogue misses some of them; scripts/update_catalogues.py adds those to ours and
     tests/test_i18n.py checks that none is left untranslated.
     """
+    # Only the catalogue update reads FAB's sources: `python -m app.i18n compile` (run by every
+    # `make run`) does not need FAB and stays quick without loading it.
     import flask_appbuilder
 
     fab_dir = Path(flask_appbuilder.__file__).parent

@@ -1,8 +1,10 @@
 """The plugin manager.
 
-Built-in plugins are listed in DEFAULT_PLUGINS and registered exactly like external ones; external
-plugins come from the entry-point group ``pucha.plugins``. A plugin that fails to import, or that
-implements a hook that does not exist, stops start-up with a message naming it.
+Built-in plugins are listed in ``config.BUILTIN_PLUGINS`` (the platform names no plugin) and
+registered exactly like external ones; external plugins come from the entry-point group
+``pucha.plugins``. A plugin that fails to import, or that implements a hook that does not exist,
+stops start-up with a message naming it. The platform's own areas that answer a hook (accounts'
+``org_changed``) are registered by the app factory (``register_platform_hooks``).
 """
 import importlib
 import logging
@@ -16,10 +18,6 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "pucha.plugins"
 
-DEFAULT_PLUGINS = (
-    "plugins.basic_info.plugin",
-)
-
 
 class PluginLoadError(RuntimeError):
     """A plugin could not be loaded; start-up stops."""
@@ -31,11 +29,14 @@ def _allowed_external(allowed):
     return {name.strip() for name in allowed.split(",") if name.strip()}
 
 
-def build_plugin_manager(allowed_external=None, trace=False, default_plugins=DEFAULT_PLUGINS):
-    """Return a checked PluginManager with the built-in and the allowed external plugins."""
+def build_plugin_manager(allowed_external=None, trace=False, builtin_plugins=None):
+    """Return a checked PluginManager with the built-in (default: ``config.BUILTIN_PLUGINS``)
+    and the allowed external plugins."""
+    if builtin_plugins is None:
+        builtin_plugins = _config().BUILTIN_PLUGINS
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    for module_name in default_plugins:
+    for module_name in builtin_plugins:
         try:
             module = importlib.import_module(module_name)
         except Exception as exc:  # start-up must stop loudly, naming the plugin
@@ -64,6 +65,22 @@ def build_plugin_manager(allowed_external=None, trace=False, default_plugins=DEF
     return pm
 
 
+def register_platform_hooks(pm, modules):
+    """Register the platform's own hook implementations (once each, by module name)."""
+    for module in modules:
+        if pm.get_plugin(module.__name__) is None:
+            pm.register(module, name=module.__name__)
+
+
+def _config():
+    # Read when a manager is first built, not when this module is imported: importing config
+    # creates var/ and the secret key file, and importing this module (app.orgs does, to
+    # announce org changes) must not.
+    import config
+
+    return config
+
+
 _pm = None
 
 
@@ -71,8 +88,7 @@ def get_plugin_manager():
     """The process's plugin manager, built on first use from config."""
     global _pm
     if _pm is None:
-        import config
-
+        config = _config()
         _pm = build_plugin_manager(config.PLUGINS_ALLOWED, config.TRACE_PLUGINS)
     return _pm
 

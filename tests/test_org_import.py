@@ -248,3 +248,52 @@ def test_cli_load_orgs(org_app, org_session):
     result = runner.invoke(args=["pucha", "load-orgs"])
     assert result.exit_code == 0, result.output
     assert f"共 {count(org_session)} 个，本次新增 0 个" in result.output
+
+
+# --- org_changed: the tree announces, the areas above act ------------------------------------
+
+
+def test_imported_units_get_their_accounts_in_the_same_transaction(app, session, tmp_path):
+    """import-orgs announces the new unit (org_changed) and the accounts area gives it its
+    preset account at once, for the parent to hand out from its account table."""
+    from app.accounts.models import PuchaUser
+
+    import_orgs(session, write(tmp_path, HEADER_ZH + "330199,钱塘新区,3,county,330100\n"))
+    session.commit()
+    account = session.scalars(select(PuchaUser).where(PuchaUser.username == "330199")).one()
+    assert account.org.code == "330199"
+    assert account.initial_password and account.must_change_password
+
+
+def test_org_changed_tells_every_plugin_what_changed(app, session, tmp_path):
+    from app import hookimpl
+    from app.plugins import get_plugin_manager
+
+    calls = []
+
+    class Listener:
+        @hookimpl
+        def org_changed(self, session, added, moved, renamed, actor):
+            calls.append((added, moved, renamed, actor))
+
+    listener = Listener()
+    pm = get_plugin_manager()
+    pm.register(listener)
+    try:
+        import_orgs(session, write(tmp_path, HEADER_ZH + "330199,钱塘新区,3,county,330100\n"
+                                   "330102,上城区（新名）,3,county,330100\n"
+                                   "330106,西湖区,3,county,330200\n"))
+        session.rollback()
+    finally:
+        pm.unregister(listener)
+    assert calls == [(["330199"], ["330106"], ["330102"], None)]
+
+
+def test_a_tree_loaded_before_setup_imports_without_accounts(org_session, tmp_path):
+    """Before the roles exist there are no accounts to keep in step (setup makes them all)."""
+    from app.accounts.models import PuchaUser
+
+    report = import_orgs(org_session, write(tmp_path, HEADER_ZH + "330199,钱塘新区,3,county,330100\n"))
+    org_session.commit()
+    assert report.added == ["330199"]
+    assert org_session.scalar(select(func.count(PuchaUser.id))) == 0

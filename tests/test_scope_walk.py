@@ -211,6 +211,9 @@ def test_the_walk_would_see_a_leak(app, session, client, targets):
     assert MARKER in html
     xlsx = body_text(client.get("/basic_info/export"))
     assert MARKER in xlsx
+    # The package download: the zip's forms are read, so a sibling fetching it would show.
+    package = client.get(f"/basic_info/package/{targets[0].package_id}")
+    assert package.status_code == 200 and MARKER in body_text(package)
 
 
 def _secrets(forms):

@@ -29,6 +29,8 @@ def _config(name, default):
     try:
         return current_app.config.get(name, default)
     except RuntimeError:  # outside an app context (a script, a unit test of this module)
+        # Only here: importing config creates var/ and the secret key file, a side effect that
+        # importing this module must not have.
         import config
 
         return getattr(config, name, default)

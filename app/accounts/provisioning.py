@@ -8,6 +8,7 @@ import datetime
 import logging
 
 from flask import current_app
+from flask_appbuilder.security.sqla.models import Role, assoc_user_role
 from sqlalchemy import exists, insert, select
 
 from app import audit
@@ -112,8 +113,6 @@ def sync_roles():
 
 
 def _role(session, name):
-    from flask_appbuilder.security.sqla.models import Role
-
     role = session.execute(select(Role).where(Role.name == name)).scalars().first()
     if role is None:
         raise RuntimeError(f"角色“{name}”不存在，请先运行 flask pucha sync-perms")
@@ -127,8 +126,6 @@ def ensure_org_accounts(session):
     hashing (an unchanged initial password is stored readable, see docs/security.md), so the
     national tree of ~3,300 units takes well under a second.
     """
-    from flask_appbuilder.security.sqla.models import assoc_user_role
-
     role = _role(session, current_app.config.get("AUTH_ROLE_ORG", "组织单位"))
     taken = select(PuchaUser.id).where(
         (PuchaUser.org_id == Org.id) | (PuchaUser.username == Org.code))

@@ -8,6 +8,7 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from app import audit, clock
 from app.accounts import commands, lockout
+from app.accounts.guard import API_PASSWORD_ENDPOINTS, CREDENTIALS_CHANGED, PASSWORD_CHANGE_REQUIRED
 from app.accounts.login import PuchaAuthDBView, PuchaSecurityApi
 from app.accounts.logout import end_sessions
 from app.accounts.models import PuchaUser
@@ -18,14 +19,6 @@ from app.accounts.users import PuchaRoleModelView, PuchaUserApi, PuchaUserDBMode
 from app.accounts.views import AdminSetPasswordView, ChangePasswordView
 
 log = logging.getLogger(__name__)
-
-PASSWORD_CHANGE_REQUIRED = {"message": "首次登录必须修改初始密码",
-                            "code": "password_change_required"}
-CREDENTIALS_CHANGED = {"message": "登录已失效：本账号已退出登录，或密码已修改或被重置，请重新登录",
-                       "code": "credentials_changed"}
-# The only API endpoint a user who must change the password may call with its token.
-API_PASSWORD_ENDPOINTS = {"AccountApi.change_password"}
-
 
 # Usernames longer than this are not looked up and are audited cut to this length.
 USERNAME_MAX = 64
@@ -185,8 +178,6 @@ class PuchaSecurityManager(SecurityManager):
 
     # --- FAB's own password setter (its forms and `flask fab reset-password`) --------------------
     def reset_password(self, userid, password):
-        from app.accounts.commands import set_password
-
         user = self.get_user_by_id(userid)
-        set_password(self.session, None, user, password)
+        commands.set_password(self.session, None, user, password)
         self.session.commit()

@@ -7,7 +7,7 @@ loader, because FAB's action/action_post hand over rows loaded without base_filt
 import io
 import logging
 
-from flask import abort, current_app, flash, g, jsonify, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import ModelView, SimpleFormView, expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.api import BaseApi, safe
@@ -20,16 +20,18 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_jwt_extended import create_access_token
 from flask_limiter.errors import RateLimitExceeded
-from flask_login import logout_user
 from sqlalchemy import select
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
 
 from app import audit
 from app.accounts import commands, display
+from app.accounts.account_table import build_account_table, table_filename
+from app.accounts.guard import make_password_change_guard
 from app.accounts.login import too_many_requests
 from app.accounts.models import PuchaUser
-from app.accounts.sessions import mark_session_fresh, session_outdated
+from app.accounts.sessions import mark_session_fresh
+from app.orgs.models import Org
 from app.orgs.scope import viewer_for
 
 log = logging.getLogger(__name__)
@@ -245,9 +247,6 @@ class AccountModelView(ModelView):
     @expose("/download/")
     @has_access
     def download_table(self):
-        from app.accounts.account_table import build_account_table, table_filename
-        from app.orgs.models import Org
-
         session = _session()
         actor = g.user
         code = (request.args.get("org") or "").strip()
@@ -411,45 +410,6 @@ class AccountApi(BaseApi):
             return self._error(error)
         session.commit()
         return self.response(200, **answer(target, result))
-
-
-# --- the forced password change for pages ------------------------------------------------------
-def _exempt_endpoints(appbuilder):
-    exempt = {"ChangePasswordView.this_form_get", "ChangePasswordView.this_form_post",
-              "AccountApi.change_password", "static"}
-    if appbuilder.sm.auth_view is not None:
-        exempt.add(f"{appbuilder.sm.auth_view.endpoint}.logout")
-    locale_view = getattr(appbuilder.bm, "locale_view", None)
-    if locale_view is not None:
-        exempt.add(f"{locale_view.endpoint}.{locale_view.default_view}")
-    return exempt
-
-
-def make_password_change_guard(appbuilder):
-    """A before_request hook (registered after FAB's, so g.user is set) sending a logged-in user
-    who still has to change the password to the change page, whatever page it asks for."""
-    exempt = _exempt_endpoints(appbuilder)
-
-    def require_password_change():
-        user = getattr(g, "user", None)
-        if user is None or not getattr(user, "is_authenticated", False):
-            return None
-        if session_outdated(user):
-            logout_user()
-            flash(gettext("登录已失效：本账号已退出登录，或密码已修改或被重置，请重新登录"), "warning")
-            return redirect(appbuilder.get_url_for_login)
-        if not getattr(user, "must_change_password", False):
-            return None
-        endpoint = request.endpoint or ""
-        if endpoint in exempt or endpoint.endswith(".static") or not endpoint:
-            return None
-        if request.path.startswith("/api/"):
-            from app.accounts.security import PASSWORD_CHANGE_REQUIRED
-
-            return jsonify(PASSWORD_CHANGE_REQUIRED), 403
-        return redirect(url_for("ChangePasswordView.this_form_get"))
-
-    return require_password_change
 
 
 def register(appbuilder):

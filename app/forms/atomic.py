@@ -3,7 +3,8 @@
 People type into the filler for an hour and then the laptop's battery dies, or an antivirus tool
 kills the process (FAQ §9). Writing in place would leave a half-written, unreadable form or zip;
 writing a temporary file in the same folder, flushing it to disk and renaming it over the old one
-cannot. Used by the package writer and by the filler's form store. No Flask, no GUI.
+cannot. Used by the package writer, the filler's form store and the server's file store
+(app/files/storage.py). No Flask, no GUI.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import tempfile
 from pathlib import Path
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (a rename in it) to disk."""
     # The rename itself lives in the directory entry; without this a power cut right after
     # os.replace can still lose it on some file systems. Windows cannot open a directory.
     if os.name == "nt":
@@ -48,5 +50,5 @@ def atomic_write_bytes(path, data: bytes) -> None:
         except OSError:
             pass
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return path

@@ -30,9 +30,9 @@ class FormTypeApi(ModelRestApi):
     allow_browser_login = False
     # Read through FAB (scoped by base_filters); every change through our endpoints and commands.
     include_route_methods = {"get_list", "get", "import_packages", "transition",
-                             "transition_all", "export"}
+                             "transition_all", "export", "package"}
     method_permission_name = {
-        "get_list": "read", "get": "read", "export": "read",
+        "get_list": "read", "get": "read", "export": "read", "package": "read",
         "import_packages": "write", "transition": "write", "transition_all": "write",
     }
     base_filters = [["id", OrgScopeFilter, None]]
@@ -114,6 +114,35 @@ class FormTypeApi(ModelRestApi):
         session = self.datamodel.session
         report = imports.import_packages(session, g.user, self.form_type, files)
         return self.response(200, result=report.to_dict())
+
+    @expose("/package/<int:pk>", methods=["GET"])
+    @protect()
+    @api_safe
+    def package(self, pk):
+        """The package file as the unit handed it in.
+        ---
+        get:
+          summary: 下载原上报文件（zip；编号为导入结果中的 package_id）
+          parameters:
+          - in: path
+            name: pk
+            schema: {type: integer}
+          responses:
+            200:
+              description: 上报文件（与上传时逐字节相同）
+              content:
+                application/zip:
+                  schema: {type: string, format: binary}
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        if not self.form_type.packaged:
+            return self.response_404()
+        stored = load_scoped(self.datamodel.session, self.form_type.package_model, pk,
+                             missing=imports.MSG_PACKAGE_NOT_FOUND)
+        return imports.package_download(stored)
 
     @expose("/transition", methods=["POST"])
     @protect()

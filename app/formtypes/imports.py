@@ -11,13 +11,7 @@ What is the type's own comes from its ``FormPolicy``: the hidden fields stamped 
 unit (``stamp``), the columns derived from a document, why a re-import is refused, and the
 warnings an import raises.
 """
-import contextlib
 import datetime
-import hashlib
-import os
-import re
-import tempfile
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, exists, func, insert, select, update
@@ -25,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.audit import audit_values, record_many
+from app.files.storage import clean_filename, current_store
 from app.forms.package import PackageError, UploadBudget, read_package, validate_forms
 from app.forms.schema import UUID_LABEL
 from app.formtypes.commands import acting_org, error_dict, field_values, row_values
@@ -40,41 +35,29 @@ from app.workflow.engine import MSG_CONCURRENT, ConcurrentChange
 IMPORT_ATTEMPTS = 3
 
 
-def _storage_dir():
-    return Path(current_app.config["FILE_STORAGE_DIR"])
+def package_namespace(ft):
+    """The file-store namespace of ``ft``'s packages (keys ``<type>/packages/xx/<sha-256>.zip``)."""
+    return f"{ft.name}/packages"
 
 
 def _store_file(ft, data):
     """Keep the bytes under a content-addressed key; the same file handed in twice is kept once."""
-    digest = hashlib.sha256(data).hexdigest()
-    key = f"{ft.name}/packages/{digest[:2]}/{digest}.zip"
-    path = _storage_dir() / key
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=str(path.parent))
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)  # never a half-written file under the final name
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-    return digest, key
+    blob = current_store().put(data, namespace=package_namespace(ft), suffix=".zip")
+    return blob.sha256, blob.key
+
+
+MSG_PACKAGE_NOT_FOUND = N_("未找到上报文件（编号 %(id)s），或不在本单位管辖范围内")
+
+
+def package_download(package):
+    """The download of a stored package under the name it was uploaded with (streamed)."""
+    return current_store().response(package.storage_key, download_name=package.filename,
+                                    mimetype="application/zip")
 
 
 def stored_package_path(package):
-    """Where the bytes of a stored package are kept."""
-    return _storage_dir() / package.storage_key
-
-
-def _clean_filename(filename):
-    name = re.sub(r"[\x00-\x1f\x7f]", "?", str(filename or "")).replace("\\", "/").rsplit("/", 1)[-1]
-    return (name or "未命名.zip")[:255]
+    """Where the bytes of a stored package are kept (``current_store().open`` reads them)."""
+    return current_store().path(package.storage_key)
 
 
 def upload_budget():
@@ -122,7 +105,7 @@ def import_packages(session, actor, ft, files):
     quota = current_app.config["PACKAGE_QUOTA_BYTES"]
     used = _stored_bytes(session, ft, org)
     for filename, data in files:
-        filename, data = _clean_filename(filename), bytes(data or b"")
+        filename, data = clean_filename(filename, "未命名.zip"), bytes(data or b"")
         if used + len(data) > quota:
             report.packages.append(_over_quota(filename, used, quota))
             continue
@@ -235,10 +218,10 @@ def purge_refused_packages(session, ft, days, now=None, dry_run=False):
         still_used.update(session.scalars(select(StoredPackage.storage_key).where(
             StoredPackage.storage_key.in_(keys[start:start + 5000]))))
     session.rollback()
+    store = current_store()
     for key in keys:
         if key not in still_used:
-            with contextlib.suppress(FileNotFoundError):
-                (_storage_dir() / key).unlink()
+            store.delete(key)
     return purged
 
 

@@ -70,9 +70,9 @@ class FormTypeView(ModelView):
     list_template = "pucha/forms/list.html"
     list_widget = FormListWidget
     include_route_methods = {"list", "detail", "upload", "transition", "bulk", "selected",
-                             "edit_form", "delete_form", "export"}
+                             "edit_form", "delete_form", "export", "package"}
     method_permission_name = {
-        "list": "read", "detail": "read", "export": "read",
+        "list": "read", "detail": "read", "export": "read", "package": "read",
         "upload": "write", "transition": "write", "bulk": "write", "selected": "write",
         "edit_form": "write", "delete_form": "write",
     }
@@ -164,7 +164,18 @@ class FormTypeView(ModelView):
             may_correct=ft.policy.may_correct(form, viewer),
             summary=ft.policy.summary(form, viewer),
             show_reason=ft.policy.shows_reason(form, viewer),
-            events=pages.timeline(session, ft, form))
+            packaged=ft.packaged, events=pages.timeline(session, ft, form))
+
+    @expose("/package/<int:pk>")
+    @has_access
+    def package(self, pk):
+        """The package file as the unit handed it in (原上报文件), streamed from the file store."""
+        ft = self.form_type
+        if not ft.packaged:
+            abort(404)
+        stored = load_scoped(listing.session_of_app(), ft.package_model, pk,
+                             missing=imports.MSG_PACKAGE_NOT_FOUND)
+        return imports.package_download(stored)
 
     @expose("/form/<int:pk>/do/<name>", methods=["POST"])
     @has_access

@@ -7,6 +7,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from app.extensions import db
+from app.mail.worker import outbox_counts, send_due
+
 log = logging.getLogger(__name__)
 
 
@@ -24,9 +27,6 @@ def _summary(sent, failed, counts):
 @with_appcontext
 def send_mail(once, interval, limit):
     """发送发件箱中到期的邮件；默认持续运行，Ctrl-C 或 SIGTERM 停止。"""
-    from app.extensions import db
-    from app.mail.worker import outbox_counts, send_due
-
     app = current_app._get_current_object()
     if once:
         sent, failed = send_due(app, limit=limit)

@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, or_, select, update
 
 from app.audit import now, record
+from app.extensions import db
 from app.mail.models import FAILED, QUEUED, SENDING, SENT, OutboxMail
 
 log = logging.getLogger(__name__)
@@ -184,15 +185,11 @@ def send_due(app_or_session=None, limit=100):
     """
     if isinstance(app_or_session, Flask):
         with app_or_session.app_context():
-            from app.extensions import db
-
             try:
                 return _send_pass(db.session, limit)
             finally:
                 db.session.remove()
     if app_or_session is None:
-        from app.extensions import db
-
         app_or_session = db.session
     return _send_pass(app_or_session, limit)
 

@@ -3,6 +3,11 @@ import sys
 import time
 
 import click
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.orgs.importer import OrgImportError, import_orgs, load_default_tree
+from app.orgs.models import Org
 
 
 def register(group):
@@ -16,9 +21,6 @@ def register(group):
         列：代码,名称,级别,类型,上级代码（或 code,name,level,kind,parent_code）。
         任何一行有错误时整个文件都不导入，并逐行列出错误。
         """
-        from app.extensions import db
-        from app.orgs.importer import OrgImportError, import_orgs
-
         try:
             report = import_orgs(db.session, file)
         except OrgImportError as exc:
@@ -33,12 +35,6 @@ def register(group):
                   help="同时把已有单位的名称和上级恢复为内置数据（默认只补充缺少的单位）")
     def load_orgs_command(refresh):
         """载入内置的全国组织机构树（可重复运行）。"""
-        from sqlalchemy import func, select
-
-        from app.extensions import db
-        from app.orgs.importer import OrgImportError, load_default_tree
-        from app.orgs.models import Org
-
         started = time.perf_counter()
         try:
             added = load_default_tree(db.session, refresh=refresh)

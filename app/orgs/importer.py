@@ -13,10 +13,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openpyxl import load_workbook
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import insert, literal, select, update
 from sqlalchemy.sql import func
 
+from app import audit
+from app.orgs import changes
 from app.orgs.models import KIND_LABELS, Org, path_upper_bound
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -146,8 +149,6 @@ def read_table(file_path):
     """Rows of a CSV or xlsx file as lists of strings, with their 1-based line numbers."""
     path = Path(file_path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
-
         workbook = load_workbook(path, read_only=True, data_only=True)
         try:
             sheet = workbook.worksheets[0]
@@ -462,9 +463,9 @@ def import_orgs(session, file_path, actor=None):
     db, in_file = validate(session, rows, path.name)
     report = ImportReport(file_name=path.name, rows=len(rows))
     apply_units(session, db, in_file, report)
-    from app import audit
-
     audit.record(session, "import_orgs", "org", actor=actor, detail=report.as_detail())
+    changes.announce(session, added=report.added, moved=report.moved, renamed=report.renamed,
+                     actor=actor)
     return report
 
 
@@ -492,7 +493,16 @@ def load_default_tree(session, refresh=False):
     report = ImportReport(file_name="national tree", rows=len(rows))
     apply_units(session, db, in_file, report)
     if report.added or report.renamed or report.moved or report.changed:
-        from app import audit
-
         audit.record(session, "load_orgs", "org", detail=report.as_detail(limit=50))
     return len(report.added)
+
+
+def unit_problems(session, code, name, kind, parent_code):
+    """What stops adding one unit (the admin's add form), by the import's own rules; [] when
+    nothing does."""
+    row = _Row(line=1, code=code, name=name, level="", kind=kind, parent_code=parent_code)
+    try:
+        validate(session, [row])
+    except OrgImportError as error:
+        return [reason for _, reason in error.errors]
+    return []

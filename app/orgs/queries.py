@@ -1,5 +1,5 @@
 """Tree queries over the materialised path: each is one SQL statement, whatever the depth."""
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
 from app.orgs.models import Org
@@ -35,8 +35,6 @@ def subtree(session, org, include_self=True):
 
 
 def subtree_count(session, org, include_self=True):
-    from sqlalchemy import func
-
     stmt = select(func.count(Org.id)).where(Org.subtree_clause(org.path))
     if not include_self:
         stmt = stmt.where(Org.id != org.id)

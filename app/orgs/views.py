@@ -18,6 +18,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from app import audit
+from app.orgs import changes
+from app.orgs.importer import unit_problems
 from app.orgs.models import KIND_LABELS, Org, kind_label
 from app.orgs.scope import OrgScopeFilter, viewer_for
 
@@ -132,36 +134,32 @@ class OrgAdminView(NamedEmptyChoice, ModelView):
             raise ValueError(gettext("只有系统管理员可以维护组织机构"))
 
     def pre_add(self, item):
-        from app.orgs.importer import OrgImportError, _Row, validate
-
         self._require_admin()
         session = current_app.appbuilder.session
         parent = item.parent
-        row = _Row(line=1, code=(item.code or "").strip(), name=(item.name or "").strip(),
-                   level="", kind=item.kind or "", parent_code=parent.code if parent else "")
+        code, name = (item.code or "").strip(), (item.name or "").strip()
         # The new object is already in the session through the parent backref; keep it out of
         # the validation queries so it does not count as an existing unit.
         with session.no_autoflush:
-            if row.code and session.scalar(select(Org.id).where(Org.code == row.code)):
-                raise ValueError(gettext("代码 %(code)s 已存在", code=row.code))
-            try:
-                validate(session, [row])
-            except OrgImportError as error:
-                raise ValueError("；".join(reason for _, reason in error.errors)) from None
-        item.code = row.code
-        item.name = row.name
+            if code and session.scalar(select(Org.id).where(Org.code == code)):
+                raise ValueError(gettext("代码 %(code)s 已存在", code=code))
+            problems = unit_problems(session, code, name, item.kind or "",
+                                     parent.code if parent else "")
+        if problems:
+            raise ValueError("；".join(problems))
+        item.code = code
+        item.name = name
         item.level = parent.level + 1
-        item.path = f"{parent.path}{row.code}/"
-        audit.record(session, "add_org", "org", object_id=row.code, actor=g.user,
-                     detail={"code": row.code, "name": row.name, "kind": item.kind,
+        item.path = f"{parent.path}{code}/"
+        audit.record(session, "add_org", "org", object_id=code, actor=g.user,
+                     detail={"code": code, "name": name, "kind": item.kind,
                              "parent_code": parent.code})
 
     def post_add(self, item):
-        # A new unit needs its account at once: the parent hands it out from its account table.
-        from app.accounts.provisioning import ensure_org_accounts
-
+        # The areas above the tree do their part (accounts: the new unit's account at once, for
+        # the parent to hand out from its account table), committed together.
         session = current_app.appbuilder.session
-        ensure_org_accounts(session)
+        changes.announce(session, added=[item.code], actor=g.user)
         session.commit()
 
     def pre_update(self, item):
@@ -169,8 +167,10 @@ class OrgAdminView(NamedEmptyChoice, ModelView):
         item.name = (item.name or "").strip()
         if not item.name:
             raise ValueError(gettext("名称不能为空"))
-        audit.record(current_app.appbuilder.session, "rename_org", "org", object_id=item.code,
+        session = current_app.appbuilder.session
+        audit.record(session, "rename_org", "org", object_id=item.code,
                      actor=g.user, detail={"code": item.code, "name": item.name})
+        changes.announce(session, renamed=[item.code], actor=g.user)
 
 
 def register(appbuilder):

@@ -3,7 +3,7 @@
 from flask import current_app
 from flask_appbuilder import IndexView, expose
 
-from app.public import notice
+from app.public import client_api, notice
 from app.registry import public_links
 
 
@@ -18,8 +18,9 @@ class HomeView(IndexView):
 
 
 def register(appbuilder):
-    """Public pages other than the home page, and the notice editor. The public links are also
-    offered in the navbar's top right for visitors (seed 004 §10: “首页右上方”)."""
+    """Public pages other than the home page (the filler's version check), and the notice editor.
+    The public links are also offered in the navbar's top right for visitors (seed 004 §10:
+    “首页右上方”)."""
     current_app.jinja_env.globals["pucha_public_links"] = public_links
-    from app.public import client_api; client_api.register(appbuilder)  # noqa: E702 (filler version check)
+    client_api.register(appbuilder)
     notice.register(appbuilder)

@@ -2,13 +2,13 @@
 import click
 from flask.cli import with_appcontext
 
+from app.registry import workflows
+
 
 @click.command("workflows")
 @with_appcontext
 def list_workflows():
     """列出插件注册的流程、状态和操作。"""
-    from app.registry import workflows
-
     registered = workflows()
     if not registered:
         click.echo("没有已注册的流程。")

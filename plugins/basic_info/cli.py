@@ -5,18 +5,22 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from app.accounts.models import PuchaUser
 from app.errors import DomainError
-from plugins.basic_info.commands import omitted_note, warnings_omitted_note
+from app.extensions import db
+from app.orgs.models import Org
+from plugins.basic_info.commands import (import_packages, omitted_note, purge_refused_packages,
+                                         transition, transition_all, warnings_omitted_note)
+from plugins.basic_info.identity import fill_site_keys
+from plugins.basic_info.models import WORKFLOW
 
 
 def _actor_for(session, org_code):
     """The unit's preset account (username = org code); the CLI acts exactly as that account."""
-    from app.accounts.models import PuchaUser
-    from app.orgs.models import Org
-
     org = session.scalars(select(Org).where(Org.code == org_code)).first()
     if org is None:
         raise click.ClickException(f"未找到组织单位：{org_code}")
@@ -60,9 +64,6 @@ def print_report(report, echo=click.echo):
 @with_appcontext
 def import_package_command(org_code, files):
     """以组织单位 ORG_CODE 的身份导入基本信息表上报文件（可一次导入多个）。"""
-    from app.extensions import db
-    from plugins.basic_info.commands import import_packages
-
     actor = _actor_for(db.session, org_code)
     uploads = [(Path(f).name, Path(f).read_bytes()) for f in files]
     try:
@@ -83,10 +84,6 @@ def import_package_command(org_code, files):
 @with_appcontext
 def transition_command(org_code, action, all_forms, ids, reason):
     """以组织单位 ORG_CODE 的身份对基本信息表执行 提交(submit) / 审核通过(approve) / 退回(return)。"""
-    from app.extensions import db
-    from plugins.basic_info.commands import transition, transition_all
-    from plugins.basic_info.models import WORKFLOW
-
     if all_forms == bool(ids):
         raise click.UsageError("请指定 --all 或至少一个 --id（二者选一）")
     actor = _actor_for(db.session, org_code)
@@ -110,11 +107,6 @@ def transition_command(org_code, action, all_forms, ids, reason):
 @with_appcontext
 def purge_packages_command(days, dry_run):
     """清理过期的、未导入任何表单的上报文件（导入过表单的上报文件永不清理）。"""
-    from flask import current_app
-
-    from app.extensions import db
-    from plugins.basic_info.commands import purge_refused_packages
-
     days = current_app.config["REFUSED_PACKAGE_RETENTION_DAYS"] if days is None else days
     if days < 1:
         raise click.UsageError("保存天数至少为 1 天")
@@ -131,9 +123,6 @@ def purge_packages_command(days, dry_run):
 @with_appcontext
 def site_keys_command():
     """为升级前导入的基本信息表补写网站标识（规范化的首页网址），用于重复网站检查（可重复运行）。"""
-    from app.extensions import db
-    from plugins.basic_info.identity import fill_site_keys
-
     filled, coded_twice = fill_site_keys(db.session)
     click.echo(f"已补写网站标识 {filled} 份表单。")
     if coded_twice:

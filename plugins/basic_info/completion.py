@@ -28,7 +28,11 @@ import datetime
 import secrets
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from app.audit import audit_values, record_many
 from app.i18n_text import gettext
@@ -93,10 +97,7 @@ def _insert_counter(session, org_id):
     table = _counter_table()
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        dialect_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
         # ON CONFLICT DO NOTHING waits for a concurrent inserter and then does nothing, without
         # an error that would abort a PostgreSQL transaction.
         session.execute(dialect_insert(table).values(org_id=org_id, last_seq=0)
@@ -183,8 +184,6 @@ def complete_forms(session, form_ids, actor=None):
                             completed_at=bindparam("v_completed_at")), params)
 
     # Keep objects this session already holds in step without marking them dirty.
-    from sqlalchemy.orm.attributes import set_committed_value
-
     for form_id, (code, check) in issued.items():
         obj = session.identity_map.get(_key(form_id))
         if obj is not None:
@@ -209,8 +208,6 @@ def complete_forms(session, form_ids, actor=None):
 
 
 def _key(form_id):
-    from sqlalchemy.orm.util import identity_key
-
     return identity_key(BasicInfoForm, form_id)
 
 
@@ -270,8 +267,6 @@ def queue_mails(session, mails):
     the row's initial state stay the outbox's own; only the write is batched."""
     if not mails:
         return
-    from sqlalchemy.orm import Session
-
     scratch = Session()  # never bound, never flushed: queue_mail only adds the row to it
     rows = []
     for mail in mails:

@@ -10,13 +10,18 @@ the demo never writes a password. ``flask pucha setup`` prints the ones that sti
 accounts, like the administrator's; an account whose password was changed or reset keeps its state
 however often setup runs again.
 """
+import ast
 import copy
 import hashlib
 
 from sqlalchemy import func, select
 
 from app.accounts.commands import reset_password
+from app.accounts.models import PuchaUser
 from app.forms.package import write_package
+from app.orgs.models import Org
+from plugins.basic_info import commands
+from plugins.basic_info.models import BasicInfoForm
 from plugins.basic_info.schema import FORM_TYPE, SCHEMA, SCHEMA_VERSION, example_form
 
 # Marker in meta: lets the loader see that the demo is already there (idempotent).
@@ -84,8 +89,6 @@ def site_form(name, host, portal, variant=0, uuid=None, unit="330102"):
         "principal_phone": f"{area}-87654321", "contact_phone": f"{area}-87654322-808",
     })
     text = repr(doc["columns"]).replace(old_host, f"http://{host}")
-    import ast
-
     doc["columns"] = ast.literal_eval(text)
     doc["meta"] = {"client": DEMO_CLIENT}
     return doc
@@ -98,21 +101,15 @@ def package_bytes(forms, client=DEMO_CLIENT):
 
 
 def _user(session, username):
-    from app.accounts.models import PuchaUser
-
     return session.execute(select(PuchaUser).where(PuchaUser.username == username)).scalars().one()
 
 
 def demo_present(session):
-    from plugins.basic_info.models import BasicInfoForm
-
     return bool(session.scalar(select(func.count()).select_from(BasicInfoForm).where(
         BasicInfoForm.site_name == SITES["330102"][0][0])))
 
 
 def _import(session, user, forms):
-    from plugins.basic_info import commands
-
     report = commands.import_packages(session, user, [("演示上报文件.zip", package_bytes(forms))])
     ids = [f.form_id for f in report.forms if f.form_id]
     if len(ids) != len(forms):
@@ -122,9 +119,6 @@ def _import(session, user, forms):
 
 def load(session, echo=print):
     """Load the demo (once). Returns False when it was already there."""
-    from app.orgs.models import Org
-    from plugins.basic_info import commands
-
     codes = list(DEMO_ACCOUNTS) + ["330200"]
     found = set(session.execute(select(Org.code).where(Org.code.in_(codes))).scalars())
     if not set(codes) <= found:
