@@ -13,6 +13,7 @@ from app.accounts.models import LoginThrottle
 from app.audit import AuditEvent
 from tests.support.accounts import KNOWN_PASSWORD as KNOWN
 from tests.support.accounts import api_token, audit_count, get_user, give_password
+from tests.support.pages import redirected
 
 ATTACKER = "203.0.113.66"
 OFFICE = "10.33.1.20"
@@ -367,35 +368,43 @@ def test_every_login_attempt_does_the_same_hash_work(small_app, db_session, hash
 
 
 # --- crafted input ---------------------------------------------------------------------------
+# Each crafted body, the status it gets and what the answer names: a malformed body is refused by
+# the login schema (400, naming the field), a well-formed wrong one like any wrong password (401).
 CRAFTED_LOGINS = [
-    {"username": ["330102"], "password": "x", "provider": "db"},
-    {"username": 330102, "password": "x", "provider": "db"},
-    {"username": None, "password": None, "provider": "db"},
-    {"username": "330102", "password": {"$ne": ""}, "provider": "db"},
-    {"username": "330102", "provider": "db"},
-    {"username": "", "password": "", "provider": "db"},
-    {"username": "330102", "password": "\x00", "provider": "db"},
-    {"username": "330102\x00", "password": "x1", "provider": "db"},
-    {"username": "3" * 100_000, "password": "x1", "provider": "db"},
-    {"username": "330102", "password": "p" * 1_000_000, "provider": "db"},
-    {"username": "' OR 1=1 --", "password": "x1", "provider": "db"},
-    {"username": "330102", "password": "x1", "provider": "ldap"},
-    {"username": "330102", "password": "x1", "provider": "db", "refresh": "maybe"},
-    ["330102", "x1"],
-    "330102",
+    ({"username": ["330102"], "password": "x", "provider": "db"}, 400, "username"),
+    ({"username": 330102, "password": "x", "provider": "db"}, 400, "username"),
+    ({"username": None, "password": None, "provider": "db"}, 400, "password"),
+    ({"username": "330102", "password": {"$ne": ""}, "provider": "db"}, 400, "password"),
+    ({"username": "330102", "provider": "db"}, 400, "password"),
+    ({"username": "", "password": "", "provider": "db"}, 400, "username"),
+    ({"username": "330102", "password": "\x00", "provider": "db"}, 400, "password"),
+    ({"username": "330102\x00", "password": "x1", "provider": "db"}, 401, "Not authorized"),
+    ({"username": "3" * 100_000, "password": "x1", "provider": "db"}, 401, "Not authorized"),
+    ({"username": "330102", "password": "p" * 1_000_000, "provider": "db"}, 401, "Not authorized"),
+    ({"username": "' OR 1=1 --", "password": "x1", "provider": "db"}, 401, "Not authorized"),
+    ({"username": "330102", "password": "x1", "provider": "ldap"}, 400, "provider"),
+    ({"username": "330102", "password": "x1", "provider": "db", "refresh": "maybe"}, 400, "refresh"),
+    (["330102", "x1"], 400, "请求体应为 JSON 对象"),
+    ("330102", 400, "请求体应为 JSON 对象"),
 ]
 
 
-@pytest.mark.parametrize("payload", CRAFTED_LOGINS, ids=range(len(CRAFTED_LOGINS)))
-def test_crafted_logins_get_4xx_and_bounded_work(small_app, db_session, hash_checks, payload):
+@pytest.mark.parametrize("payload, status, named", CRAFTED_LOGINS, ids=range(len(CRAFTED_LOGINS)))
+def test_crafted_logins_get_4xx_and_bounded_work(small_app, db_session, hash_checks, payload, status,
+                                                 named):
     give_password(db_session, "330102")
     hash_checks.clear()
     response = client_at(small_app, ATTACKER).post("/api/v1/security/login", json=payload)
-    assert 400 <= response.status_code < 500, response.get_data(as_text=True)[:300]
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    assert named in response.get_json()["message"]
     assert len(hash_checks) <= 1
-    page = client_at(small_app, ATTACKER).post("/login/", data={
+    browser = client_at(small_app, ATTACKER)
+    page = browser.post("/login/", data={
         "username": str(payload)[:200_000], "password": str(payload)[-300_000:]})
-    assert page.status_code in (200, 302)
+    # A failed login like any other: back to the form, told so, the attempt counted.
+    assert redirected(browser, page, "/login/?next=/") == [
+        "无效的用户名或密码，请重试！",
+        "已连续输错 1 次，最多还可尝试 4 次，之后该账号在本地址暂时锁定。忘记密码请联系上级单位重置。"]
     assert len(hash_checks) <= 2
 
 
