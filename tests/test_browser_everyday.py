@@ -21,11 +21,11 @@ def _prepare(app):
     from app.extensions import db
     from plugins.basic_info import commands
     from plugins.basic_info.demo import _user, package_bytes, site_form
-    from tests.support.accounts import give_password
+    from tests.support.accounts import set_known_password
 
     session = db.session
     for username in (COUNTY, CITY, "admin"):
-        give_password(session, username)
+        set_known_password(session, username)
     report = commands.import_packages(session, _user(session, COUNTY), [(
         "p.zip", package_bytes([site_form("杭州市上城区测试网站", "t.hzsc.gov.cn", "否")]))])
     form_id = report.forms[0].form_id

@@ -284,9 +284,10 @@ def test_scope_filter_limits_the_org_list(org_app, org_session):
 
 
 def test_web_list_and_show_are_scoped(app, client, session):
-    from tests.support.accounts import login
+    from tests.support.accounts import login, set_known_password
 
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     page = client.get("/orgs/list/?psize_OrgView=100")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
@@ -301,11 +302,12 @@ def test_web_list_and_show_are_scoped(app, client, session):
 
 def test_admin_adds_a_unit_on_the_web(app, client, session):
     from app.accounts.models import PuchaUser
-    from tests.support.accounts import login
+    from tests.support.accounts import login, set_known_password
 
     admin = session.scalars(select(PuchaUser).where(PuchaUser.username == "admin")).one()
     assert [role.name for role in admin.roles] == [app.config["AUTH_ROLE_ADMIN"]]
-    login(client, session, admin.username)
+    set_known_password(session, admin.username)
+    login(client, admin.username)
     assert client.get("/orgs/admin/add").status_code == 200
     hangzhou = get(session, "330100")
     response = client.post("/orgs/admin/add", data={

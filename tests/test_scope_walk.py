@@ -177,7 +177,8 @@ def walk(app, client, headers, forms, as_json, secrets=(MARKER,)):
 @pytest.mark.slow
 def test_county_cannot_reach_a_siblings_or_parents_forms(app, session, client, targets):
     before = snapshot(session, targets)
-    login(client, session, ATTACKER)
+    set_known_password(session, ATTACKER)
+    login(client, ATTACKER)
     tried, leaks = walk(app, client, {}, targets, as_json=False)
     assert not leaks, leaks
     # Still logged in as the attacker at the end: the walk really ran with its session.
@@ -185,7 +186,6 @@ def test_county_cannot_reach_a_siblings_or_parents_forms(app, session, client, t
     assert snapshot(session, targets) == before
 
     api = app.test_client()
-    set_known_password(session, ATTACKER)
     response = api.post("/api/v1/security/login", json={
         "username": ATTACKER, "password": KNOWN_PASSWORD, "provider": "db"})
     headers = {"Authorization": f"Bearer {response.get_json()['access_token']}"}
@@ -198,7 +198,8 @@ def test_county_cannot_reach_a_siblings_or_parents_forms(app, session, client, t
 
 def test_the_walk_would_see_an_audit_leak(app, session, client, targets):
     """Control for the audit page: the sibling's parent reads the marked event there."""
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     assert MARKER in body_text(client.get("/audit/"))
     assert MARKER in body_text(client.get("/audit/export"))
 
@@ -206,7 +207,8 @@ def test_the_walk_would_see_an_audit_leak(app, session, client, targets):
 def test_the_walk_would_see_a_leak(app, session, client, targets):
     """Control: the parent unit DOES see the markers through the same helpers, so a leak to the
     attacker could not hide from the walk's checks."""
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     html = body_text(client.get("/basic_info/list/"))
     assert MARKER in html
     xlsx = body_text(client.get("/basic_info/export"))
@@ -230,7 +232,8 @@ def test_a_user_without_unit_or_admin_role_reaches_nothing(app, session, client,
     secrets = _secrets(targets)
     before = snapshot(session, targets)
     nobody = make_unitless(session, "nounit", roles=roles)
-    login(client, session, nobody.username)
+    set_known_password(session, nobody.username)
+    login(client, nobody.username)
     tried, leaks = walk(app, client, {}, targets, as_json=False, secrets=secrets)
     assert not leaks, leaks
     assert snapshot(session, targets) == before
@@ -269,7 +272,8 @@ def test_the_administrator_is_recognised_by_role(app, session, client, targets):
     """Control for the test above: an account with the administrator role and no unit sees every
     form, and the completed form's 校验码 on its detail page."""
     admin = make_admin(session, "admin2")
-    login(client, session, admin.username)
+    set_known_password(session, admin.username)
+    login(client, admin.username)
     assert MARKER in body_text(client.get("/basic_info/list/"))
     done = next(form for form in targets if form.check_code)
     assert done.check_code in client.get(f"/basic_info/form/{done.id}").get_data(as_text=True)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.forms.xlsx import (EXCEL_MAX_CHARS, REPLACEMENT, RollingSheet, set_text, storable_text,
                             text_cell)
 from tests.support.xlsx import HOSTILE, assert_no_formulas, assert_reads_as_typed, cell_texts
-from tests.test_basic_info_views import login
+from tests.support.accounts import login, set_known_password
 
 
 def _saved(wb):
@@ -81,7 +81,8 @@ def test_export_writes_hostile_form_values_as_text(client, session):
         BasicInfoColumnRow.form_id.in_(ids))))
     assert {"=cmd|' /C calc'!A0", "+1", "@SUM(A1)"} <= stored and "=1" in rows
 
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     response = client.get("/basic_info/export")
     assert response.status_code == 200
     data = response.get_data()
