@@ -21,7 +21,7 @@ from plugins.basic_info.commands import FormError, transition, transition_all, t
 from plugins.basic_info.models import BasicInfoForm
 from plugins.basic_info.schema import example_form
 from tests.test_basic_info_import import CITY, COUNTY, PROVINCE, actor, form_of, import_forms
-from tests.support.accounts import login, set_known_password
+from tests.support.accounts import KNOWN_PASSWORD, api_token, login, set_known_password
 from tests.test_basic_info_views import demo, page  # noqa: F401 - fixture
 
 EDUCATION, CIVIL = "杭州市上城区教育局", "杭州市上城区民政局"
@@ -165,13 +165,13 @@ def test_select_on_the_list_and_approve_the_ticked_rows(client, session, demo):
 # --- a lost race -------------------------------------------------------------------------------
 
 def test_a_colleague_acting_first_reads_as_a_lost_race_not_as_forbidden(client, session, demo):
-    from tests.test_basic_info_api import token
 
     education = by_name(session, EDUCATION)
     transition(session, actor(session, CITY), "approve", [education.id])  # a colleague, first
     with pytest.raises(ConcurrentChange, match="^表单已被其他单位处理，请刷新后重试$"):
         transition(session, actor(session, CITY), "return", [education.id], reason="迟了")
-    headers = token(client, session, CITY)
+    set_known_password(session, CITY)
+    headers = api_token(client, CITY, KNOWN_PASSWORD)
     response = client.post("/api/v1/basic_info/transition", headers=headers,
                            json={"name": "return", "ids": [education.id], "reason": "迟了"})
     assert response.status_code == 409

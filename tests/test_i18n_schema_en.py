@@ -9,8 +9,7 @@ import re
 import pytest
 
 from app.i18n import ROOT, compile_all
-from tests.support.accounts import login, set_known_password
-from tests.test_basic_info_api import token
+from tests.support.accounts import KNOWN_PASSWORD, api_token, login, set_known_password
 from tests.test_basic_info_views import bad_package, demo  # noqa: F401 - fixture
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -147,7 +146,8 @@ def test_import_report_in_english(english_client, session, demo):
 
 
 def test_api_import_answers_in_the_sessions_language(english_client, session, demo):
-    headers = token(english_client, session, "330102")
+    set_known_password(session, "330102")
+    headers = api_token(english_client, "330102", KNOWN_PASSWORD)
     response = english_client.post("/api/v1/basic_info/import", headers=headers, data={
         "packages": [(io.BytesIO(bad_package()), "a.zip"), (io.BytesIO(b"x" * 40), "b.zip")]},
         content_type="multipart/form-data")

@@ -9,7 +9,7 @@ import pytest
 
 from app import hookspecs
 from app.plugins import PluginLoadError, build_plugin_manager
-from tests.support.accounts import login, set_known_password
+from tests.support.accounts import KNOWN_PASSWORD, api_token, login, set_known_password
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sample_plugin"
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +113,6 @@ def test_sample_plugin_form_type_works_in_the_app(installed_sample_plugin, natio
     from app.forms.package import write_package
     from app.registry import form_types, workflows
     from tests.conftest import base_overrides
-    from tests.test_basic_info_api import token
 
     db_path = tmp_path / "pucha.db"
     shutil.copy(national_db_file, db_path)
@@ -183,7 +182,7 @@ def test_sample_plugin_form_type_works_in_the_app(installed_sample_plugin, natio
             assert "已修复死链 3 处" in values and "已确认" in values
 
             api = application.test_client()
-            headers = token(api, db.session, "330102")
+            headers = api_token(api, "330102", KNOWN_PASSWORD)
             listed = api.get(f"/api/v1/{FORM_TYPE}/", headers=headers).get_json()
             assert [r["note"] for r in listed["result"]] == ["已修复死链 3 处"]
             assert listed["result"][0]["status"] == "已确认"
