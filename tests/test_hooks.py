@@ -4,8 +4,10 @@ notices.
 
 The other hooks are driven elsewhere: register_form_types by the sample plugin
 (tests/test_plugins.py), register_workflows and after_transition by throwaway plugins
-(tests/test_workflow.py, tests/test_basic_info_completion.py), register_views,
-register_cli_commands and load_demo_data by basic_info's own pages, commands and demo.
+(tests/test_workflow.py, tests/test_basic_info_completion.py), register_views and
+register_cli_commands by basic_info's own page (重复网站) and commands. register_cli_commands is
+called once, when app/cli.py is first imported, so a plugin registered after that gets no
+command: it has no throwaway test here.
 """
 import pytest
 from flask import jsonify
