@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app import audit
 from app.audit import AuditEvent
-from tests.support.accounts import login, set_known_password
+from tests.support.accounts import get_user, login, set_known_password
 from tests.support.xlsx import HOSTILE, assert_no_formulas, assert_reads_as_typed
 
 MARK = "AUDITMARK"
@@ -130,9 +130,9 @@ def test_filters_by_action_unit_actor_and_time(client, session, events):
 def test_real_actions_are_listed_in_words(client, session):
     """A login failure, an import and a transition, written by the real code, read in Chinese."""
     from plugins.basic_info import commands
-    from plugins.basic_info.demo import _user, package_bytes, site_form
+    from plugins.basic_info.demo import package_bytes, site_form
 
-    county = _user(session, "330102")
+    county = get_user(session, "330102")
     report = commands.import_packages(session, county, [("a.zip", package_bytes(
         [site_form(f"{MARK}网站", "a.hzsc.gov.cn", "否")]))])
     commands.transition(session, county, "submit", [report.forms[0].form_id])

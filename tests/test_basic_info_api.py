@@ -6,7 +6,8 @@ from openpyxl import load_workbook
 
 from tests.support.accounts import KNOWN_PASSWORD, api_token, set_known_password
 from tests.support.xlsx import data_rows
-from tests.test_basic_info_views import bad_package, demo  # noqa: F401 - fixture
+from tests.support.demo import demo  # noqa: F401 - fixture
+from tests.test_basic_info_views import bad_package  # noqa: F401 - fixture
 
 
 def test_openapi_lists_the_routes(client, session):

@@ -5,7 +5,7 @@ from openpyxl import load_workbook
 
 from tests.support.xlsx import data_rows
 from tests.support.accounts import login, set_known_password
-from tests.test_basic_info_views import demo  # noqa: F401 - fixture
+from tests.support.demo import demo  # noqa: F401 - fixture
 
 
 def workbook(response):

@@ -22,7 +22,8 @@ from plugins.basic_info.models import BasicInfoForm
 from plugins.basic_info.schema import example_form
 from tests.test_basic_info_import import CITY, COUNTY, PROVINCE, actor, form_of, import_forms
 from tests.support.accounts import KNOWN_PASSWORD, api_token, login, set_known_password
-from tests.test_basic_info_views import demo, page  # noqa: F401 - fixture
+from tests.support.demo import demo  # noqa: F401 - fixture
+from tests.test_basic_info_views import page
 
 EDUCATION, CIVIL = "杭州市上城区教育局", "杭州市上城区民政局"
 

@@ -4,9 +4,9 @@ import re
 from html import unescape
 
 import pytest
-from sqlalchemy import select
 
 from tests.support.accounts import get_user, login, set_known_password
+from tests.support.demo import demo  # noqa: F401 - fixture
 
 SC = {  # the demo's 上城区 forms by site name -> what each unit sees
     "杭州市上城区人民政府": {"330102": "未提交", "330100": "待下级审核", "330000": "待下级审核"},
@@ -17,15 +17,6 @@ SC = {  # the demo's 上城区 forms by site name -> what each unit sees
                                   "330000": "待下级审核"},
     "杭州市上城区文化和旅游局": {"330102": "已办结", "330100": "已办结", "330000": "已办结"},
 }
-
-
-@pytest.fixture
-def demo(session):
-    from plugins.basic_info import demo as demo_module
-    from plugins.basic_info.models import BasicInfoForm
-
-    demo_module.load(session, lambda *_: None)
-    return {f.site_name: f for f in session.execute(select(BasicInfoForm)).scalars()}
 
 
 def rows_of(html):

@@ -10,7 +10,8 @@ import pytest
 
 from app.i18n import ROOT, compile_all
 from tests.support.accounts import KNOWN_PASSWORD, api_token, login, set_known_password
-from tests.test_basic_info_views import bad_package, demo  # noqa: F401 - fixture
+from tests.support.demo import demo  # noqa: F401 - fixture
+from tests.test_basic_info_views import bad_package  # noqa: F401 - fixture
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -14,7 +14,7 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from tests.support.accounts import KNOWN_PASSWORD, api_token, login, set_known_password
+from tests.support.accounts import KNOWN_PASSWORD, api_token, get_user, login, set_known_password
 from tests.support.scope import make_admin, make_unitless
 
 ATTACKER = "330106"
@@ -29,11 +29,11 @@ def targets(session):
     """Three forms the attacker must not touch: a sibling's draft, a sibling's completed form,
     and the parent's own form waiting at the province."""
     from plugins.basic_info import commands
-    from plugins.basic_info.demo import _user, package_bytes, site_form
+    from plugins.basic_info.demo import package_bytes, site_form
     from plugins.basic_info.models import BasicInfoForm
 
-    county, city, province = (_user(session, c) for c in ("330102", "330100", "330000"))
-    _user(session, ATTACKER)
+    county, city, province = (get_user(session, c) for c in ("330102", "330100", "330000"))
+    get_user(session, ATTACKER)
     docs = [site_form(f"{MARKER}上城区甲网站", "a.hzsc.gov.cn", "否"),
             site_form(f"{MARKER}上城区乙网站", "b.hzsc.gov.cn", "否", variant=1)]
     report = commands.import_packages(session, county, [("t.zip", package_bytes(docs))])
@@ -46,7 +46,7 @@ def targets(session):
     parent_id = report.forms[0].form_id
     commands.transition(session, city, "submit", [parent_id])
     # The attacker has a form of its own, so its pages are not trivially empty.
-    own = commands.import_packages(session, _user(session, ATTACKER), [("own.zip", package_bytes(
+    own = commands.import_packages(session, get_user(session, ATTACKER), [("own.zip", package_bytes(
         [site_form("杭州市西湖区人民政府", "www.hzxh.gov.cn", "是")]))])
     assert own.forms[0].form_id
     # An audit event of the sibling's that the attacker must not read on the 审计日志 page.
