@@ -424,7 +424,14 @@ def test_stream_cap_holds_even_if_the_declared_size_is_ignored(monkeypatch):
     # Belt and braces: if a zip library ever trusted the data over the header, the read is still capped.
     monkeypatch.setattr(pkg, "_check_declared", lambda *a, **k: None)
     payload = b'{"pad": "' + b" " * (3 * 1024 * 1024) + b'"}'
-    refused(package_of([one_item(payload=payload)]), "entry_too_large")
+    # Through read_package the manifest's own size refuses it first, before the form is opened ...
+    err = refused(package_of([one_item(payload=payload)]), "entry_too_large")
+    assert err.cost.opened == [MANIFEST_NAME]
+    # ... so the cap itself is tested on the entry: it stops one byte past the limit.
+    with zipfile.ZipFile(io.BytesIO(raw_zip([("big.json", payload)]))) as zf, counting_reads() as cost:
+        with pytest.raises(PackageError) as info:
+            pkg._read_capped(zf, zf.getinfo("big.json"), "big.json", 5000, "表单文件")
+    assert info.value.code == "entry_too_large" and cost.inflated == 5001
 
 
 def test_ten_thousand_entries():
