@@ -11,7 +11,7 @@ import pytest
 from flask_appbuilder.cli import fab
 from sqlalchemy import func, select
 
-from tests.support.accounts import api_token, audit_count, get_user, login
+from tests.support.accounts import api_token, audit_count, get_user, login, set_known_password
 
 WEAK = "11111111"
 GOOD = "Hefa2026abc"
@@ -56,7 +56,8 @@ def _add_form(username, role_id, org_id=None, password=GOOD):
 
 
 def test_fab_add_form_has_a_unit_field_and_applies_the_policy(web, db_session, roles):
-    login(web, db_session, "admin")
+    set_known_password(db_session, "admin")
+    login(web, "admin")
     page = web.get("/users/add")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -91,7 +92,8 @@ def test_fab_add_form_has_a_unit_field_and_applies_the_policy(web, db_session, r
 
 
 def test_fab_edit_form_keeps_a_unit_on_a_unit_account(web, db_session, roles):
-    login(web, db_session, "admin")
+    set_known_password(db_session, "admin")
+    login(web, "admin")
     target = get_user(db_session, "330106")
     form = {"username": "330106", "first_name": target.first_name, "last_name": "330106",
             "email": target.email, "active": "y", "roles": str(roles["org"]), "org": ""}
@@ -108,7 +110,8 @@ def test_fab_edit_form_keeps_a_unit_on_a_unit_account(web, db_session, roles):
 
 
 def test_a_unit_cannot_open_the_user_administration(web, db_session):
-    login(web, db_session, "330100")
+    set_known_password(db_session, "330100")
+    login(web, "330100")
     for url in ("/users/list/", "/users/add"):
         assert web.get(url).status_code == 403
 
@@ -123,8 +126,6 @@ def _api_user(username, role_id, org_id=None, password=GOOD):
 
 
 def test_security_api_applies_the_policy_and_the_unit(small_app, db_session, roles):
-    from tests.support.accounts import set_known_password
-
     api = small_app.test_client()
     set_known_password(db_session, "admin")
     headers = api_token(api, "admin", "Zhengque2026")
@@ -209,8 +210,6 @@ def test_project_cli_create_admin_gets_a_generated_policy_password(small_app, db
 
 
 def test_project_account_api_applies_the_policy(small_app, db_session):
-    from tests.support.accounts import set_known_password
-
     api = small_app.test_client()
     set_known_password(db_session, "330102")
     headers = api_token(api, "330102", "Zhengque2026")

@@ -9,7 +9,7 @@ from app.accounts.account_table import HEADERS, build_account_table
 from tests.support.statements import StatementCounter
 from tests.support.accounts import KNOWN_PASSWORD as KNOWN
 from tests.support.accounts import NEW_PASSWORD as NEW
-from tests.support.accounts import api_token, audit_count, get_user, give_password, web_login
+from tests.support.accounts import api_token, audit_count, get_user, set_known_password, web_login
 
 
 def _org(session, code):
@@ -78,7 +78,7 @@ def test_table_shows_locked_and_missing_accounts(db_session):
 
 
 def test_web_download_by_unit_and_admin(web, db_session):
-    give_password(db_session, "330100")
+    set_known_password(db_session, "330100")
     web_login(web, "330100", KNOWN)
     response = web.get("/accounts/download/")
     assert response.status_code == 200
@@ -91,7 +91,7 @@ def test_web_download_by_unit_and_admin(web, db_session):
     assert "下载下级账号表" in web.get("/accounts/list/").get_data(as_text=True)
 
     web.post("/logout/")
-    give_password(db_session, "admin")
+    set_known_password(db_session, "admin")
     web_login(web, "admin", KNOWN)
     _, rows = _rows(web.get("/accounts/download/").data)
     assert set(rows) == {"330000", "320000"}

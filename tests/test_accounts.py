@@ -14,7 +14,7 @@ from tests.support.accounts import (
     api_token,
     audit_count,
     get_user,
-    give_password,
+    set_known_password,
     web_login,
 )
 
@@ -46,7 +46,7 @@ def test_provisioning_is_idempotent_and_picks_up_new_units(db_session):
     assert get_user(db_session, "330108").org.code == "330108"
     name, password = ensure_admin(db_session)
     assert name == "admin" and password == get_user(db_session, "admin").initial_password
-    give_password(db_session, "admin")
+    set_known_password(db_session, "admin")
     assert ensure_admin(db_session) == ("admin", None)
 
 
@@ -176,8 +176,8 @@ def test_jwt_calls_refused_until_password_changed_through_api(web, db_session):
 def test_reset_ends_the_accounts_open_sessions_and_tokens(small_app, db_session):
     """A unit whose password leaked asks its parent for a reset: whoever logged in with the old
     password — in a browser or with an API token — is out at their next request."""
-    give_password(db_session, "330100")
-    give_password(db_session, "330102", NEW)
+    set_known_password(db_session, "330100")
+    set_known_password(db_session, "330102", NEW)
     holder = small_app.test_client()          # someone logged in as 330102 with the old password
     web_login(holder, "330102", NEW)
     assert holder.get("/accounts/list/").status_code == 200
@@ -196,12 +196,13 @@ def test_reset_ends_the_accounts_open_sessions_and_tokens(small_app, db_session)
     response = small_app.test_client().get("/api/v1/menu/", headers=old_token)
     assert response.status_code == 401 and response.get_json()["code"] == "credentials_changed"
     # The parent's own session and token are untouched.
-    assert parent.post("/api/v1/account/330106/reset", headers=parent_token).status_code in (
-        200, 403)
+    sibling = parent.post("/api/v1/account/330106/reset", headers=parent_token)
+    assert sibling.status_code == 200 and sibling.get_json()["username"] == "330106"
+    assert sibling.get_json()["message"] == "密码已重置，用户登录后须修改"
 
 
 def test_own_change_keeps_this_session_and_ends_the_others(small_app, db_session):
-    give_password(db_session, "330102")
+    set_known_password(db_session, "330102")
     here, elsewhere = small_app.test_client(), small_app.test_client()
     web_login(here, "330102", KNOWN)
     web_login(elsewhere, "330102", KNOWN)
@@ -214,8 +215,8 @@ def test_own_change_keeps_this_session_and_ends_the_others(small_app, db_session
 
 # --- reset by the parent, refused to siblings and children -------------------------------------
 def test_reset_by_parent_through_api(web, db_session):
-    give_password(db_session, "330100")
-    give_password(db_session, "330102", NEW)
+    set_known_password(db_session, "330100")
+    set_known_password(db_session, "330102", NEW)
     headers = api_token(web, "330100", KNOWN)
     response = web.post("/api/v1/account/330102/reset", headers=headers)
     assert response.status_code == 200
@@ -238,7 +239,7 @@ def test_reset_by_parent_through_api(web, db_session):
     ("330100", "330100"),  # itself
 ])
 def test_reset_refused_outside_direct_children_api(web, db_session, actor, target):
-    give_password(db_session, actor)
+    set_known_password(db_session, actor)
     before = get_user(db_session, target).initial_password
     headers = api_token(web, actor, KNOWN)
     response = web.post(f"/api/v1/account/{target}/reset", headers=headers)
@@ -248,7 +249,7 @@ def test_reset_refused_outside_direct_children_api(web, db_session, actor, targe
 
 
 def test_admin_resets_anyone(web, db_session):
-    give_password(db_session, "admin")
+    set_known_password(db_session, "admin")
     headers = api_token(web, "admin", KNOWN)
     assert web.post("/api/v1/account/330102/reset", headers=headers).status_code == 200
     assert web.post("/api/v1/account/320000/reset", headers=headers).status_code == 200
@@ -256,7 +257,7 @@ def test_admin_resets_anyone(web, db_session):
 
 
 def test_web_list_shows_direct_children_only(web, db_session):
-    give_password(db_session, "330100")
+    set_known_password(db_session, "330100")
     web_login(web, "330100", KNOWN)
     page = web.get("/accounts/list/").get_data(as_text=True)
     assert "330102" in page and "330106" in page
@@ -265,8 +266,8 @@ def test_web_list_shows_direct_children_only(web, db_session):
 
 
 def test_web_reset_action_by_parent(web, db_session):
-    give_password(db_session, "330100")
-    give_password(db_session, "330106", NEW)
+    set_known_password(db_session, "330100")
+    set_known_password(db_session, "330106", NEW)
     web_login(web, "330100", KNOWN)
     target = get_user(db_session, "330106")
     page = web.post("/accounts/action_post", data={"action": "resetpassword",
@@ -282,8 +283,8 @@ def test_web_reset_action_by_parent(web, db_session):
                                            ("330200", "330106")])
 def test_web_reset_action_refused_outside_scope(web, db_session, actor, target):
     """FAB's action_post loads rows without base filters: the scoped loader must refuse."""
-    give_password(db_session, actor)
-    give_password(db_session, target, NEW)
+    set_known_password(db_session, actor)
+    set_known_password(db_session, target, NEW)
     web_login(web, actor, KNOWN)
     target_id = get_user(db_session, target).id
     page = web.post("/accounts/action_post", data={"action": "resetpassword",
@@ -311,7 +312,7 @@ def test_reset_unlocks_the_account(db_session):
 
 
 def test_admin_set_password_form_applies_policy(web, db_session):
-    give_password(db_session, "admin")
+    set_known_password(db_session, "admin")
     web_login(web, "admin", KNOWN)
     target = get_user(db_session, "330102")
     page = web.post(f"/resetpassword/form?pk={target.id}",
@@ -327,7 +328,7 @@ def test_admin_set_password_form_applies_policy(web, db_session):
 
 
 def test_unit_cannot_reach_security_admin(web, db_session):
-    give_password(db_session, "330100")
+    set_known_password(db_session, "330100")
     web_login(web, "330100", KNOWN)
     assert web.get("/users/list/").status_code == 403
     assert web.get("/roles/list/").status_code == 403
@@ -340,7 +341,7 @@ def test_unit_cannot_reach_security_admin(web, db_session):
 # --- CLI ---------------------------------------------------------------------------------------
 def test_cli_reset_password_and_create_admin(small_app, db_session):
     runner = small_app.test_cli_runner()
-    give_password(db_session, "330102", NEW)
+    set_known_password(db_session, "330102", NEW)
     result = runner.invoke(args=["pucha", "reset-password", "330102"])
     assert result.exit_code == 0, result.output
     user = get_user(db_session, "330102")

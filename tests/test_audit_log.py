@@ -10,15 +10,11 @@ from sqlalchemy import select
 
 from app import audit
 from app.audit import AuditEvent
-from tests.support.accounts import login as _login
+from tests.support.accounts import get_user, login, set_known_password
 from tests.support.xlsx import HOSTILE, assert_no_formulas, assert_reads_as_typed
 
 MARK = "AUDITMARK"
 
-
-def login(client, session, username):
-    client.post("/logout/")  # FAB's login page sends a logged-in user away
-    return _login(client, session, username)
 
 
 def _org_id(session, code):
@@ -64,7 +60,8 @@ def test_scope_path_is_filled_by_every_writer(session, events):
 
 
 def test_a_county_sees_its_own_events_not_a_siblings(client, session, events):
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     response, html = page(client)
     assert response.status_code == 200
     assert marks(html) == {"330102"}
@@ -72,14 +69,17 @@ def test_a_county_sees_its_own_events_not_a_siblings(client, session, events):
 
 
 def test_a_province_sees_its_counties_and_cities(client, session, events):
-    login(client, session, "330000")
+    set_known_password(session, "330000")
+    login(client, "330000")
     assert marks(page(client)[1]) == {"330102", "330106", "330100", "330000"}
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     assert marks(page(client)[1]) == {"330102", "330106", "330100"}
 
 
 def test_the_administrator_sees_everything(client, session, events):
-    login(client, session, "admin")
+    set_known_password(session, "admin")
+    login(client, "admin")
     assert marks(page(client)[1]) == {"330102", "330106", "330100", "330000", "320102", "none"}
 
 
@@ -93,7 +93,8 @@ def test_a_user_without_unit_or_admin_role_sees_nothing(client, session, events)
                           email="nounit@example.com", active=True, roles=[role],
                           must_change_password=False))
     session.commit()
-    login(client, session, "nounit")
+    set_known_password(session, "nounit")
+    login(client, "nounit")
     response, html = page(client)
     assert response.status_code == 200 and marks(html) == set()
     export = client.get("/audit/export")
@@ -102,13 +103,15 @@ def test_a_user_without_unit_or_admin_role_sees_nothing(client, session, events)
 
 
 def test_the_menu_shows_the_page(client, session):
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     html = client.get("/basic_info/list/").get_data(as_text=True)
     assert "/audit/" in html and "审计日志" in html
 
 
 def test_filters_by_action_unit_actor_and_time(client, session, events):
-    login(client, session, "admin")
+    set_known_password(session, "admin")
+    login(client, "admin")
     assert marks(page(client, "?org=330100")[1]) == {"330102", "330106", "330100"}
     assert marks(page(client, "?org=330106")[1]) == {"330106"}
     assert marks(page(client, "?action=accounts_provisioned")[1]) == {"none"}
@@ -118,7 +121,8 @@ def test_filters_by_action_unit_actor_and_time(client, session, events):
     assert len(marks(page(client, f"?start={today}&end={today}")[1])) == 6
     assert marks(page(client, "?start=2001-01-01&end=2001-01-31")[1]) == set()
     # A unit's own filter stays inside its scope.
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     assert marks(page(client, "?org=330000")[1]) == {"330102"}
     assert marks(page(client, "?org=320102")[1]) == set()
 
@@ -126,14 +130,15 @@ def test_filters_by_action_unit_actor_and_time(client, session, events):
 def test_real_actions_are_listed_in_words(client, session):
     """A login failure, an import and a transition, written by the real code, read in Chinese."""
     from plugins.basic_info import commands
-    from plugins.basic_info.demo import _user, package_bytes, site_form
+    from plugins.basic_info.demo import package_bytes, site_form
 
-    county = _user(session, "330102")
+    county = get_user(session, "330102")
     report = commands.import_packages(session, county, [("a.zip", package_bytes(
         [site_form(f"{MARK}网站", "a.hzsc.gov.cn", "否")]))])
     commands.transition(session, county, "submit", [report.forms[0].form_id])
     client.post("/login/", data={"username": "330102", "password": "wrong-password-1"})
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     html = page(client)[1]
     for words in ("导入", "提交", "登录失败", "未提交 → 未审核"):
         assert words in html, words
@@ -147,7 +152,8 @@ def test_keyset_pages_cover_every_event_once(client, session):
                                                    detail={"file": f"{MARK}-{i}"})
                                 for i in range(1, 121)])
     session.commit()
-    login(client, session, "330106")
+    set_known_password(session, "330106")
+    login(client, "330106")
     seen, query, pages = [], "?action=download", 0
     while True:
         response, html = page(client, query)
@@ -172,7 +178,8 @@ def test_keyset_pages_cover_every_event_once(client, session):
     "?start=2026-03-02&end=2026-03-01", "?org=999999",
 ])
 def test_bad_filters_get_400_with_a_message(client, session, query):
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     response, html = page(client, query)
     assert response.status_code == 400, query
     assert 'class="alert alert-danger audit-error"' in html
@@ -187,7 +194,8 @@ def test_export_is_the_current_query_without_formulas_and_is_audited(client, ses
     audit.record(session, "password_reset", "user", "330106",
                  org_id=_org_id(session, "330106"), reason=f"{MARK}-sibling")
     session.commit()
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     response = client.get("/audit/export?action=password_reset")
     assert response.status_code == 200
     assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
@@ -211,14 +219,16 @@ def test_export_stops_at_its_row_limit(app, client, session):
                                 for i in range(30)])
     session.commit()
     app.config["AUDIT_EXPORT_MAX_ROWS"] = 10
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     ws = load_workbook(io.BytesIO(client.get("/audit/export?action=download").data)).worksheets[0]
     rows = list(ws.iter_rows(min_row=3, values_only=True))
     assert len(rows) == 11 and "仅导出最近的 10 条记录" in rows[-1][0]
 
 
 def test_downloads_of_report_and_account_table_are_audited(client, session):
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     assert client.get("/basic_info/export").status_code == 200
     assert client.get("/accounts/download/").status_code == 200
     got = session.execute(select(AuditEvent.object_type, AuditEvent.actor_name)
@@ -249,7 +259,8 @@ def test_the_routes_are_in_the_url_rule_walk(app):
 
 def test_the_page_in_english(client, session, events):
     client.get("/lang/en")
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     html = page(client)[1]
     assert "Audit log" in html and "Reset password" in html and "Account 330102" in html
     response, html = page(client, "?start=2026-02-30")

@@ -4,21 +4,15 @@ import io
 import prison
 from openpyxl import load_workbook
 
-from tests.support.accounts import KNOWN_PASSWORD, set_known_password
+from tests.support.accounts import KNOWN_PASSWORD, api_token, set_known_password
 from tests.support.xlsx import data_rows
-from tests.test_basic_info_views import bad_package, demo  # noqa: F401 - fixture
-
-
-def token(client, session, username):
-    set_known_password(session, username)
-    response = client.post("/api/v1/security/login", json={
-        "username": username, "password": KNOWN_PASSWORD, "provider": "db"})
-    assert response.status_code == 200, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+from tests.support.demo import demo  # noqa: F401 - fixture
+from tests.test_basic_info_views import bad_package  # noqa: F401 - fixture
 
 
 def test_openapi_lists_the_routes(client, session):
-    response = client.get("/api/v1/_openapi", headers=token(client, session, "330100"))
+    set_known_password(session, "330100")
+    response = client.get("/api/v1/_openapi", headers=api_token(client, "330100", KNOWN_PASSWORD))
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     spec = response.get_json()
     for path in ("/api/v1/basic_info/", "/api/v1/basic_info/{pk}", "/api/v1/basic_info/import",
@@ -31,19 +25,22 @@ def test_openapi_lists_the_routes(client, session):
 
 
 def test_list_is_scoped_with_derived_status(client, session, demo):
-    headers = token(client, session, "330102")
+    set_known_password(session, "330102")
+    headers = api_token(client, "330102", KNOWN_PASSWORD)
     data = client.get("/api/v1/basic_info/?q=" + prison.dumps({"page_size": 100}),
                       headers=headers).get_json()
     assert data["count"] == 7
     status = {r["site_name"]: r["status"] for r in data["result"]}
     assert status["杭州市上城区教育局"] == "已审核" and status["杭州市上城区人民政府"] == "未提交"
-    headers = token(client, session, "330106")
+    set_known_password(session, "330106")
+    headers = api_token(client, "330106", KNOWN_PASSWORD)
     data = client.get("/api/v1/basic_info/", headers=headers).get_json()
     assert [r["site_name"] for r in data["result"]] == ["杭州市西湖区人民政府"]
 
 
 def test_list_filters_by_status_like_the_page(client, session, demo):
-    headers = token(client, session, "330100")
+    set_known_password(session, "330100")
+    headers = api_token(client, "330100", KNOWN_PASSWORD)
     q = prison.dumps({"filters": [{"col": "stage", "opr": "status", "value": "未审核"}]})
     data = client.get(f"/api/v1/basic_info/?q={q}", headers=headers).get_json()
     assert [r["site_name"] for r in data["result"]] == ["杭州市上城区教育局"]
@@ -51,25 +48,30 @@ def test_list_filters_by_status_like_the_page(client, session, demo):
 
 def test_get_one_scoped(client, session, demo):
     done = demo["杭州市上城区文化和旅游局"]
-    headers = token(client, session, "330102")
+    set_known_password(session, "330102")
+    headers = api_token(client, "330102", KNOWN_PASSWORD)
     item = client.get(f"/api/v1/basic_info/{done.id}", headers=headers).get_json()["result"]
     assert item["status"] == "已办结" and item["site_code"] == done.site_code
     assert item["check_code"] == done.check_code  # the importing unit
     assert any(r["slot_label"] == "动态要闻" for r in item["columns"])
-    headers = token(client, session, "330100")
+    set_known_password(session, "330100")
+    headers = api_token(client, "330100", KNOWN_PASSWORD)
     item = client.get(f"/api/v1/basic_info/{done.id}", headers=headers).get_json()["result"]
     assert "check_code" not in item
-    headers = token(client, session, "330106")
+    set_known_password(session, "330106")
+    headers = api_token(client, "330106", KNOWN_PASSWORD)
     assert client.get(f"/api/v1/basic_info/{done.id}", headers=headers).status_code == 404
 
 
 def test_transitions_with_versions(client, session, demo):
     form = demo["杭州市上城区教育局"]
-    headers = token(client, session, "330106")
+    set_known_password(session, "330106")
+    headers = api_token(client, "330106", KNOWN_PASSWORD)
     response = client.post("/api/v1/basic_info/transition", headers=headers,
                            json={"name": "approve", "ids": [form.id]})
     assert response.status_code == 404
-    headers = token(client, session, "330100")
+    set_known_password(session, "330100")
+    headers = api_token(client, "330100", KNOWN_PASSWORD)
     response = client.post("/api/v1/basic_info/transition", headers=headers, json={
         "name": "approve", "ids": [form.id], "expected_versions": {str(form.id): form.version - 1}})
     assert response.status_code == 409
@@ -85,7 +87,8 @@ def test_transitions_with_versions(client, session, demo):
     # 民政局, returned to the city by the province, is left for a decision of its own.
     assert response.status_code == 200 and response.get_json()["count"] == 0
     assert response.get_json()["left_out"] == 1
-    headers = token(client, session, "330000")
+    set_known_password(session, "330000")
+    headers = api_token(client, "330000", KNOWN_PASSWORD)
     response = client.post("/api/v1/basic_info/transition_all", headers=headers,
                            json={"name": "approve"})
     assert response.get_json()["count"] == 3
@@ -94,7 +97,8 @@ def test_transitions_with_versions(client, session, demo):
 
 
 def test_import_reports_every_form(client, session, demo):
-    headers = token(client, session, "330102")
+    set_known_password(session, "330102")
+    headers = api_token(client, "330102", KNOWN_PASSWORD)
     response = client.post("/api/v1/basic_info/import", headers=headers,
                            data={"packages": [(io.BytesIO(bad_package()), "a.zip")]},
                            content_type="multipart/form-data")
@@ -105,7 +109,8 @@ def test_import_reports_every_form(client, session, demo):
 
 
 def test_export_follows_the_rison_query(client, session, demo):
-    headers = token(client, session, "330100")
+    set_known_password(session, "330100")
+    headers = api_token(client, "330100", KNOWN_PASSWORD)
     q = prison.dumps({"filters": [{"col": "site_name", "opr": "ct", "value": "教育"}]})
     response = client.get(f"/api/v1/basic_info/export?q={q}", headers=headers)
     wb = load_workbook(io.BytesIO(response.get_data()))

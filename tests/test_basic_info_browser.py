@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import browser
+from tests.support.demo import load_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.smtp]
 
@@ -42,15 +43,8 @@ def census_server(national_db_file, tmp_path, smtp_server):
     """The live app (as tests/support/browser.py's ``live_server``) with the demo data and mail
     going to ``smtp_server``."""
     with browser.serve_national_copy(national_db_file, tmp_path, config=smtp_server.app_config(),
-                                     prepare=_load_demo) as live:
+                                     prepare=load_demo) as live:
         yield live
-
-
-def _load_demo(app):
-    from app.extensions import db
-    from plugins.basic_info import demo
-
-    assert demo.load(db.session, echo=lambda *a, **k: None)
 
 
 def _initial_password(live, username):

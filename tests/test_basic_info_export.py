@@ -4,7 +4,8 @@ import io
 from openpyxl import load_workbook
 
 from tests.support.xlsx import data_rows
-from tests.test_basic_info_views import demo, login  # noqa: F401 - fixtures
+from tests.support.accounts import login, set_known_password
+from tests.support.demo import demo  # noqa: F401 - fixture
 
 
 def workbook(response):
@@ -21,7 +22,8 @@ def names(sheet):
 
 
 def test_export_follows_the_current_query(client, session, demo):
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     wb = workbook(client.get("/basic_info/export?_flt_2_site_name=上城区"
                              "&_oc_BasicInfoView=site_name&_od_BasicInfoView=asc"))
     sheet = wb.worksheets[0]
@@ -63,16 +65,19 @@ def test_export_follows_the_current_query(client, session, demo):
 
 
 def test_export_by_status_and_a_siblings_forms_are_absent(client, session, demo):
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     assert names(workbook(client.get("/basic_info/export?_flt_0_stage=已办结")).worksheets[0]) \
         and set(names(workbook(client.get("/basic_info/export?_flt_0_stage=已办结"))
                       .worksheets[0])) == {"杭州市上城区文化和旅游局", "杭州市上城区住房和城乡建设局"}
-    login(client, session, "330106")
+    set_known_password(session, "330106")
+    login(client, "330106")
     wb = workbook(client.get("/basic_info/export"))
     assert names(wb.worksheets[0]) == ["杭州市西湖区人民政府"]
     assert {r[0] for r in data_rows(wb.worksheets[1])} == {
         "杭州市西湖区人民政府"}
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     got = names(workbook(client.get("/basic_info/export")).worksheets[0])
     assert len(got) == 7 and "杭州市西湖区人民政府" not in got and "杭州市人民政府" not in got
 
@@ -144,7 +149,8 @@ def test_export_prints_as_a_report_to_hand_upward(client, session, demo):
     import datetime
     import re
 
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     response = client.get("/basic_info/export")
     data = response.get_data()
     sheets, book = _sheet_xml(data)

@@ -19,8 +19,7 @@ from plugins.basic_info.commands import IMPORTED, UPDATED, edit_form, import_pac
 from plugins.basic_info.completion import DuplicateSite
 from plugins.basic_info.models import BasicInfoForm
 from plugins.basic_info.schema import example_form
-from tests.support.accounts import get_user
-from tests.support.accounts import login as _login
+from tests.support.accounts import get_user, login, set_known_password
 from tests.test_basic_info_import import (CITY, COUNTY, PROVINCE, actor, admin, form_of,
                                           import_forms, package)
 
@@ -229,7 +228,8 @@ def test_cli_and_web_report_show_warnings(app, session, client, tmp_path):
     assert result.exit_code == 0, result.output
     assert "提醒：首页网址" in result.output
 
-    _login(client, session, COUNTY)
+    set_known_password(session, COUNTY)
+    login(client, COUNTY)
     import io
 
     response = client.post("/basic_info/upload", data={
@@ -294,11 +294,6 @@ def test_refusals_cover_two_forms_of_one_website_completing_together(app, sessio
 # --- the 重复网站 page ----------------------------------------------------------------------
 
 
-def login(client, session, username):
-    client.post("/logout/")
-    return _login(client, session, username)
-
-
 def test_duplicates_page_lists_the_subtree_s_duplicates(app, session, client, monkeypatch):
     first = example_form()
     import_forms(session, COUNTY, first)
@@ -308,7 +303,8 @@ def test_duplicates_page_lists_the_subtree_s_duplicates(app, session, client, mo
     import_forms(session, COUNTY, edu, same_site(edu, url="https://jyj.hzsc.gov.cn", name="教育局重复"))
     import_forms(session, SIBLING, example_form(variant=7))
 
-    login(client, session, CITY)
+    set_known_password(session, CITY)
+    login(client, CITY)
     html = client.get("/basic_info/duplicates/").get_data(as_text=True)
     assert "共 2 个网站有重复表单" in html
     assert "hzsc.gov.cn" in html and "jyj.hzsc.gov.cn" in html
@@ -324,11 +320,13 @@ def test_duplicates_page_lists_the_subtree_s_duplicates(app, session, client, mo
     for bad in ("abc", "-5", "99999999999"):
         assert client.get(f"/basic_info/duplicates/?page={bad}").status_code == 200
 
-    login(client, session, SIBLING)
+    set_known_password(session, SIBLING)
+    login(client, SIBLING)
     html = client.get("/basic_info/duplicates/").get_data(as_text=True)
     assert "没有重复报送的网站" in html and "hzsc" not in html
 
-    login(client, session, "330000")
+    set_known_password(session, "330000")
+    login(client, "330000")
     assert "hzsc.gov.cn" in client.get("/basic_info/duplicates/").get_data(as_text=True)
 
 

@@ -21,7 +21,9 @@ from plugins.basic_info.commands import FormError, transition, transition_all, t
 from plugins.basic_info.models import BasicInfoForm
 from plugins.basic_info.schema import example_form
 from tests.test_basic_info_import import CITY, COUNTY, PROVINCE, actor, form_of, import_forms
-from tests.test_basic_info_views import demo, login, page  # noqa: F401 - fixture
+from tests.support.accounts import KNOWN_PASSWORD, api_token, login, set_known_password
+from tests.support.demo import demo  # noqa: F401 - fixture
+from tests.test_basic_info_views import page
 
 EDUCATION, CIVIL = "杭州市上城区教育局", "杭州市上城区民政局"
 
@@ -43,7 +45,8 @@ def test_approve_all_leaves_a_form_the_province_returned_and_says_so(client, ses
     assert civil.stage == "returned" and civil.holder_path.endswith("/330100/")
     assert commands.bulk_counts(session, actor(session, CITY).org)["approve"] == (1, 1)
 
-    login(client, session, CITY)
+    set_known_password(session, CITY)
+    login(client, CITY)
     html = page(client, "/basic_info/list/")
     # The confirmation names what it takes and what it leaves out.
     assert "确定审核通过下级报送的全部 1 份未审核表单吗？另有 1 份已退回的表单需逐份处理。" in unescape(html)
@@ -139,7 +142,8 @@ def test_selected_actions_refuse_bad_requests_before_anything_is_written(app, se
 
 
 def test_select_on_the_list_and_approve_the_ticked_rows(client, session, demo):
-    login(client, session, CITY)
+    set_known_password(session, CITY)
+    login(client, CITY)
     html = page(client, "/basic_info/list/")
     education = by_name(session, EDUCATION)
     # Only rows the city sees as 未审核 carry a checkbox.
@@ -162,13 +166,13 @@ def test_select_on_the_list_and_approve_the_ticked_rows(client, session, demo):
 # --- a lost race -------------------------------------------------------------------------------
 
 def test_a_colleague_acting_first_reads_as_a_lost_race_not_as_forbidden(client, session, demo):
-    from tests.test_basic_info_api import token
 
     education = by_name(session, EDUCATION)
     transition(session, actor(session, CITY), "approve", [education.id])  # a colleague, first
     with pytest.raises(ConcurrentChange, match="^表单已被其他单位处理，请刷新后重试$"):
         transition(session, actor(session, CITY), "return", [education.id], reason="迟了")
-    headers = token(client, session, CITY)
+    set_known_password(session, CITY)
+    headers = api_token(client, CITY, KNOWN_PASSWORD)
     response = client.post("/api/v1/basic_info/transition", headers=headers,
                            json={"name": "return", "ids": [education.id], "reason": "迟了"})
     assert response.status_code == 409
@@ -186,7 +190,8 @@ def test_the_list_names_the_unit_holding_each_form_and_for_how_long(client, sess
                                                                   monkeypatch):
     later = clock.now() + datetime.timedelta(days=3, hours=1)
     monkeypatch.setattr(clock, "now", lambda: later)
-    login(client, session, PROVINCE)
+    set_known_password(session, PROVINCE)
+    login(client, PROVINCE)
     html = page(client, "/basic_info/list/?psize_BasicInfoView=100")
     assert ">当前所在单位" in html
     rows = {m[1]: m[0] for m in re.findall(
@@ -209,7 +214,8 @@ def test_the_list_names_the_unit_holding_each_form_and_for_how_long(client, sess
 
 
 def test_status_sort_orders_by_what_the_viewer_sees(client, session, demo):
-    login(client, session, CITY)
+    set_known_password(session, CITY)
+    login(client, CITY)
     html = page(client, "/basic_info/list/?_oc_BasicInfoView=status&_od_BasicInfoView=asc"
                         "&psize_BasicInfoView=100")
     statuses = re.findall(r'<span class="label label-\w+">(.*?)</span>', html)
@@ -219,7 +225,8 @@ def test_status_sort_orders_by_what_the_viewer_sees(client, session, demo):
 # --- what the detail page says --------------------------------------------------------------------
 
 def test_the_timeline_uses_the_list_s_words_and_names_the_holder(client, session, demo):
-    login(client, session, PROVINCE)
+    set_known_password(session, PROVINCE)
+    login(client, PROVINCE)
     html = page(client, f"/basic_info/form/{by_name(session, '杭州市上城区文化和旅游局').id}")
     timeline = unescape(html[html.index("audit-timeline"):])
     assert "未提交（上城区） → 未审核（杭州市）" in timeline
@@ -234,7 +241,8 @@ def test_a_column_change_reads_as_words(client, session, demo):
     old = doc["columns"]["info"]["news"][0]["address"]
     doc["columns"]["info"]["news"][0]["address"] = "http://www.hzsc.gov.cn/col/col9/"
     commands.edit_form(session, actor(session, COUNTY), form.id, doc, form.version)
-    login(client, session, COUNTY)
+    set_known_password(session, COUNTY)
+    login(client, COUNTY)
     html = unescape(page(client, f"/basic_info/form/{form.id}"))
     assert f"信息发布类 › 动态要闻 第 1 行 地址：{old} → http://www.hzsc.gov.cn/col/col9/" in html
     assert "columns.info" not in html
@@ -242,7 +250,8 @@ def test_a_column_change_reads_as_words(client, session, demo):
 
 def test_completing_a_form_says_so_with_its_code(client, session, demo):
     form = by_name(session, "杭州市上城区卫生健康局")  # 未审核 at the province
-    login(client, session, PROVINCE)
+    set_known_password(session, PROVINCE)
+    login(client, PROVINCE)
     response = client.post(f"/basic_info/form/{form.id}/do/approve",
                            data={"version": form.version}, follow_redirects=True)
     code = by_name(session, "杭州市上城区卫生健康局").site_code

@@ -70,11 +70,11 @@ def test_errors_are_listed_up_to_a_bound_and_the_rest_counted(app, session):
 
 def test_web_page_api_and_cli_show_the_same_bounded_report(app, session, client, tmp_path):
     data = hostile_packages.invalid_forms(count=30)
-    login(client, session, COUNTY)
+    set_known_password(session, COUNTY, KNOWN)
+    login(client, COUNTY, KNOWN)
     html = client.post("/basic_info/upload", data={"packages": [(io.BytesIO(data), "网页.zip")]},
                        content_type="multipart/form-data").get_data(as_text=True)
     web_notes = re.findall(r"另有 (\d+) 条错误未列出", html)
-    set_known_password(session, COUNTY, KNOWN)
     headers = api_token(app.test_client(), COUNTY, KNOWN)
     # The same forms again: every one is refused the same way (nothing was imported).
     result = app.test_client().post(

@@ -4,16 +4,9 @@ import re
 from html import unescape
 
 import pytest
-from sqlalchemy import select
 
-from tests.support.accounts import get_user
-from tests.support.accounts import login as _login
-
-
-def login(client, session, username):
-    # FAB's login page sends a logged-in user away: switch users by logging out first.
-    client.post("/logout/")
-    return _login(client, session, username)
+from tests.support.accounts import get_user, login, set_known_password
+from tests.support.demo import demo  # noqa: F401 - fixture
 
 SC = {  # the demo's 上城区 forms by site name -> what each unit sees
     "杭州市上城区人民政府": {"330102": "未提交", "330100": "待下级审核", "330000": "待下级审核"},
@@ -24,15 +17,6 @@ SC = {  # the demo's 上城区 forms by site name -> what each unit sees
                                   "330000": "待下级审核"},
     "杭州市上城区文化和旅游局": {"330102": "已办结", "330100": "已办结", "330000": "已办结"},
 }
-
-
-@pytest.fixture
-def demo(session):
-    from plugins.basic_info import demo as demo_module
-    from plugins.basic_info.models import BasicInfoForm
-
-    demo_module.load(session, lambda *_: None)
-    return {f.site_name: f for f in session.execute(select(BasicInfoForm)).scalars()}
 
 
 def rows_of(html):
@@ -53,7 +37,8 @@ def page(client, url):
 
 @pytest.mark.parametrize("unit", ["330102", "330100", "330000"])
 def test_list_shows_the_status_each_unit_sees(client, session, demo, unit):
-    login(client, session, unit)
+    set_known_password(session, unit)
+    login(client, unit)
     html = page(client, "/basic_info/list/?psize_BasicInfoView=100")
     for label in ("序号", "填报人", "时间", "状态", "网站标识码", "省/部", "市", "县", "填报单位",
                   "网站名称", "ICP备案编号"):
@@ -68,12 +53,14 @@ def test_list_shows_the_status_each_unit_sees(client, session, demo, unit):
 
 
 def test_sibling_county_sees_only_its_own(client, session, demo):
-    login(client, session, "330106")
+    set_known_password(session, "330106")
+    login(client, "330106")
     assert rows_of(page(client, "/basic_info/list/")) == {"杭州市西湖区人民政府": "未提交"}
 
 
 def test_completed_row_shows_site_code_and_region(client, session, demo):
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     done = demo["杭州市上城区文化和旅游局"]
     html = page(client, "/basic_info/list/")
     assert done.site_code and done.site_code.startswith("330102") and done.site_code in html
@@ -90,19 +77,22 @@ def test_completed_row_shows_site_code_and_region(client, session, demo):
     ("_flt_3_province=江苏省", set()),
 ])
 def test_search_by_each_criterion(client, session, demo, query, expected):
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     assert set(rows_of(page(client, f"/basic_info/list/?{query}"))) == expected
 
 
 def test_search_by_site_code(client, session, demo):
-    login(client, session, "330000")
+    set_known_password(session, "330000")
+    login(client, "330000")
     code = demo["杭州市上城区住房和城乡建设局"].site_code
     assert set(rows_of(page(client, f"/basic_info/list/?_flt_3_site_code={code}"))) == {
         "杭州市上城区住房和城乡建设局"}
 
 
 def test_list_is_paginated(client, session, demo):
-    login(client, session, "330000")
+    set_known_password(session, "330000")
+    login(client, "330000")
     html = page(client, "/basic_info/list/?psize_BasicInfoView=3&page_BasicInfoView=1")
     assert len(rows_of(html)) == 3
     assert re.search(r"<td>4</td>", html)  # 序号 continues on page 2
@@ -113,7 +103,8 @@ def buttons(html):
 
 
 def test_buttons_only_where_allowed(client, session, demo):
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     draft = page(client, f"/basic_info/form/{demo['杭州市上城区人民政府'].id}")
     assert buttons(draft) == {"submit", "edit", "delete"}
     assert buttons(page(client, f"/basic_info/form/{demo['杭州市上城区教育局'].id}")) == set()
@@ -132,7 +123,8 @@ def test_buttons_only_where_allowed(client, session, demo):
     assert re.search(r"全部提交（1）", listing)
     assert "确定提交本单位导入的全部 1 份未提交表单吗？另有 1 份已退回的表单需逐份处理。" in listing
 
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     assert buttons(page(client, f"/basic_info/form/{demo['杭州市上城区教育局'].id}")) == {
         "approve", "return"}
     assert buttons(page(client, f"/basic_info/form/{demo['杭州市上城区民政局'].id}")) == {
@@ -146,13 +138,15 @@ def test_buttons_only_where_allowed(client, session, demo):
 
 
 def test_sibling_detail_is_404(client, session, demo):
-    login(client, session, "330106")
+    set_known_password(session, "330106")
+    login(client, "330106")
     assert client.get(f"/basic_info/form/{demo['杭州市上城区人民政府'].id}").status_code == 404
     assert client.get(f"/basic_info/form/{demo['杭州市人民政府'].id}").status_code == 404
 
 
 def test_detail_shows_both_tables_and_the_timeline(client, session, demo):
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     html = page(client, f"/basic_info/form/{demo['杭州市上城区民政局'].id}")
     for label in ("负责人办公电话", "联系人电子邮箱", "信息发布类", "互动交流类", "办事服务类",
                   "动态要闻", "办事指南"):
@@ -166,7 +160,8 @@ def test_detail_shows_both_tables_and_the_timeline(client, session, demo):
 def test_timeline_of_a_completed_form_names_every_action_in_chinese(client, session, demo):
     # Completion writes an audit event of its own (the codes issued); the history showed its
     # internal name ("issue_codes") to the unit.
-    login(client, session, "330000")
+    set_known_password(session, "330000")
+    login(client, "330000")
     html = page(client, f"/basic_info/form/{demo['杭州市上城区文化和旅游局'].id}")
     timeline = html[html.index("audit-timeline"):]
     assert "发放网站标识码" in timeline
@@ -176,7 +171,8 @@ def test_timeline_of_a_completed_form_names_every_action_in_chinese(client, sess
 
 
 def test_transition_and_stale_version(client, session, demo):
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     form = demo["杭州市上城区教育局"]
     stale = form.version - 1
     response = client.post(f"/basic_info/form/{form.id}/do/approve",
@@ -195,7 +191,8 @@ def test_transition_and_stale_version(client, session, demo):
 
 
 def test_bulk_approve(client, session, demo):
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     response = client.post("/basic_info/bulk/approve")
     assert response.status_code == 302
     # 教育局 (pending here); 民政局 (returned here by the province) is left out, and said so.
@@ -215,7 +212,8 @@ def bad_package():
 
 
 def test_upload_several_packages_reports_every_form(client, session, demo):
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     response = client.post("/basic_info/upload", data={"packages": [
         (io.BytesIO(bad_package()), "第一批.zip"),
         (io.BytesIO(b"not a zip at all"), "坏文件.zip"),
@@ -229,7 +227,8 @@ def test_upload_several_packages_reports_every_form(client, session, demo):
 
 
 def test_edit_with_inline_errors_then_saves(client, session, demo):
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     form = demo["杭州市上城区人民政府"]
     html = page(client, f"/basic_info/form/{form.id}/edit")
     assert 'name="f.principal_phone"' in html and 'name="c.info.news.1.address"' in html
@@ -260,10 +259,12 @@ def test_edit_with_inline_errors_then_saves(client, session, demo):
 
 def test_edit_refused_for_upper_unit_and_stale_delete(client, session, demo):
     form = demo["杭州市上城区人民政府"]
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     response = client.get(f"/basic_info/form/{form.id}/edit", follow_redirects=True)
     assert "本单位当前不能修改该表单" in response.get_data(as_text=True)
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     response = client.post(f"/basic_info/form/{form.id}/delete",
                            data={"version": form.version + 5}, follow_redirects=True)
     assert "表单已被其他单位处理，请刷新后重试" in response.get_data(as_text=True)
@@ -283,8 +284,6 @@ def test_fab_generic_routes_are_not_exposed(app):
 def test_setup_prints_demo_logins_that_still_work(app, session, demo):
     """`flask pucha setup` run again lists the demo logins; one whose password the user already
     changed is not shown with an initial password that no longer opens it."""
-    from tests.support.accounts import set_known_password
-
     set_known_password(session, "330102")
     output = app.test_cli_runner().invoke(args=["pucha", "setup"]).output
     assert "演示数据已存在，跳过。" in output
@@ -303,7 +302,7 @@ def test_demo_passwords_are_this_installations_and_setup_never_puts_one_back(app
     from app.accounts import commands as account_commands
     from app.accounts.passwords import CONFUSABLE
     from plugins.basic_info import demo as demo_module
-    from tests.support.accounts import NEW_PASSWORD, set_known_password
+    from tests.support.accounts import NEW_PASSWORD
 
     runner = app.test_cli_runner()
     first = runner.invoke(args=["pucha", "setup"])
@@ -348,7 +347,7 @@ def test_demo_passwords_are_this_installations_and_setup_never_puts_one_back(app
 def test_setup_replaces_a_demo_password_published_by_an_earlier_version(app, session, demo):
     """An installation set up by an earlier version still has the constant demo passwords on
     accounts nobody has taken over: setup resets those (audited) and leaves a chosen one alone."""
-    from tests.support.accounts import audit_count, set_known_password
+    from tests.support.accounts import audit_count
 
     old = get_user(session, "330000")
     old.initial_password, old.password = "Pucha2468zj", None

@@ -20,16 +20,16 @@ def _prepare(app):
     """The city's and the administrator's passwords known; a county form waiting at the city."""
     from app.extensions import db
     from plugins.basic_info import commands
-    from plugins.basic_info.demo import _user, package_bytes, site_form
-    from tests.support.accounts import give_password
+    from plugins.basic_info.demo import package_bytes, site_form
+    from tests.support.accounts import get_user, set_known_password
 
     session = db.session
     for username in (COUNTY, CITY, "admin"):
-        give_password(session, username)
-    report = commands.import_packages(session, _user(session, COUNTY), [(
+        set_known_password(session, username)
+    report = commands.import_packages(session, get_user(session, COUNTY), [(
         "p.zip", package_bytes([site_form("杭州市上城区测试网站", "t.hzsc.gov.cn", "否")]))])
     form_id = report.forms[0].form_id
-    commands.transition(session, _user(session, COUNTY), "submit", [form_id])
+    commands.transition(session, get_user(session, COUNTY), "submit", [form_id])
     session.commit()
     app.config["TEST_FORM_ID"] = form_id
 

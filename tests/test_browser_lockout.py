@@ -16,10 +16,10 @@ COUNTY = "330102"
 @pytest.fixture
 def lockout_server(national_db_file, tmp_path):
     from app.extensions import db
-    from tests.support.accounts import give_password
+    from tests.support.accounts import set_known_password
 
     def prepare(app):
-        give_password(db.session, COUNTY)
+        set_known_password(db.session, COUNTY)
 
     with serve_national_copy(national_db_file, tmp_path, prepare=prepare) as live:
         yield live

@@ -13,7 +13,8 @@ import pytest
 
 from plugins.basic_info.demo import package_bytes, site_form
 from tests.support import browser
-from tests.test_basic_info_browser import DOCS_IMAGES, Office, _load_demo
+from tests.support.demo import load_demo
+from tests.test_basic_info_browser import DOCS_IMAGES, Office
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +24,7 @@ EDUCATION = "杭州市上城区教育局"  # the demo's form waiting for 杭州�
 
 @pytest.fixture
 def demo_server(national_db_file, tmp_path):
-    with browser.serve_national_copy(national_db_file, tmp_path, prepare=_load_demo) as live:
+    with browser.serve_national_copy(national_db_file, tmp_path, prepare=load_demo) as live:
         yield live
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.support.accounts import login
+from tests.support.accounts import login, set_known_password
 
 LEAF, CITY = "330102", "330100"
 MICROSECONDS = re.compile(r"\d{2}:\d{2}:\d{2}\.\d+")
@@ -36,7 +36,8 @@ def test_last_login_reads_to_the_minute_or_never(small_app):
 def test_account_and_user_pages_show_last_login_the_same_way(web, db_session):
     from tests.support.accounts import get_user
 
-    login(web, db_session, "admin")
+    set_known_password(db_session, "admin")
+    login(web, "admin")
     admin = get_user(db_session, "admin")
     stamp = admin.last_login.strftime("%Y-%m-%d %H:%M")
     for url in ("/accounts/list/", "/users/list/", f"/users/show/{admin.id}"):
@@ -51,7 +52,8 @@ def test_account_and_user_pages_show_last_login_the_same_way(web, db_session):
 
 
 def test_a_unit_without_sub_units_is_offered_no_account_table(web, db_session):
-    login(web, db_session, LEAF)
+    set_known_password(db_session, LEAF)
+    login(web, LEAF)
     page = _text(web.get("/accounts/list/"))
     assert "下载下级账号表" not in page
     assert "resetpassword_menu_item" not in page and "unlock_menu_item" not in page
@@ -62,14 +64,16 @@ def test_a_unit_without_sub_units_is_offered_no_account_table(web, db_session):
 
 
 def test_a_unit_with_sub_units_keeps_its_table_and_actions(web, db_session):
-    login(web, db_session, CITY)
+    set_known_password(db_session, CITY)
+    login(web, CITY)
     page = _text(web.get("/accounts/list/"))
     assert "下载下级账号表" in page and "resetpassword_menu_item" in page
     assert web.get("/accounts/download/").status_code == 200
 
 
 def test_a_mistyped_unit_code_for_the_account_table_says_so(web, db_session):
-    login(web, db_session, "admin")
+    set_known_password(db_session, "admin")
+    login(web, "admin")
     response = web.get("/accounts/download/?org=zz999")
     assert response.status_code == 302 and response.headers["Location"].endswith("/accounts/list/")
     assert "没有代码为“zz999”的单位" in _text(web.get("/accounts/list/"))
@@ -79,7 +83,8 @@ def test_a_mistyped_unit_code_for_the_account_table_says_so(web, db_session):
 
 
 def test_new_unit_form_offers_only_possible_parents_and_no_none(web, db_session):
-    login(web, db_session, "admin")
+    set_known_password(db_session, "admin")
+    login(web, "admin")
     page = _text(web.get("/orgs/admin/add"))
     assert ">__None<" not in page and "请选择上级单位" in page
     parent_select = re.search(r'<select[^>]*name="parent".*?</select>', page, re.S).group(0)
@@ -91,7 +96,8 @@ def test_new_unit_form_offers_only_possible_parents_and_no_none(web, db_session)
 
 
 def test_roles_page_is_read_only_and_in_words(web, db_session):
-    login(web, db_session, "admin")
+    set_known_password(db_session, "admin")
+    login(web, "admin")
     page = _text(web.get("/roles/list/"))
     assert "系统管理 › 账号管理" in page and "组织单位" in page and "未登录访客" in page
     assert not re.search(r"can \w+ on \w+|menu access on|Copy Role|复制角色", page)
@@ -102,7 +108,8 @@ def test_roles_page_is_read_only_and_in_words(web, db_session):
 def test_fab_pages_an_administrator_does_not_need_are_not_offered(web, db_session, small_app):
     from flask_appbuilder.security.sqla.models import Role
 
-    login(web, db_session, "admin")
+    set_known_password(db_session, "admin")
+    login(web, "admin")
     home = _text(web.get("/accounts/list/"))
     for label in ("用户列表", "角色列表"):
         assert label in home

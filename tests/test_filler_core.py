@@ -1,17 +1,21 @@
 """The filler's GUI-free core: store, list model, validation, export, Excel, update check."""
 import copy
+import errno
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import time
+import urllib.request
 import zipfile
+from collections import Counter
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
+from app.forms import package as package_module
 from app.forms.package import read_package, validate_forms
 from filler import __version__
 from app.forms import atomic  # the writer the form store uses
@@ -212,21 +216,46 @@ def test_export_packs_the_valid_forms_and_lists_the_refused(store, tmp_path):
     assert not (tmp_path / "none.zip").exists()
 
 
-def test_pack_500_forms(store, tmp_path, capsys):
+def test_pack_500_forms_reads_each_form_once_and_writes_once(store, tmp_path, monkeypatch):
+    """生成文件 of 500 forms is linear work: each form file read once, one package written.
+
+    Counted, not timed (the seconds: ``python -m bench.filler``)."""
+    from filler.core import store as store_module
+
     uuids = []
     for i in range(500):
         document = example_form(variant=i)
         document["fields"]["site_name"] = f"测试网站{i:03d}"
         uuids.append(store.add_document(document).uuid)
-    started = time.perf_counter()
+    reads = Counter()
+    real_read = store_module.read_json
+    monkeypatch.setattr(store_module, "read_json", lambda path: reads.update([Path(path)]) or real_read(path))
+    writes = []
+    real_write = package_module.atomic_write_bytes
+    monkeypatch.setattr(package_module, "atomic_write_bytes",
+                        lambda path, data: writes.append(Path(path)) or real_write(path, data))
     result = export_forms(store, uuids, tmp_path / "500.zip")
-    seconds = time.perf_counter() - started
-    with capsys.disabled():
-        print(f"\n[filler] packed 500 forms in {seconds:.2f} s "
-              f"({result.path.stat().st_size / 1024:.0f} KB)")
     assert len(result.exported) == 500 and not result.refused
+    form_files = [store.path_for(form_uuid) for form_uuid in uuids]
+    assert [reads[path] for path in form_files] == [1] * 500
+    assert writes == [tmp_path / "500.zip"]
     assert len(read_package(result.path)) == 500
-    assert seconds < 30
+
+
+@pytest.mark.xfail(strict=True, reason="FormStore.load reads exports.json once per form "
+                   "(filler/core/store.py): 500 forms 1.0 s, 2,000 forms 7.3 s of CPU, quadratic")
+def test_packing_again_reads_the_export_records_once(store, tmp_path, monkeypatch):
+    """After a first 生成文件 every form has an export record: packing them again must not read
+    the whole record file once per form."""
+    from filler.core import store as store_module
+
+    uuids = add_examples(store, count=50)
+    export_forms(store, uuids, tmp_path / "first.zip")
+    reads = Counter()
+    real_read = store_module.read_json
+    monkeypatch.setattr(store_module, "read_json", lambda path: reads.update([Path(path)]) or real_read(path))
+    export_forms(store, uuids, tmp_path / "again.zip")
+    assert reads[store.exports_path] <= 2
 
 
 # -- Excel -------------------------------------------------------------------------------------
@@ -618,10 +647,14 @@ def test_update_check_newer_same_and_offline():
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    started = time.perf_counter()
-    info = check_for_update(f"http://127.0.0.1:{port}", current="1.0.0", timeout=2)
+    asked = []
+    real_urlopen = urllib.request.urlopen
+    with mock.patch.object(urllib.request, "urlopen",
+                           lambda request, timeout: asked.append(timeout) or real_urlopen(request, timeout=timeout)):
+        info = check_for_update(f"http://127.0.0.1:{port}", current="1.0.0", timeout=2)
     assert info.status == "offline" and "离线" in info.message()
-    assert time.perf_counter() - started < 3
+    # Refused by the machine at once (no wait for the timeout), and the timeout was passed on.
+    assert os.strerror(errno.ECONNREFUSED) in info.detail and asked == [2]
     assert check_for_update("", current="1.0.0").status == "offline"
     assert parse_version("1.10.0") > parse_version("1.9.9") and parse_version("2.0") == parse_version("2.0.0")
 

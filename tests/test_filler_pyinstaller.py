@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -26,14 +25,13 @@ def test_pyinstaller_build_starts_and_prints_its_version(tmp_path):
     except ImportError:
         PyInstaller = None
     require("PyInstaller", PyInstaller is not None, "pip install -r requirements-dev.txt")
-    started = time.perf_counter()
+    # The build's seconds are not asserted (a loaded CI machine would fail it whatever the recipe
+    # does); the timeout only stops a build that hangs.
     build = subprocess.run(
         [sys.executable, "-m", "PyInstaller", str(REPO / "filler" / "pucha-filler.spec"), "--noconfirm",
          "--distpath", str(tmp_path / "dist"), "--workpath", str(tmp_path / "build")],
         cwd=REPO, capture_output=True, text=True, timeout=300)
-    seconds = time.perf_counter() - started
     assert build.returncode == 0, build.stderr[-4000:]
-    print(f"\n[filler] PyInstaller build took {seconds:.1f} s")
     folder = tmp_path / "dist" / "pucha-filler"
     suffix = ".exe" if os.name == "nt" else ""
     env = dict(os.environ, PUCHA_FILLER_HOME=str(tmp_path / "home"))
@@ -58,4 +56,3 @@ def test_pyinstaller_build_starts_and_prints_its_version(tmp_path):
     # The server's stack stays out of the build.
     internal = folder / "_internal"
     assert not (internal / "flask").exists() and not (internal / "sqlalchemy").exists()
-    assert seconds < 180

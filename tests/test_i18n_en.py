@@ -8,7 +8,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from app.i18n import ROOT, compile_all
-from tests.support.accounts import login
+from tests.support.accounts import login, set_known_password
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -102,7 +102,8 @@ def test_home_page_in_english(english_client):
 def test_org_account_menu_in_english(app, session, english_client):
     from app.accounts.models import PuchaUser
 
-    login(english_client, session, "330102")
+    set_known_password(session, "330102")
+    login(english_client, "330102")
     user = session.query(PuchaUser).filter_by(username="330102").one()
     for url in ("/", "/orgs/list/", "/accounts/list/", "/account/password/"):
         response = english_client.get(url)
@@ -132,7 +133,8 @@ def _import_sample_package(session, username):
 def test_basic_info_list_and_detail_in_english(app, session, english_client):
     """Column headers (the census schema's labels included) and the status the unit sees."""
     report = _import_sample_package(session, "330102")
-    login(english_client, session, "330102")
+    set_known_password(session, "330102")
+    login(english_client, "330102")
     html = english_client.get("/basic_info/list/").get_data(as_text=True)
     thead = re.search(r'<table class="table[^"]*form-list">\s*'
                       r'<thead>(.*?)</thead>', html, re.S)
@@ -160,7 +162,8 @@ def test_chinese_by_default(app, session, client):
     html = client.get("/").get_data(as_text=True)
     assert "<title>全国政府网站普查报送系统</title>" in html
     assert "组织单位登录后导入" in html
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     navbar = _navbar(client.get("/orgs/list/").get_data(as_text=True))
     for label in ("系统管理", "组织机构", "账号管理", "修改密码", "普查表"):
         assert label in navbar

@@ -9,9 +9,9 @@ import re
 import pytest
 
 from app.i18n import ROOT, compile_all
-from tests.support.accounts import login
-from tests.test_basic_info_api import token
-from tests.test_basic_info_views import bad_package, demo  # noqa: F401 - fixture
+from tests.support.accounts import KNOWN_PASSWORD, api_token, login, set_known_password
+from tests.support.demo import demo  # noqa: F401 - fixture
+from tests.test_basic_info_views import bad_package  # noqa: F401 - fixture
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -74,7 +74,8 @@ def _texts(html, pattern):
 
 
 def test_detail_and_edit_page_in_english(english_client, session, demo):
-    login(english_client, session, "330102")
+    set_known_password(session, "330102")
+    login(english_client, "330102")
     form = demo["杭州市上城区人民政府"]
     detail = english_client.get(f"/basic_info/form/{form.id}").get_data(as_text=True)
     table = re.search(r'<table class="table table-bordered table-condensed basic-fields">(.*?)'
@@ -114,7 +115,8 @@ def test_detail_and_edit_page_in_english(english_client, session, demo):
 
 def test_the_same_edit_errors_stay_chinese_in_the_chinese_ui(client, session, demo):
     compile_all()
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     form = demo["杭州市上城区人民政府"]
     edit = client.get(f"/basic_info/form/{form.id}/edit").get_data(as_text=True)
     assert re.search(r'<option value="是"[^>]*>是</option>', edit) and "负责人办公电话" in edit
@@ -127,7 +129,8 @@ def test_the_same_edit_errors_stay_chinese_in_the_chinese_ui(client, session, de
 
 def test_import_report_in_english(english_client, session, demo):
     """A refused package and a refused form: the refusal and the field errors in English."""
-    login(english_client, session, "330102")
+    set_known_password(session, "330102")
+    login(english_client, "330102")
     response = english_client.post("/basic_info/upload", data={"packages": [
         (io.BytesIO(bad_package()), "first.zip"),
         (io.BytesIO(b"not a zip at all"), "broken.zip"),
@@ -144,7 +147,8 @@ def test_import_report_in_english(english_client, session, demo):
 
 
 def test_api_import_answers_in_the_sessions_language(english_client, session, demo):
-    headers = token(english_client, session, "330102")
+    set_known_password(session, "330102")
+    headers = api_token(english_client, "330102", KNOWN_PASSWORD)
     response = english_client.post("/api/v1/basic_info/import", headers=headers, data={
         "packages": [(io.BytesIO(bad_package()), "a.zip"), (io.BytesIO(b"x" * 40), "b.zip")]},
         content_type="multipart/form-data")
@@ -161,7 +165,8 @@ def test_role_names_in_english(english_client, session):
     keep their Chinese names: config AUTH_ROLE_ADMIN / AUTH_ROLE_ORG)."""
     from app.i18n_text import ROLE_NAMES
 
-    login(english_client, session, "admin")
+    set_known_password(session, "admin")
+    login(english_client, "admin")
     cells = _texts(english_client.get("/users/list/?psize_PuchaUserDBModelView=100&"
                                       "_oc_PuchaUserDBModelView=username&"
                                       "_od_PuchaUserDBModelView=asc").get_data(as_text=True),

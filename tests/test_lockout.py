@@ -12,7 +12,8 @@ from app.accounts import passwords
 from app.accounts.models import LoginThrottle
 from app.audit import AuditEvent
 from tests.support.accounts import KNOWN_PASSWORD as KNOWN
-from tests.support.accounts import api_token, audit_count, get_user, give_password
+from tests.support.accounts import api_token, audit_count, get_user, set_known_password
+from tests.support.pages import redirected
 
 ATTACKER = "203.0.113.66"
 OFFICE = "10.33.1.20"
@@ -70,7 +71,7 @@ def test_an_outsiders_burst_does_not_lock_out_the_real_users(small_app, db_sessi
     threshold = small_app.config["LOCKOUT_THRESHOLD"]
     victims = ["330100", "330102", "330106"]
     for name in victims:
-        give_password(db_session, name)
+        set_known_password(db_session, name)
     attacker = client_at(small_app, ATTACKER)
     codes = [api_login(attacker, name, f"guess-{i}-x1").status_code
              for i in range(threshold) for name in victims]
@@ -94,7 +95,7 @@ def test_an_outsiders_burst_does_not_lock_out_the_real_users(small_app, db_sessi
 
 def test_lock_is_per_address_and_says_so_plainly(small_app, db_session, test_clock):
     threshold = small_app.config["LOCKOUT_THRESHOLD"]
-    give_password(db_session, "330102")
+    set_known_password(db_session, "330102")
     attacker = client_at(small_app, ATTACKER)
     assert fail(attacker, "330102", threshold - 1) == [401] * (threshold - 1)
     assert pair(db_session, "330102", ATTACKER).failures == threshold - 1
@@ -138,7 +139,7 @@ def test_lock_is_per_address_and_says_so_plainly(small_app, db_session, test_clo
 def test_locks_grow_and_expire_on_the_clock(small_app, db_session, test_clock):
     threshold = small_app.config["LOCKOUT_THRESHOLD"]
     first = small_app.config["LOCKOUT_MINUTES"]
-    give_password(db_session, "330106")
+    set_known_password(db_session, "330106")
     attacker = client_at(small_app, ATTACKER)
     for minutes in (first, 2 * first, 4 * first):
         # A fresh series after each expiry; each lock in a row twice as long as the last.
@@ -169,7 +170,7 @@ def test_account_wide_lock_spares_addresses_the_unit_logged_in_from(small_app, d
                                                                     test_clock):
     small_app.config.update(LOCKOUT_THRESHOLD=3, LOCKOUT_ACCOUNT_THRESHOLD=7,
                             LOCKOUT_ACCOUNT_MINUTES=60)
-    give_password(db_session, "330102")
+    set_known_password(db_session, "330102")
     assert api_login(client_at(small_app, OFFICE), "330102", KNOWN).status_code == 200
 
     # A guesser spread over three addresses: 3 + 3 + 1 failures reach the account threshold.
@@ -192,12 +193,12 @@ def test_account_wide_lock_spares_addresses_the_unit_logged_in_from(small_app, d
 
 def test_unlock_by_the_parent_on_the_web(small_app, db_session, test_clock):
     threshold = small_app.config["LOCKOUT_THRESHOLD"]
-    give_password(db_session, "330102")
+    set_known_password(db_session, "330102")
     attacker = client_at(small_app, ATTACKER)
     fail(attacker, "330102", threshold)
     assert get_user(db_session, "330102").is_locked
 
-    give_password(db_session, "330100")
+    set_known_password(db_session, "330100")
     parent = client_at(small_app, OFFICE)
     web_page(parent, "330100", KNOWN)
     page = parent.get("/accounts/list/").get_data(as_text=True)
@@ -219,9 +220,9 @@ def test_unlock_by_the_parent_on_the_web(small_app, db_session, test_clock):
 def test_unlock_through_the_api_by_parent_and_admin_not_by_a_sibling(small_app, db_session,
                                                                      test_clock):
     threshold = small_app.config["LOCKOUT_THRESHOLD"]
-    give_password(db_session, "330102")
-    give_password(db_session, "330106")
-    give_password(db_session, "330100")
+    set_known_password(db_session, "330102")
+    set_known_password(db_session, "330106")
+    set_known_password(db_session, "330100")
     attacker = client_at(small_app, ATTACKER)
     fail(attacker, "330102", threshold)
 
@@ -246,7 +247,7 @@ def test_unlock_through_the_api_by_parent_and_admin_not_by_a_sibling(small_app, 
     assert not get_user(db_session, "330102").is_locked
 
     fail(attacker, "330102", threshold)
-    give_password(db_session, "admin")
+    set_known_password(db_session, "admin")
     admin = client_at(small_app, OFFICE)
     assert admin.post("/api/v1/account/330102/unlock",
                       headers=api_token(admin, "admin", KNOWN)).status_code == 200
@@ -258,7 +259,7 @@ def test_unlock_through_the_api_by_parent_and_admin_not_by_a_sibling(small_app, 
 
 
 def test_unlock_from_the_cli(small_app, db_session, test_clock):
-    give_password(db_session, "330102")
+    set_known_password(db_session, "330102")
     fail(client_at(small_app, ATTACKER), "330102", small_app.config["LOCKOUT_THRESHOLD"])
     result = small_app.test_cli_runner().invoke(
         args=["pucha", "unlock", "330102", "--reason", "电话核实"])
@@ -278,7 +279,7 @@ def test_a_reset_lifts_every_lock(small_app, db_session, test_clock):
     attacker = client_at(small_app, ATTACKER)
     assert fail(attacker, "330200", threshold)[-1] == 429
     assert api_login(attacker, "330200", initial).status_code == 429
-    give_password(db_session, "330000")
+    set_known_password(db_session, "330000")
     parent = client_at(small_app, OFFICE)
     reset = parent.post("/api/v1/account/330200/reset",
                         headers=api_token(parent, "330000", KNOWN))
@@ -290,7 +291,7 @@ def test_lock_holds_across_processes(small_app, db_session, test_clock):
     from app.factory import create_app
     from tests.conftest import base_overrides
 
-    give_password(db_session, "330100")
+    set_known_password(db_session, "330100")
     fail(client_at(small_app, ATTACKER), "330100", small_app.config["LOCKOUT_THRESHOLD"])
     other = create_app(base_overrides(small_app.config["SQLALCHEMY_DATABASE_URI"],
                                       small_app.config["FILE_STORAGE_DIR"].parent))
@@ -319,7 +320,7 @@ def test_upgrade_db_adds_the_throttle_table_to_an_older_database(small_app, db_s
     result = small_app.test_cli_runner().invoke(args=["pucha", "upgrade-db"])
     assert result.exit_code == 0 and "login_throttle" in result.output, result.output
     assert "login_throttle" in inspect(db.engine).get_table_names()
-    give_password(db_session, "330102")
+    set_known_password(db_session, "330102")
     assert fail(client_at(small_app, ATTACKER), "330102", 1) == [401]
     assert pair(db_session, "330102", ATTACKER).failures == 1
 
@@ -343,8 +344,8 @@ def test_every_login_attempt_does_the_same_hash_work(small_app, db_session, hash
                                                      test_clock):
     """One scrypt verification of the same parameters whatever the account: timing does not
     tell an untaken account (initial password) from a taken one or an unknown name."""
-    give_password(db_session, "330102")
-    give_password(db_session, "330106")
+    set_known_password(db_session, "330102")
+    set_known_password(db_session, "330106")
     fail(client_at(small_app, ATTACKER), "330106", small_app.config["LOCKOUT_THRESHOLD"])
     initial = get_user(db_session, "330200").initial_password
     client = client_at(small_app, ATTACKER)
@@ -367,35 +368,43 @@ def test_every_login_attempt_does_the_same_hash_work(small_app, db_session, hash
 
 
 # --- crafted input ---------------------------------------------------------------------------
+# Each crafted body, the status it gets and what the answer names: a malformed body is refused by
+# the login schema (400, naming the field), a well-formed wrong one like any wrong password (401).
 CRAFTED_LOGINS = [
-    {"username": ["330102"], "password": "x", "provider": "db"},
-    {"username": 330102, "password": "x", "provider": "db"},
-    {"username": None, "password": None, "provider": "db"},
-    {"username": "330102", "password": {"$ne": ""}, "provider": "db"},
-    {"username": "330102", "provider": "db"},
-    {"username": "", "password": "", "provider": "db"},
-    {"username": "330102", "password": "\x00", "provider": "db"},
-    {"username": "330102\x00", "password": "x1", "provider": "db"},
-    {"username": "3" * 100_000, "password": "x1", "provider": "db"},
-    {"username": "330102", "password": "p" * 1_000_000, "provider": "db"},
-    {"username": "' OR 1=1 --", "password": "x1", "provider": "db"},
-    {"username": "330102", "password": "x1", "provider": "ldap"},
-    {"username": "330102", "password": "x1", "provider": "db", "refresh": "maybe"},
-    ["330102", "x1"],
-    "330102",
+    ({"username": ["330102"], "password": "x", "provider": "db"}, 400, "username"),
+    ({"username": 330102, "password": "x", "provider": "db"}, 400, "username"),
+    ({"username": None, "password": None, "provider": "db"}, 400, "password"),
+    ({"username": "330102", "password": {"$ne": ""}, "provider": "db"}, 400, "password"),
+    ({"username": "330102", "provider": "db"}, 400, "password"),
+    ({"username": "", "password": "", "provider": "db"}, 400, "username"),
+    ({"username": "330102", "password": "\x00", "provider": "db"}, 400, "password"),
+    ({"username": "330102\x00", "password": "x1", "provider": "db"}, 401, "Not authorized"),
+    ({"username": "3" * 100_000, "password": "x1", "provider": "db"}, 401, "Not authorized"),
+    ({"username": "330102", "password": "p" * 1_000_000, "provider": "db"}, 401, "Not authorized"),
+    ({"username": "' OR 1=1 --", "password": "x1", "provider": "db"}, 401, "Not authorized"),
+    ({"username": "330102", "password": "x1", "provider": "ldap"}, 400, "provider"),
+    ({"username": "330102", "password": "x1", "provider": "db", "refresh": "maybe"}, 400, "refresh"),
+    (["330102", "x1"], 400, "请求体应为 JSON 对象"),
+    ("330102", 400, "请求体应为 JSON 对象"),
 ]
 
 
-@pytest.mark.parametrize("payload", CRAFTED_LOGINS, ids=range(len(CRAFTED_LOGINS)))
-def test_crafted_logins_get_4xx_and_bounded_work(small_app, db_session, hash_checks, payload):
-    give_password(db_session, "330102")
+@pytest.mark.parametrize("payload, status, named", CRAFTED_LOGINS, ids=range(len(CRAFTED_LOGINS)))
+def test_crafted_logins_get_4xx_and_bounded_work(small_app, db_session, hash_checks, payload, status,
+                                                 named):
+    set_known_password(db_session, "330102")
     hash_checks.clear()
     response = client_at(small_app, ATTACKER).post("/api/v1/security/login", json=payload)
-    assert 400 <= response.status_code < 500, response.get_data(as_text=True)[:300]
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    assert named in response.get_json()["message"]
     assert len(hash_checks) <= 1
-    page = client_at(small_app, ATTACKER).post("/login/", data={
+    browser = client_at(small_app, ATTACKER)
+    page = browser.post("/login/", data={
         "username": str(payload)[:200_000], "password": str(payload)[-300_000:]})
-    assert page.status_code in (200, 302)
+    # A failed login like any other: back to the form, told so, the attempt counted.
+    assert redirected(browser, page, "/login/?next=/") == [
+        "无效的用户名或密码，请重试！",
+        "已连续输错 1 次，最多还可尝试 4 次，之后该账号在本地址暂时锁定。忘记密码请联系上级单位重置。"]
     assert len(hash_checks) <= 2
 
 
@@ -414,7 +423,7 @@ def test_concurrent_failures_on_postgres_count_once_each_and_lock_once(pg_app):
 
     from app.extensions import db
 
-    give_password(db.session, "330102")
+    set_known_password(db.session, "330102")
     threshold = pg_app.config["LOCKOUT_THRESHOLD"]
     workers = threshold + 3
     barrier = threading.Barrier(workers)

@@ -4,7 +4,7 @@ import pytest
 
 from tests.conftest import app_in_context, base_overrides, sqlite_copy
 from tests.support.accounts import KNOWN_PASSWORD as KNOWN
-from tests.support.accounts import give_password
+from tests.support.accounts import set_known_password
 
 LIMIT = 4
 
@@ -43,7 +43,7 @@ def memory_app(small_db_file, tmp_path):
 def test_jwt_login_is_rate_limited_per_address(memory_app):
     from app.extensions import db
 
-    give_password(db.session, "330102")
+    set_known_password(db.session, "330102")
     client = client_at(memory_app, "203.0.113.7")
     codes = [api_login(client, password="wrong-pass-1").status_code for _ in range(LIMIT)]
     assert codes == [401] * LIMIT
@@ -68,7 +68,7 @@ def test_jwt_login_limit_is_shared_through_redis(small_db_file, tmp_path, redis_
 
     overrides = limited_overrides(small_db_file, tmp_path, redis_url)
     with app_in_context(overrides) as first:
-        give_password(db.session, "330102")
+        set_known_password(db.session, "330102")
         second = create_app(overrides)
         address = "198.51.100.20"
         half = LIMIT // 2

@@ -9,7 +9,7 @@ import pytest
 
 from app import hookspecs
 from app.plugins import PluginLoadError, build_plugin_manager
-from tests.support.accounts import login
+from tests.support.accounts import KNOWN_PASSWORD, api_token, login, set_known_password
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sample_plugin"
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +113,6 @@ def test_sample_plugin_form_type_works_in_the_app(installed_sample_plugin, natio
     from app.forms.package import write_package
     from app.registry import form_types, workflows
     from tests.conftest import base_overrides
-    from tests.test_basic_info_api import token
 
     db_path = tmp_path / "pucha.db"
     shutil.copy(national_db_file, db_path)
@@ -137,7 +136,8 @@ def test_sample_plugin_form_type_works_in_the_app(installed_sample_plugin, natio
             package = write_package([note], FORM_TYPE, SCHEMA.version, "测试", "1.0",
                                     folder=SCHEMA.package_folder, title=SCHEMA.title)
             county = application.test_client()
-            login(county, db.session, "330102")
+            set_known_password(db.session, "330102")
+            login(county, "330102")
             page = county.post(f"/{FORM_TYPE}/upload", data={
                                "packages": (io.BytesIO(package), "note.zip")},
                                content_type="multipart/form-data").get_data(as_text=True)
@@ -152,7 +152,8 @@ def test_sample_plugin_form_type_works_in_the_app(installed_sample_plugin, natio
             assert "整改情况" in detail and 'id="btn-confirm"' in detail and 'id="btn-edit"' in detail
 
             sibling = application.test_client()
-            login(sibling, db.session, "330106")
+            set_known_password(db.session, "330106")
+            login(sibling, "330106")
             assert "已修复死链" not in sibling.get(f"/{FORM_TYPE}/list/").get_data(as_text=True)
             assert sibling.get(f"/{FORM_TYPE}/form/{row.id}").status_code == 404
             sibling.post(f"/{FORM_TYPE}/form/{row.id}/do/confirm")
@@ -181,7 +182,7 @@ def test_sample_plugin_form_type_works_in_the_app(installed_sample_plugin, natio
             assert "已修复死链 3 处" in values and "已确认" in values
 
             api = application.test_client()
-            headers = token(api, db.session, "330102")
+            headers = api_token(api, "330102", KNOWN_PASSWORD)
             listed = api.get(f"/api/v1/{FORM_TYPE}/", headers=headers).get_json()
             assert [r["note"] for r in listed["result"]] == ["已修复死链 3 处"]
             assert listed["result"][0]["status"] == "已确认"

@@ -14,7 +14,7 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from tests.support.accounts import KNOWN_PASSWORD, api_token, login, set_known_password
+from tests.support.accounts import KNOWN_PASSWORD, api_token, get_user, login, set_known_password
 from tests.support.scope import make_admin, make_unitless
 
 ATTACKER = "330106"
@@ -29,11 +29,11 @@ def targets(session):
     """Three forms the attacker must not touch: a sibling's draft, a sibling's completed form,
     and the parent's own form waiting at the province."""
     from plugins.basic_info import commands
-    from plugins.basic_info.demo import _user, package_bytes, site_form
+    from plugins.basic_info.demo import package_bytes, site_form
     from plugins.basic_info.models import BasicInfoForm
 
-    county, city, province = (_user(session, c) for c in ("330102", "330100", "330000"))
-    _user(session, ATTACKER)
+    county, city, province = (get_user(session, c) for c in ("330102", "330100", "330000"))
+    get_user(session, ATTACKER)
     docs = [site_form(f"{MARKER}上城区甲网站", "a.hzsc.gov.cn", "否"),
             site_form(f"{MARKER}上城区乙网站", "b.hzsc.gov.cn", "否", variant=1)]
     report = commands.import_packages(session, county, [("t.zip", package_bytes(docs))])
@@ -46,7 +46,7 @@ def targets(session):
     parent_id = report.forms[0].form_id
     commands.transition(session, city, "submit", [parent_id])
     # The attacker has a form of its own, so its pages are not trivially empty.
-    own = commands.import_packages(session, _user(session, ATTACKER), [("own.zip", package_bytes(
+    own = commands.import_packages(session, get_user(session, ATTACKER), [("own.zip", package_bytes(
         [site_form("杭州市西湖区人民政府", "www.hzxh.gov.cn", "是")]))])
     assert own.forms[0].form_id
     # An audit event of the sibling's that the attacker must not read on the 审计日志 page.
@@ -177,7 +177,8 @@ def walk(app, client, headers, forms, as_json, secrets=(MARKER,)):
 @pytest.mark.slow
 def test_county_cannot_reach_a_siblings_or_parents_forms(app, session, client, targets):
     before = snapshot(session, targets)
-    login(client, session, ATTACKER)
+    set_known_password(session, ATTACKER)
+    login(client, ATTACKER)
     tried, leaks = walk(app, client, {}, targets, as_json=False)
     assert not leaks, leaks
     # Still logged in as the attacker at the end: the walk really ran with its session.
@@ -185,7 +186,6 @@ def test_county_cannot_reach_a_siblings_or_parents_forms(app, session, client, t
     assert snapshot(session, targets) == before
 
     api = app.test_client()
-    set_known_password(session, ATTACKER)
     response = api.post("/api/v1/security/login", json={
         "username": ATTACKER, "password": KNOWN_PASSWORD, "provider": "db"})
     headers = {"Authorization": f"Bearer {response.get_json()['access_token']}"}
@@ -198,7 +198,8 @@ def test_county_cannot_reach_a_siblings_or_parents_forms(app, session, client, t
 
 def test_the_walk_would_see_an_audit_leak(app, session, client, targets):
     """Control for the audit page: the sibling's parent reads the marked event there."""
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     assert MARKER in body_text(client.get("/audit/"))
     assert MARKER in body_text(client.get("/audit/export"))
 
@@ -206,7 +207,8 @@ def test_the_walk_would_see_an_audit_leak(app, session, client, targets):
 def test_the_walk_would_see_a_leak(app, session, client, targets):
     """Control: the parent unit DOES see the markers through the same helpers, so a leak to the
     attacker could not hide from the walk's checks."""
-    login(client, session, "330100")
+    set_known_password(session, "330100")
+    login(client, "330100")
     html = body_text(client.get("/basic_info/list/"))
     assert MARKER in html
     xlsx = body_text(client.get("/basic_info/export"))
@@ -233,7 +235,8 @@ def test_a_user_without_unit_or_admin_role_reaches_nothing(app, session, client,
     secrets = _secrets(targets)
     before = snapshot(session, targets)
     nobody = make_unitless(session, "nounit", roles=roles)
-    login(client, session, nobody.username)
+    set_known_password(session, nobody.username)
+    login(client, nobody.username)
     tried, leaks = walk(app, client, {}, targets, as_json=False, secrets=secrets)
     assert not leaks, leaks
     assert snapshot(session, targets) == before
@@ -272,7 +275,8 @@ def test_the_administrator_is_recognised_by_role(app, session, client, targets):
     """Control for the test above: an account with the administrator role and no unit sees every
     form, and the completed form's 校验码 on its detail page."""
     admin = make_admin(session, "admin2")
-    login(client, session, admin.username)
+    set_known_password(session, admin.username)
+    login(client, admin.username)
     assert MARKER in body_text(client.get("/basic_info/list/"))
     done = next(form for form in targets if form.check_code)
     assert done.check_code in client.get(f"/basic_info/form/{done.id}").get_data(as_text=True)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.forms.xlsx import (EXCEL_MAX_CHARS, REPLACEMENT, RollingSheet, set_text, storable_text,
                             text_cell)
 from tests.support.xlsx import HOSTILE, assert_no_formulas, assert_reads_as_typed, cell_texts
-from tests.test_basic_info_views import login
+from tests.support.accounts import get_user, login, set_known_password
 
 
 def _saved(wb):
@@ -60,7 +60,7 @@ def test_set_text_on_a_normal_sheet():
 def test_export_writes_hostile_form_values_as_text(client, session):
     """导出上报表 through the web: 网站名称, 填报单位 and the 栏目 names of imported forms."""
     from plugins.basic_info import commands
-    from plugins.basic_info.demo import _user, package_bytes, site_form
+    from plugins.basic_info.demo import package_bytes, site_form
     from plugins.basic_info.models import BasicInfoColumnRow, BasicInfoForm
 
     docs = []
@@ -69,7 +69,7 @@ def test_export_writes_hostile_form_values_as_text(client, session):
         doc["fields"].update(site_name=text, filing_unit=text, supervisor_unit=text)
         doc["columns"]["info"]["news"][0]["name"] = text
         docs.append(doc)
-    report = commands.import_packages(session, _user(session, "330102"),
+    report = commands.import_packages(session, get_user(session, "330102"),
                                       [("hostile.zip", package_bytes(docs))])
     ids = [f.form_id for f in report.forms]
     assert all(ids), [f.errors for f in report.forms]
@@ -81,7 +81,8 @@ def test_export_writes_hostile_form_values_as_text(client, session):
         BasicInfoColumnRow.form_id.in_(ids))))
     assert {"=cmd|' /C calc'!A0", "+1", "@SUM(A1)"} <= stored and "=1" in rows
 
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     response = client.get("/basic_info/export")
     assert response.status_code == 200
     data = response.get_data()

@@ -1,8 +1,7 @@
-"""Test helpers for accounts: give an org account a chosen password, log a client in (pages
-or JWT), count audit rows, and the small org tree of the account tests (``small_app`` in
-tests/conftest.py)."""
+"""Test helpers for accounts: give an org account a known password, log a client in (pages or
+JWT; logging in changes nothing, the password is set apart), count audit rows, and the small org
+tree of the account tests (``small_app`` in tests/conftest.py)."""
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 KNOWN_PASSWORD = "Zhengque2026"
 NEW_PASSWORD = "Xinmima2026"  # what a user picks to replace KNOWN_PASSWORD
@@ -36,25 +35,6 @@ def add_orgs(session, rows):
     return by_code
 
 
-def set_known_password(session, username, password=KNOWN_PASSWORD):
-    """Act as if the user had already replaced the initial password with ``password``."""
-    from app.accounts.models import PuchaUser
-
-    user = session.query(PuchaUser).filter_by(username=username).one()
-    user.password = generate_password_hash(password)
-    user.initial_password = None
-    user.must_change_password = False
-    session.commit()
-    return user
-
-
-def login(client, session, username, password=KNOWN_PASSWORD):
-    set_known_password(session, username, password)
-    response = client.post("/login/", data={"username": username, "password": password})
-    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
-    return client
-
-
 def get_user(session, username):
     from app.accounts.models import PuchaUser
 
@@ -62,7 +42,9 @@ def get_user(session, username):
     return session.execute(select(PuchaUser).where(PuchaUser.username == username)).scalar_one()
 
 
-def give_password(session, username, password=KNOWN_PASSWORD):
+def set_known_password(session, username, password=KNOWN_PASSWORD):
+    """Act as if the user had already replaced the initial password with ``password``: hashed
+    the way the product hashes a chosen password (``hash_password``), committed."""
     from app.accounts.passwords import hash_password
 
     user = get_user(session, username)
@@ -71,6 +53,18 @@ def give_password(session, username, password=KNOWN_PASSWORD):
     user.must_change_password = False
     session.commit()
     return user
+
+
+def login(client, username, password=KNOWN_PASSWORD):
+    """Log ``client`` in on the web form as ``username`` (logging out whoever it was: FAB's login
+    page sends a logged-in user away). Changes nothing in the database: a test that needs the
+    account to have ``password`` says so with ``set_known_password`` first."""
+    client.post("/logout/")
+    response = web_login(client, username, password)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert not response.headers["Location"].startswith("/login/"), (
+        f"{username} was not logged in: sent back to {response.headers['Location']}")
+    return client
 
 
 def web_login(client, username, password):

@@ -1,5 +1,6 @@
-"""Hostile packages that stay inside the per-entry limits, built for the tests and for
-``bench/hostile.py`` (the same shapes, so the benchmark measures what the tests refuse).
+"""Hostile packages, built for the tests and for ``bench/hostile.py`` (the same shapes, so the
+benchmark measures the seconds of what the tests refuse and count): shapes that stay inside the
+per-entry limits, and shapes refused from their headers alone.
 
 Each builder returns zip bytes. The forms are the filler's own (``write_package``) wherever the
 shape allows, so a package is refused for its size or its work, not for a broken format.
@@ -144,6 +145,73 @@ def invalid_forms(count=200):
     return _write([_form(i, **bad) for i in range(count)])
 
 
+# --- refused from the headers alone (tests/test_package.py) -----------------------------------
+
+
+def _one_entry_package(payload, compression=zipfile.ZIP_DEFLATED, listed=None):
+    """A package whose manifest lists one form file holding ``payload`` (``listed``: the bytes
+    the manifest describes instead, when it lies)."""
+    form_uuid = str(uuid_module.UUID(int=1, version=4))
+    name = f"{SCHEMA.package_folder}/测试_{form_uuid[:8]}.json"
+    described = payload if listed is None else listed
+    manifest = {
+        "format": "pucha-package", "format_version": 1, "form_type": SCHEMA.name,
+        "schema_version": SCHEMA.version, "client": {"name": "pucha-filler", "version": "1.0.0"},
+        "created_at": "2015-03-01T22:09:46+08:00",
+        "forms": [{"uuid": form_uuid, "file": name, "size": len(described),
+                   "sha256": hashlib.sha256(described).hexdigest()}],
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=compression) as zf:
+        zf.writestr(MANIFEST_NAME, json.dumps(manifest, ensure_ascii=False).encode())
+        zf.writestr(name, payload)
+    return buf.getvalue()
+
+
+def patch_sizes(data, entry_index, uncompressed):
+    """Rewrite one entry's declared uncompressed size in its local and central headers."""
+    data = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.infolist()[entry_index]
+    data[info.header_offset + 22:info.header_offset + 26] = struct.pack("<I", uncompressed)
+    pos, seen = 0, -1
+    while seen < entry_index:
+        pos = data.index(b"PK\x01\x02", pos + 1 if seen >= 0 else 0)
+        seen += 1
+    data[pos + 24:pos + 28] = struct.pack("<I", uncompressed)
+    return bytes(data)
+
+
+def many_entries(count=10_000):
+    """A zip of ``count`` empty entries: too many, told from the end record alone."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for i in range(count):
+            zf.writestr(f"f{i}.json", b"")
+    return buf.getvalue()
+
+
+def declared_bomb(declared=1024 ** 3):
+    """4 KB of form that declares ``declared`` bytes uncompressed (1 GB)."""
+    return patch_sizes(_one_entry_package(b"{" + b" " * 4000 + b"}"), 1, declared)
+
+
+def lying_bomb(megabytes=64, declared=5000):
+    """``megabytes`` of zeros whose headers (and manifest) declare ``declared`` bytes."""
+    bomb = _one_entry_package(b"\0" * (megabytes * 1024 * 1024), listed=b"\0" * declared)
+    return patch_sizes(bomb, 1, declared)
+
+
+def huge_json(megabytes=50):
+    """One form of ``megabytes`` MB of JSON (a 50 KB zip), honest headers."""
+    return _one_entry_package(b'{"uuid": "x", "pad": "' + b"a" * (megabytes * 1024 * 1024) + b'"}')
+
+
+def deep_brackets(levels=100_000):
+    """One stored form of ``levels`` nested arrays: past the ratio check to the depth check."""
+    return _one_entry_package(b"[" * levels + b"]" * levels, compression=zipfile.ZIP_STORED)
+
+
 # The attacks as the issue measured them, then the worst shapes that fit the default limits of
 # one upload (config.py: 100 forms, 2 MiB uncompressed, 20,000 JSON values).
 SHAPES = {
@@ -163,6 +231,12 @@ SHAPES = {
     "wide_meta_10x1800": lambda: wide_meta(10, 1800),
     "huge_forms_2x1MB": lambda: huge_forms(2),
     "deep_json_100": lambda: deep_json(100, 1),
+    # refused from the headers, before much is read (tests/test_package.py)
+    "many_entries_10000": many_entries,
+    "declared_bomb_1GB": declared_bomb,
+    "lying_bomb_64MB": lying_bomb,
+    "huge_json_50MB": huge_json,
+    "deep_brackets_100000": deep_brackets,
 }
 
 WITHIN_LIMITS = ("honest_100", "padded_forms_100x19KB", "invalid_forms_100", "column_rows_2x1400",
