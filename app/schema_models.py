@@ -1,16 +1,18 @@
 """SQLAlchemy columns generated from a form schema, so the model follows the schema.
 
 ``schema_columns(schema)`` gives one nullable column per field, of the type its kind says
-(``Field.column_type()``: text as long as the field allows, INTEGER/BIGINT, NUMERIC, BOOLEAN;
-app/forms/kinds.py); ``table_row_columns(table)`` gives the columns of a repeatable table's row
+(``app.kind_columns.column_type``: text as long as the field allows, INTEGER/BIGINT, NUMERIC,
+BOOLEAN, from the ``ColumnSpec`` of the field's kind in app/forms/kinds.py); ``table_row_columns(table)`` gives the columns of a repeatable table's row
 model. Adding a field to a schema adds the column; ``flask pucha upgrade-db`` (also run by
 ``flask pucha setup``) adds it to a database that already holds data (app/schema_upgrade.py).
 """
 from sqlalchemy import Column
 
+from app.kind_columns import column_type
+
 
 def _column(field):
-    return Column(field.column_type(), nullable=True, info={"label": field.label})
+    return Column(column_type(field), nullable=True, info={"label": field.label})
 
 
 def schema_columns(schema):

@@ -25,13 +25,14 @@ from app.forms.kinds import (
     kind_named,
 )
 from app.forms.schema import Field, FormSchema, Group, Slot, Table, new_uuid, pair
+from app.kind_columns import column_type
 from app.schema_models import columns_mixin, schema_columns, table_row_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def ddl(column_type, dialect):
-    return column_type.compile(dialect=dialect)
+def ddl(sql_type, dialect):
+    return sql_type.compile(dialect=dialect)
 
 
 def problem(field, value):
@@ -84,7 +85,7 @@ def test_a_plugin_kind_registers_itself_and_serves_fields():
         assert field.normalize("３１００００") == "310000"
         assert problem(field, "31000")[0] == "format"
         assert problem(field, "310000") is None
-        assert str(field.column_type().compile(dialect=sqlite.dialect())) == "VARCHAR(200)"
+        assert str(column_type(field).compile(dialect=sqlite.dialect())) == "VARCHAR(200)"
         # The same class defined again (a module imported twice) replaces itself.
         again = type("PostcodeKind", (PatternKind,), {
             "name": "test_postcode", "__qualname__": PostcodeKind.__qualname__,
@@ -189,9 +190,9 @@ def test_integer_definition_errors():
 
 def test_integer_column_type_on_sqlite_and_postgresql():
     for dialect in (sqlite.dialect(), postgresql.dialect()):
-        assert ddl(COUNT.column_type(), dialect) == "INTEGER"
-        assert ddl(Field("n", "n", INTEGER).column_type(), dialect) == "BIGINT"
-        assert ddl(Field("n", "n", INTEGER, min_value=0, max_value=2 ** 40).column_type(),
+        assert ddl(column_type(COUNT), dialect) == "INTEGER"
+        assert ddl(column_type(Field("n", "n", INTEGER)), dialect) == "BIGINT"
+        assert ddl(column_type(Field("n", "n", INTEGER, min_value=0, max_value=2 ** 40)),
                    dialect) == "BIGINT"
 
 
@@ -243,10 +244,10 @@ def test_score_definition_errors():
 
 def test_score_column_type_is_numeric_exact_to_the_step():
     for dialect in (sqlite.dialect(), postgresql.dialect()):
-        assert ddl(MARK.column_type(), dialect) == "NUMERIC(3, 1)"
-        assert ddl(Field("m", "m", SCORE, max_value=100, step="0.25").column_type(),
+        assert ddl(column_type(MARK), dialect) == "NUMERIC(3, 1)"
+        assert ddl(column_type(Field("m", "m", SCORE, max_value=100, step="0.25")),
                    dialect) == "NUMERIC(5, 2)"
-        assert ddl(Field("m", "m", SCORE, max_value=5).column_type(), dialect) == "NUMERIC(1, 0)"
+        assert ddl(column_type(Field("m", "m", SCORE, max_value=5)), dialect) == "NUMERIC(1, 0)"
 
 
 # ---------------------------------------------------------------------------- yes/no
@@ -279,7 +280,7 @@ def test_yes_no_is_a_choice_of_two():
 
 def test_yes_no_column_is_boolean():
     for dialect in (sqlite.dialect(), postgresql.dialect()):
-        assert ddl(OPEN.column_type(), dialect) == "BOOLEAN"
+        assert ddl(column_type(OPEN), dialect) == "BOOLEAN"
 
 
 # ---------------------------------------------------------------------------- typed columns

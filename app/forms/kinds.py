@@ -7,8 +7,9 @@ A kind is a ``FieldKind`` subclass, made once. It answers, for a field of that k
 - ``check(field, value, label)``: ``None`` for a good normalized value, else ``(code, message)``,
   the message a bilingual ``Phrase`` naming the field (``code`` is a stable machine name);
 - ``hint(field)``: what is expected, in both languages, with ``example(field)``;
-- ``column_type(field)``: the SQLAlchemy type of the model's column (imported only when asked:
-  the desktop filler imports this module and bundles no SQLAlchemy);
+- ``column(field)``: the model's column as plain data, a ``ColumnSpec`` (storage name and its
+  parameters); app/kind_columns.py turns it into a SQLAlchemy type on the server, so this module
+  stays free of SQLAlchemy (the desktop filler imports it and bundles none);
 - ``label``: the kind's own name in both languages; ``widget`` and ``choices(field)``: what an
   editor shows (``"text"``, ``"number"`` or ``"choice"`` from a fixed list).
 
@@ -156,12 +157,35 @@ def type_name(value: Any) -> Any:
 # The kind
 
 
+class ColumnSpec:
+    """A model column as plain data: how the value is stored (``"text"``, ``"integer"``,
+    ``"score"``, ``"yes_no"``, or a storage a plugin registers in app/kind_columns.py) and that
+    storage's parameters (``length``, ``big``, ``precision``, ``scale`` ...)."""
+
+    __slots__ = ("storage", "params")
+
+    def __init__(self, storage: str, **params):
+        self.storage = storage
+        self.params = params
+
+    def __eq__(self, other):
+        return (isinstance(other, ColumnSpec)
+                and (self.storage, self.params) == (other.storage, other.params))
+
+    def __hash__(self):
+        return hash((self.storage, tuple(sorted(self.params.items()))))
+
+    def __repr__(self):
+        args = "".join(f", {k}={v!r}" for k, v in self.params.items())
+        return f"ColumnSpec({self.storage!r}{args})"
+
+
 class FieldKind:
     """One kind of value. Subclass it with a ``name`` to define (and register) a kind.
 
     A subclass usually sets ``name``, ``label`` and ``default_example`` and overrides
     ``canonical`` (what ``normalize`` calls on cleaned text), ``hint`` and ``matches`` (or
-    ``check_value`` when a bad value needs its own message); ``column_type`` when its column is
+    ``check_value`` when a bad value needs its own message); ``column`` when its column is
     not a string. The generic order of ``check`` (empty → 无 → several values → length →
     control characters → the kind's own check) is the same for every kind.
     """
@@ -319,11 +343,9 @@ class FieldKind:
 
     # -- the model ----------------------------------------------------------------------------
 
-    def column_type(self, field):
-        """The SQLAlchemy type of the field's column: text as long as the field allows."""
-        from sqlalchemy import String
-
-        return String(field.max_length)
+    def column(self, field) -> ColumnSpec:
+        """The field's column: text as long as the field allows."""
+        return ColumnSpec("text", length=field.max_length)
 
 
 # --------------------------------------------------------------------------------------------
@@ -612,10 +634,8 @@ class YesNoKind(ChoiceKind):
             return "否"
         return value
 
-    def column_type(self, field):
-        from app.forms.kind_columns import YesNoColumn
-
-        return YesNoColumn()
+    def column(self, field) -> ColumnSpec:
+        return ColumnSpec("yes_no")
 
 
 def _decimal(value: Any) -> Decimal:
@@ -728,11 +748,10 @@ class IntegerKind(NumberKind):
                                label=_named(label, field), hint=field.hint(), value=value)
         return problem
 
-    def column_type(self, field):
-        from app.forms.kind_columns import IntegerColumn
-
+    def column(self, field) -> ColumnSpec:
         low, high = field.min_value, field.max_value
-        return IntegerColumn(big=low is None or high is None or low < -_INT_MAX or high > _INT_MAX)
+        return ColumnSpec("integer",
+                          big=low is None or high is None or low < -_INT_MAX or high > _INT_MAX)
 
 
 _INT_MAX = 2 ** 31 - 1
@@ -793,10 +812,8 @@ class ScoreKind(NumberKind):
                               label=_named(label, field), hint=field.hint(), value=value)
         return problem
 
-    def column_type(self, field):
-        from app.forms.kind_columns import ScoreColumn
-
+    def column(self, field) -> ColumnSpec:
         scale = max(0, -self.step(field).normalize().as_tuple().exponent)
         low, high = self.bounds(field)
         whole = max(len(str(int(abs(low)))), len(str(int(abs(high)))))
-        return ScoreColumn(whole + scale, scale)
+        return ColumnSpec("score", precision=whole + scale, scale=scale)

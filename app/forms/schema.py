@@ -230,9 +230,9 @@ class Field(Bilingual):
         """
         return self._check(value, label)
 
-    def column_type(self):
-        """The SQLAlchemy type of this field's column (app/schema_models.py)."""
-        return self.field_kind.column_type(self)
+    def column(self):
+        """This field's column as plain data (app/kind_columns.py makes the SQLAlchemy type)."""
+        return self.field_kind.column(self)
 
     def describe(self) -> dict:
         out = {

@@ -21,6 +21,7 @@ import hashlib
 import unicodedata
 
 from flask import current_app, has_app_context
+from limits import parse_many
 from sqlalchemy import or_, select
 
 from app.audit import record
@@ -116,8 +117,6 @@ def _within_site_limit(key):
     limiter = current_app.appbuilder.sm.limiter
     if not limit or not limiter.enabled:
         return True
-    from limits import parse_many
-
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
     allowed = True
     for item in parse_many(limit):
