@@ -379,11 +379,12 @@ def _insert_rows(session, table, rows):
     dialect = connection.dialect
     keys = list(rows[0])
     compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    if not compiled.positional or any(table.c[key].type.bind_processor(dialect) is not None
-                                      for key in keys):
+    names = compiled.positiontup if compiled.positional else None
+    # Anything SQLAlchemy would add per row (a processed value, a column default) keeps Core.
+    if (names is None or set(names) != set(keys)
+            or any(table.c[key].type.bind_processor(dialect) is not None for key in keys)):
         session.execute(insert(table), rows)
         return
-    names = compiled.positiontup
     connection.exec_driver_sql(compiled.string,
                                [tuple(row[name] for name in names) for row in rows])
 
