@@ -551,3 +551,22 @@ def test_set_based_write_matches_the_per_row_write(session, plugin, tree, monkey
     new, old = state(batches[0]), state(batches[1])
     assert new == old
     assert {audit["from_stage"] for _, audit in new} == {"pending", "returned"}
+
+
+@pytest.mark.parametrize("effect, message", [
+    (lambda row, org: {"holder_path": row.scope_path}, "效果缺少 stage"),
+    (lambda row, org: {"stage": "draft", "version": 7}, "效果含有无效字段：version"),
+    (lambda row, org: {"stage": "draft", "colour": "red"}, "效果含有无效字段：colour"),
+])
+def test_a_malformed_effect_is_refused_before_anything_is_written(session, plugin, tree, effect,
+                                                                  message):
+    items = _items(session, tree["sc"], 3, stage="pending", holder=tree["hz"])
+    broken = Workflow(name="test_item", model=WfItem, stages=WORKFLOW.stages, transitions=(
+        Transition("reopen", "重新打开", ("pending",), allowed=lambda row, org: True,
+                   effect=effect),))
+    with pytest.raises(WorkflowError, match=message):
+        engine.apply_and_commit(session, broken, "reopen", [i.id for i in items],
+                                tree["users"]["330100"])
+    session.expire_all()
+    assert {(i.stage, i.version) for i in items} == {("pending", 1)}
+    assert _audit(session) == []

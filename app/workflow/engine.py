@@ -300,17 +300,23 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
 
     mapper = inspect(model)
     changes = []
+    checked = set()  # the sets of keys already found valid: checked once, not once a row
     # One action, one moment: effects that stamp the time stay alike row to row.
     with clock.one_instant():
         for row in todo:
             change = dict(transition.effect(row, actor_org))
             if transition.reason_column and reason:
                 change[transition.reason_column] = reason
-            if "stage" not in change:
-                raise WorkflowError(f"操作「{transition.label}」的效果缺少 stage")
-            bad = [key for key in change if key not in mapper.columns or key in ("id", "version")]
-            if bad:
-                raise WorkflowError(f"操作「{transition.label}」的效果含有无效字段：{', '.join(bad)}")
+            keys = frozenset(change)
+            if keys not in checked:
+                if "stage" not in change:
+                    raise WorkflowError(f"操作「{transition.label}」的效果缺少 stage")
+                bad = [key for key in change
+                       if key not in mapper.columns or key in ("id", "version")]
+                if bad:
+                    raise WorkflowError(
+                        f"操作「{transition.label}」的效果含有无效字段：{', '.join(bad)}")
+                checked.add(keys)
             changes.append(change)
         at = clock.now()
 
