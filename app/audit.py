@@ -103,8 +103,8 @@ def _constant(session, column, value):
 
 def record_for_each(session, values, object_ids):
     """Insert one audit row per id ``object_ids`` selects (a SELECT of one column), in id order,
-    each like ``values`` (from ``audit_values``; its ``object_id`` is
-    ignored) but for its ``object_id``, with ``scope_path`` when the caller knows it.
+    each like ``values`` (from ``audit_values``; its ``object_id`` is ignored) but for its
+    ``object_id``, with ``scope_path`` when the caller knows it.
 
     One INSERT … SELECT however many objects: the database makes the rows, instead of 5,000
     parameter sets bound one by one (全部审核), and the rows are those ``record_many`` writes."""
