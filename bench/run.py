@@ -463,8 +463,8 @@ def write_docs(table, forms):
                "raw INSERT/UPDATE skips: reading and verifying the zip, schema validation of "
                "every form, the version check, one audit row each and storing the package; "
                "全部审核 writes its forms with one UPDATE … WHERE id IN (…) AND version and their "
-               "audit rows with one INSERT … SELECT, so its own SQL costs less than the raw "
-               "per-row executemany and what is left is reading and checking the forms. Import "
+               "audit rows with one INSERT … SELECT, with no per-row parameters, and what is left "
+               "is mostly reading and checking the forms. Import "
                "and 全部审核 are medians of interleaved rounds (ours, then raw), the spread in "
                "brackets, the ratio taken round by round.\n"
                f"{DOC_MARK_END}\n")

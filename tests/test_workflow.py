@@ -570,3 +570,20 @@ def test_a_malformed_effect_is_refused_before_anything_is_written(session, plugi
     session.expire_all()
     assert {(i.stage, i.version) for i in items} == {("pending", 1)}
     assert _audit(session) == []
+
+
+def test_one_action_happens_at_one_instant():
+    """Inside ``clock.one_instant()`` every reading is the same moment (nested blocks keep the
+    outer one), so effects that stamp the time leave a bulk action's rows alike."""
+    import time
+
+    from app import clock
+
+    with clock.one_instant():
+        first = clock.now()
+        time.sleep(0.002)
+        with clock.one_instant():
+            assert clock.now() == first
+        assert clock.now() == first
+    time.sleep(0.002)
+    assert clock.now() > first
