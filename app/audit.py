@@ -10,8 +10,8 @@ filters a unit's subtree with the one org scope as an indexed range on this tabl
 path and are seen by administrators only.
 """
 from flask_appbuilder import Model
-from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text,
-                        insert, select)
+from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text, cast,
+                        insert, literal, select, type_coerce)
 
 from app.orgs.models import Org, PathString
 
@@ -89,3 +89,36 @@ def record_many(session, rows):
     session.execute(insert(AuditEvent.__table__),
                     [row if "scope_path" in row else dict(row, scope_path=paths.get(row["org_id"]))
                      for row in rows])
+
+
+def _constant(session, column, value):
+    """``value`` as a typed constant of a SELECT list feeding ``column``. PostgreSQL types a bare
+    parameter there as text (refused for an integer, timestamp or JSON column), so it is cast;
+    SQLite is not, because its CAST gives DATETIME and JSON numeric affinity ('2026-…' → 2026)."""
+    constant = literal(value, type_=column.type)
+    if session.get_bind().dialect.name == "sqlite":
+        return type_coerce(constant, column.type)
+    return cast(constant, column.type)
+
+
+def record_for_each(session, values, object_ids):
+    """Insert one audit row per id ``object_ids`` selects (a SELECT of one column), in id order,
+    each like ``values`` (from ``audit_values``; its ``object_id`` is ignored) but for its
+    ``object_id``, with ``scope_path`` when the caller knows it.
+
+    One INSERT … SELECT however many objects: the database makes the rows, instead of 5,000
+    parameter sets bound one by one (全部审核), and the rows are those ``record_many`` writes."""
+    values = dict(values)
+    values.pop("object_id", None)
+    if "scope_path" not in values:
+        org_id = values.get("org_id")
+        values["scope_path"] = None if org_id is None else session.scalar(
+            select(Org.path).where(Org.id == org_id))
+    table = AuditEvent.__table__
+    names = list(values)
+    object_ids = object_ids.subquery()
+    (object_id,) = object_ids.c
+    source = select(*[_constant(session, table.c[name], values[name]) for name in names],
+                    cast(object_id, table.c.object_id.type)
+                    ).select_from(object_ids).order_by(object_id)
+    session.execute(insert(table).from_select(names + ["object_id"], source))

@@ -13,8 +13,14 @@ measures, each beside a raw baseline measured in the same run:
 - 导出上报表 of every form (time and peak RSS, each in its own process) vs. the same two sheets
   written directly by openpyxl write-only from plain sqlite3 cursors.
 
+Import and 全部审核 run ``--repeat`` rounds (default 5), ours and raw interleaved so that both
+see the shared machine's load alike, the database put back after each round; they are reported
+as median and spread, the ratio taken round by round.
+
 The table is written into the "basic_info" section of docs/performance.md (other sections are
-left alone). Options: --forms N, --keep DIR (reuse/keep the dataset), --no-docs.
+left alone) when every measurement ran. Options: --forms N, --keep DIR (reuse/keep the dataset),
+--no-docs, --only export,list,import,bulk, --repeat N, --profile DIR (cProfile stats of one
+extra, uncounted round of import and 全部审核: DIR/import.prof, DIR/bulk.prof).
 """
 import argparse
 import json
@@ -156,10 +162,60 @@ def _timed(fn, repeat=1):
 
 
 # --- measurements ------------------------------------------------------------------------------
-def bench_import(app, db_path):
+def _spread(times):
+    """``(median, lowest, highest)`` of a list of seconds."""
+    return statistics.median(times), min(times), max(times)
+
+
+def _profiled(profile, name, fn):
+    """``fn()``, under cProfile when ``profile`` is a folder (the stats go to ``name``.prof)."""
+    if profile is None:
+        return fn()
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(fn)
+    finally:
+        profiler.dump_stats(str(Path(profile) / f"{name}.prof"))
+
+
+def _interleaved(app, user, name, ours, undo, raw, repeat, profile):
+    """``[(ours, raw), ...]``: ``repeat`` rounds of ``ours(session, user)``, then ``undo(its
+    result)`` (which puts the database back, untimed), then ``raw()``, so both sides see the
+    machine's load alike. With ``profile``, a first round runs under cProfile and is not counted:
+    the profiler slows what it measures."""
     from app.extensions import db
+
+    pairs = []
+    for round_ in range(repeat + (profile is not None)):
+        with app.app_context():
+            session = db.session
+            acting = session.merge(user)
+            t0 = time.perf_counter()
+            result = _profiled(profile if round_ == 0 else None, name,
+                               lambda: ours(session, acting))
+            seconds = time.perf_counter() - t0
+        undo(result)
+        t0 = time.perf_counter()
+        raw()
+        if profile is None or round_ > 0:
+            pairs.append((seconds, time.perf_counter() - t0))
+    return pairs
+
+
+def bench_import(app, db_path, repeat=1, profile=None):
+    """``[(ours, raw), ...]``: one pair a round, ours and the raw baseline interleaved; after each
+    round the imported forms, their rows, audit rows, package row and stored file are removed, so
+    every round imports into the same database."""
+    from sqlalchemy import delete, func, select
+
+    from app.audit import AuditEvent
+    from app.extensions import db
+    from app.formtypes.imports import stored_package_path
     from plugins.basic_info import commands
     from plugins.basic_info.demo import package_bytes, site_form
+    from plugins.basic_info.models import BasicInfoColumnRow, BasicInfoForm, StoredPackage
     from plugins.basic_info.schema import SCHEMA
 
     with app.app_context():
@@ -173,15 +229,13 @@ def bench_import(app, db_path):
         app.config.update(UPLOAD_MAX_FORMS=IMPORT_COUNT,
                           UPLOAD_MAX_UNCOMPRESSED_BYTES=8 * 1024 * 1024,
                           UPLOAD_MAX_JSON_VALUES=200 * IMPORT_COUNT)
-        seconds, report = _timed(lambda: commands.import_packages(
-            session, user, [("bench.zip", data)]))
-        assert report.imported == IMPORT_COUNT, report.summary()
-
         # Baseline: the same forms and rows, already validated, inserted with executemany.
         fields = [f.name for f in SCHEMA.fields]
         forms = [(str(uuid_module.uuid4()), *[d["fields"].get(n, "") for n in fields],
                   json.dumps(d, ensure_ascii=False)) for d in docs]
         rows = [SCHEMA.table_rows(d, "columns") for d in docs]
+        last_audit = session.scalar(select(func.max(AuditEvent.id))) or 0
+        session.rollback()
     con = sqlite3.connect(db_path)
     cols = ", ".join(f'"{n}"' for n in fields)
     marks = ", ".join("?" for _ in fields)
@@ -201,9 +255,29 @@ def bench_import(app, db_path):
              for i, form_rows in enumerate(rows) for r in form_rows])
         con.rollback()
 
-    base, _ = _timed(raw)
+    def undo(report):
+        with app.app_context():
+            session = db.session
+            ids = [o.form_id for p in report.packages for o in p.forms if o.form_id]
+            package_ids = [p.package_id for p in report.packages]
+            files = [stored_package_path(p) for p in session.scalars(
+                select(StoredPackage).where(StoredPackage.id.in_(package_ids)))]
+            session.execute(delete(BasicInfoColumnRow).where(BasicInfoColumnRow.form_id.in_(ids)))
+            session.execute(delete(BasicInfoForm).where(BasicInfoForm.id.in_(ids)))
+            session.execute(delete(StoredPackage).where(StoredPackage.id.in_(package_ids)))
+            session.execute(delete(AuditEvent).where(AuditEvent.id > last_audit))
+            session.commit()
+            for path in files:
+                path.unlink(missing_ok=True)
+
+    def checked_undo(report):
+        assert report.imported == IMPORT_COUNT, report.summary()
+        undo(report)
+
+    pairs = _interleaved(app, user, "import", lambda session, acting: commands.import_packages(
+        session, acting, [("bench.zip", data)]), checked_undo, raw, repeat, profile)
     con.close()
-    return seconds, base
+    return pairs
 
 
 def bench_list(app, db_path, username):
@@ -240,9 +314,12 @@ def bench_list(app, db_path, username):
     return seconds, base
 
 
-def bench_bulk(app, db_path):
-    from sqlalchemy import select
+def bench_bulk(app, db_path, repeat=1, profile=None):
+    """``([(ours, raw), ...], forms taken)``: ours and the raw UPDATE + audit INSERT interleaved;
+    after each round the forms are put back where they waited and the new audit rows removed."""
+    from sqlalchemy import func, select
 
+    from app.audit import AuditEvent
     from app.extensions import db
     from app.orgs.models import Org
     from plugins.basic_info import commands
@@ -251,29 +328,41 @@ def bench_bulk(app, db_path):
     with app.app_context():
         session = db.session
         city = session.execute(select(Org).where(Org.code == BULK_CITY)).scalar_one()
+        city_id, city_path = city.id, city.path
         ids = session.execute(select(BasicInfoForm.id).where(
             BasicInfoForm.holder_path == city.path, BasicInfoForm.stage == "pending")
         ).scalars().all()
-        parent = city.path.rsplit("/", 2)[0] + "/"
-        con = sqlite3.connect(db_path)
-
-        def raw():
-            con.executemany("UPDATE basic_info_form SET stage = 'pending', holder_path = ?, "
-                            "version = version + 1 WHERE id = ? AND version = 1",
-                            [(parent, i) for i in ids])
-            con.executemany(
-                "INSERT INTO audit_event (at, actor_name, org_id, action, object_type, "
-                "object_id, from_stage, to_stage) VALUES (datetime('now'), ?, ?, 'approve', "
-                "'basic_info', ?, 'pending', 'pending')",
-                [(BULK_CITY, city.id, str(i)) for i in ids])
-            con.rollback()
-
-        base, _ = _timed(raw)
-        con.close()
+        last_audit = session.scalar(select(func.max(AuditEvent.id))) or 0
         user = _password(session, BULK_CITY)
-        seconds, result = _timed(lambda: commands.transition_all(session, user, "approve"))
+        parent = city.path.rsplit("/", 2)[0] + "/"
+    con = sqlite3.connect(db_path)
+
+    def raw():
+        con.executemany("UPDATE basic_info_form SET stage = 'pending', holder_path = ?, "
+                        "version = version + 1 WHERE id = ? AND version = 1",
+                        [(parent, i) for i in ids])
+        con.executemany(
+            "INSERT INTO audit_event (at, actor_name, org_id, action, object_type, "
+            "object_id, from_stage, to_stage) VALUES (datetime('now'), ?, ?, 'approve', "
+            "'basic_info', ?, 'pending', 'pending')",
+            [(BULK_CITY, city_id, str(i)) for i in ids])
+        con.rollback()
+
+    def undo():
+        marks = ", ".join("?" for _ in ids)
+        con.execute(f"UPDATE basic_info_form SET stage = 'pending', holder_path = ?, version = 1 "
+                    f"WHERE id IN ({marks})", (city_path, *ids))
+        con.execute("DELETE FROM audit_event WHERE id > ?", (last_audit,))
+        con.commit()
+
+    def checked_undo(result):
         assert result.count == len(ids) >= BULK_COUNT, (result.count, len(ids))
-    return seconds, base, len(ids)
+        undo()
+
+    pairs = _interleaved(app, user, "bulk", lambda session, acting: commands.transition_all(
+        session, acting, "approve"), checked_undo, raw, repeat, profile)
+    con.close()
+    return pairs, len(ids)
 
 
 # Peak RSS from /proc (VmHWM): ru_maxrss would carry the parent's peak across fork + exec.
@@ -372,18 +461,26 @@ def write_docs(table, forms):
                "over every row, as in plain SQL; a county's page costs the fixed per-request "
                "price of Flask, FAB and template rendering. Import and 全部审核 pay for what the "
                "raw INSERT/UPDATE skips: reading and verifying the zip, schema validation of "
-               "every form, the version check, one audit row each and storing the package.\n"
+               "every form, the version check, one audit row each and storing the package; "
+               "全部审核 writes its forms with one UPDATE … WHERE id IN (…) AND version and their "
+               "audit rows with one INSERT … SELECT, with no per-row parameters, and what is left "
+               "is mostly reading and checking the forms. Import "
+               "and 全部审核 are medians of interleaved rounds (ours, then raw), the spread in "
+               "brackets, the ratio taken round by round.\n"
                f"{DOC_MARK_END}\n")
     write_section(DOC_MARK_START, DOC_MARK_END, section)
 
 
-def parse_args(argv, doc, size_option, default, prefix):
-    """The options every benchmark takes (its dataset size, --keep, --no-docs) and its working
-    folder; seeds the generator so a dataset is the same each time."""
+def parse_args(argv, doc, size_option, default, prefix, extra=None):
+    """The options every benchmark takes (its dataset size, --keep, --no-docs, and what
+    ``extra(parser)`` adds) and its working folder; seeds the generator so a dataset is the same
+    each time."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument(size_option, type=int, default=default)
     parser.add_argument("--keep", help="directory for the dataset (kept; reused when present)")
     parser.add_argument("--no-docs", action="store_true")
+    if extra is not None:
+        extra(parser)
     args = parser.parse_args(argv)
     work = Path(args.keep or tempfile.mkdtemp(prefix=prefix))
     work.mkdir(parents=True, exist_ok=True)
@@ -391,8 +488,27 @@ def parse_args(argv, doc, size_option, default, prefix):
     return args, work
 
 
+MEASUREMENTS = ("export", "list", "import", "bulk")
+
+
+def _options(parser):
+    parser.add_argument("--only", default=",".join(MEASUREMENTS),
+                        help="comma-separated subset of " + ", ".join(MEASUREMENTS))
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="rounds of import and 全部审核, each ours then raw (default 5)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="write cProfile stats of the first round of import and 全部审核 "
+                             "(import.prof, bulk.prof) to DIR")
+
+
 def main(argv=None):
-    args, work = parse_args(argv, __doc__, "--forms", 100_000, "pucha-bench-")
+    args, work = parse_args(argv, __doc__, "--forms", 100_000, "pucha-bench-", _options)
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    unknown = only - set(MEASUREMENTS)
+    if unknown:
+        raise SystemExit(f"unknown measurement(s): {', '.join(sorted(unknown))}")
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
     db_path = work / "bench.db"
     app = build_dataset(db_path, args.forms)
 
@@ -402,21 +518,35 @@ def main(argv=None):
         lines.append(f"| {name} | {ours:.3f} {unit} | {raw:.3f} {unit} | {ours / raw:.1f}× |")
         print(lines[-1], flush=True)
 
-    # Export first: it reads the dataset as generated (100,000 forms).
-    app_s, app_mb, size, raw_s, raw_mb, raw_size = bench_export(db_path)
-    row(f"导出上报表, {args.forms:,} forms (+ their column rows), time", app_s, raw_s)
-    row("导出上报表, peak RSS of the process", app_mb, raw_mb, unit="MB")
-    print(f"(xlsx: ours {size / 1e6:.1f} MB, raw {raw_size / 1e6:.1f} MB)")
-    ours, raw = bench_list(app, db_path, "000000")
-    row("list page 1 with count, national root (000000)", ours, raw)
-    ours, raw = bench_list(app, db_path, "330102")
-    row("list page 1 with count, a county (330102)", ours, raw)
-    ours, raw = bench_import(app, db_path)
-    row(f"import a {IMPORT_COUNT:,}-form package", ours, raw)
-    ours, raw, count = bench_bulk(app, db_path)
-    row(f"全部审核 of {count:,} forms", ours, raw)
+    def rounds(name, pairs):
+        """Median and spread of interleaved rounds; the ratio is taken round by round."""
+        ours, low, high = _spread([o for o, _ in pairs])
+        raw, raw_low, raw_high = _spread([r for _, r in pairs])
+        ratio, ratio_low, ratio_high = _spread([o / r for o, r in pairs])
+        lines.append(f"| {name} (median of {len(pairs)}, spread) | {ours:.3f} s "
+                     f"({low:.3f}–{high:.3f}) | {raw:.3f} s ({raw_low:.3f}–{raw_high:.3f}) | "
+                     f"{ratio:.1f}× ({ratio_low:.1f}–{ratio_high:.1f}) |")
+        print(lines[-1], flush=True)
+
+    if "export" in only:
+        # Export first: it reads the dataset as generated.
+        app_s, app_mb, size, raw_s, raw_mb, raw_size = bench_export(db_path)
+        row(f"导出上报表, {args.forms:,} forms (+ their column rows), time", app_s, raw_s)
+        row("导出上报表, peak RSS of the process", app_mb, raw_mb, unit="MB")
+        print(f"(xlsx: ours {size / 1e6:.1f} MB, raw {raw_size / 1e6:.1f} MB)")
+    if "list" in only:
+        ours, raw = bench_list(app, db_path, "000000")
+        row("list page 1 with count, national root (000000)", ours, raw)
+        ours, raw = bench_list(app, db_path, "330102")
+        row("list page 1 with count, a county (330102)", ours, raw)
+    if "import" in only:
+        rounds(f"import a {IMPORT_COUNT:,}-form package",
+               bench_import(app, db_path, args.repeat, args.profile))
+    if "bulk" in only:
+        pairs, count = bench_bulk(app, db_path, args.repeat, args.profile)
+        rounds(f"全部审核 of {count:,} forms", pairs)
     table = "\n".join(lines)
-    if not args.no_docs:
+    if not args.no_docs and only == set(MEASUREMENTS):
         write_docs(table, args.forms)
     print(table)
     return 0

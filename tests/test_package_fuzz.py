@@ -77,3 +77,44 @@ def test_a_directory_record_asking_for_a_newer_zip_version_is_refused():
     data = bytearray(BASE)
     data[DIRECTORY + 6] = 64  # "version needed to extract" of the first record
     assert isinstance(_read(bytes(data)), pkg.PackageError)
+
+
+def _scan_walking_every_token(text, depth_limit=pkg.MAX_JSON_DEPTH, value_limit=None):
+    """``json_scan`` as it was first written (strings removed by the regex, each bracket walked):
+    the reference its faster form must agree with on any text."""
+    import re
+
+    bare, strings = re.subn(r'"[^"\\]*(?:\\.[^"\\]*)*"', "", text)
+    scalars = re.subn(r"[-0-9][-+.0-9eE]*|true|false|null", "", bare)[1]
+    values = strings + scalars + bare.count("[") + bare.count("{")
+    if value_limit is not None and values > value_limit:
+        return False, values
+    depth = 0
+    for match in re.finditer(r"[\[\]{}]", bare):
+        if match.group() in "[{":
+            depth += 1
+            if depth > depth_limit:
+                return True, values
+        else:
+            depth -= 1
+    return False, values
+
+
+@SETTINGS
+@given(text=st.text(alphabet='[]{}"\\ab1-.eEtrufalsn,: \n汉', max_size=80),
+       depth_limit=st.integers(0, 6), value_limit=st.none() | st.integers(0, 20))
+def test_json_scan_agrees_with_the_token_walk(text, depth_limit, value_limit):
+    """Escapes, unpaired quotes and brackets, literals cut short, text outside strings: the
+    scan's count and nesting verdict are the token walk's."""
+    assert pkg.json_scan(text, depth_limit, value_limit) == _scan_walking_every_token(
+        text, depth_limit, value_limit)
+
+
+def test_json_scan_agrees_on_real_forms_and_deep_nesting():
+    for form in [example_form(variant=i) for i in range(5)]:
+        text = pkg._dump(form).decode("utf-8")
+        assert pkg.json_scan(text) == _scan_walking_every_token(text)
+    for depth in range(0, 25):
+        for text in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth,
+                     "[" * depth, "]" * depth + "[" * depth, "[{" * depth + "]}" * depth):
+            assert pkg.json_scan(text) == _scan_walking_every_token(text), text

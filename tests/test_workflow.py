@@ -465,3 +465,125 @@ def test_cli_lists_workflows(app, plugin):
     assert result.exit_code == 0, result.output
     assert "流程 test_item" in result.output
     assert "return「退回」：pending → …（须填写原因）" in result.output
+
+
+# --- the set-based write against the per-row one it replaced --------------------------------------
+
+def _per_row_write(session, workflow, name, ids, actor, reason=None):
+    """What ``apply`` wrote before it was set-based: one UPDATE executemany with each row's read
+    version and one audit row per form built by ``audit_values`` (kept here as the reference)."""
+    from sqlalchemy import bindparam, update
+
+    from app.audit import audit_values, record_many
+
+    transition = workflow.transition(name)
+    org = actor.org
+    model = workflow.model
+    rows = session.execute(select(model).where(model.id.in_(ids)).order_by(model.id)).scalars().all()
+    changes = []
+    for row in rows:
+        change = dict(transition.effect(row, org))
+        if transition.reason_column and reason:
+            change[transition.reason_column] = reason
+        changes.append(change)
+    keys = sorted(set().union(*changes))
+    stmt = (update(model.__table__)
+            .where(model.id == bindparam("w_id"), model.version == bindparam("w_version"))
+            .values({key: bindparam(f"v_{key}") for key in keys})
+            .values(version=model.version + 1))
+    params = [dict({"w_id": row.id, "w_version": row.version},
+                   **{f"v_{key}": change.get(key, getattr(row, key)) for key in keys})
+              for row, change in zip(rows, changes)]
+    audit = []
+    for row, change in zip(rows, changes):
+        detail = {k: v for k, v in change.items() if k != "stage"} or None
+        values = audit_values(name, workflow.object_type, row.id, actor=actor, org_id=org.id,
+                              from_stage=row.stage, to_stage=change["stage"], reason=reason,
+                              detail=detail)
+        values["scope_path"] = org.path
+        audit.append(values)
+    assert session.execute(stmt, params).rowcount == len(rows)
+    record_many(session, audit)
+    session.commit()
+
+
+@pytest.mark.parametrize("name, reason", [("approve", None), ("return", "请补充栏目")])
+def test_set_based_write_matches_the_per_row_write(session, plugin, tree, monkeypatch, name,
+                                                   reason):
+    """Two identical batches (pending and returned forms, several versions), one through
+    ``apply`` and one through the per-row write it replaced: the same rows and, row by row, the
+    same audit trail."""
+    import datetime
+
+    from app import clock
+
+    moment = datetime.datetime(2026, 5, 4, 3, 2, 1, 123456)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    workflow = Workflow(
+        name="test_item", model=WfItem, object_type="test_item", stages=WORKFLOW.stages,
+        reads=("scope_path", "holder_path"),
+        transitions=(WORKFLOW.transition("approve"),
+                     Transition("return", "退回", ("pending", "returned"),
+                                allowed=WORKFLOW.transition("return").allowed,
+                                effect=WORKFLOW.transition("return").effect,
+                                reason_required=True, reason_column="name")))
+    batches = []
+    for _ in range(2):
+        items = (_items(session, tree["sc"], 4, stage="pending", holder=tree["hz"])
+                 + _items(session, tree["xh"], 3, stage="returned", holder=tree["hz"]))
+        for item, version in zip(items, (1, 2, 3, 1, 5, 1, 2)):
+            item.version = version
+        session.commit()
+        batches.append([item.id for item in items])
+    actor = tree["users"]["330100"]
+    result = engine.apply_and_commit(session, workflow, name, batches[0], actor, reason=reason)
+    assert result.ids == batches[0]
+    _per_row_write(session, workflow, name, batches[1], actor, reason=reason)
+    session.expire_all()
+
+    def state(ids):
+        forms = {i.id: i for i in session.scalars(select(WfItem).where(WfItem.id.in_(ids)))}
+        trail = {int(a.object_id): a for a in _audit(session) if int(a.object_id) in forms}
+        columns = [c.key for c in AuditEvent.__table__.columns if c.key not in ("id", "object_id")]
+        return [((forms[i].stage, forms[i].holder_path, forms[i].version, forms[i].name),
+                 {c: getattr(trail[i], c) for c in columns}) for i in ids]
+
+    new, old = state(batches[0]), state(batches[1])
+    assert new == old
+    assert {audit["from_stage"] for _, audit in new} == {"pending", "returned"}
+
+
+@pytest.mark.parametrize("effect, message", [
+    (lambda row, org: {"holder_path": row.scope_path}, "效果缺少 stage"),
+    (lambda row, org: {"stage": "draft", "version": 7}, "效果含有无效字段：version"),
+    (lambda row, org: {"stage": "draft", "colour": "red"}, "效果含有无效字段：colour"),
+])
+def test_a_malformed_effect_is_refused_before_anything_is_written(session, plugin, tree, effect,
+                                                                  message):
+    items = _items(session, tree["sc"], 3, stage="pending", holder=tree["hz"])
+    broken = Workflow(name="test_item", model=WfItem, stages=WORKFLOW.stages, transitions=(
+        Transition("reopen", "重新打开", ("pending",), allowed=lambda row, org: True,
+                   effect=effect),))
+    with pytest.raises(WorkflowError, match=message):
+        engine.apply_and_commit(session, broken, "reopen", [i.id for i in items],
+                                tree["users"]["330100"])
+    session.expire_all()
+    assert {(i.stage, i.version) for i in items} == {("pending", 1)}
+    assert _audit(session) == []
+
+
+def test_one_action_happens_at_one_instant():
+    """Inside ``clock.one_instant()`` every reading is the same moment (nested blocks keep the
+    outer one), so effects that stamp the time leave a bulk action's rows alike."""
+    import time
+
+    from app import clock
+
+    with clock.one_instant():
+        first = clock.now()
+        time.sleep(0.002)
+        with clock.one_instant():
+            assert clock.now() == first
+        assert clock.now() == first
+    time.sleep(0.002)
+    assert clock.now() > first

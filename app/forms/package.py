@@ -215,8 +215,10 @@ class FormResult:
 
 # Strings go first, whole, so brackets and digits inside text do not count.
 _JSON_STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_JSON_SCALAR_RE = re.compile(r"[-0-9][-+.0-9eE]*|true|false|null")
-_JSON_BRACKET_RE = re.compile(r"[\[\]{}]")
+# Numbers, true, false, null. Written to begin with one character class, so that the regex engine
+# skips ahead to the next candidate character instead of trying each branch at every position
+# (what it matches is exactly ``[-0-9][-+.0-9eE]*|true|false|null``; a third of the time).
+_JSON_SCALAR_RE = re.compile(r"[-0-9tfn](?:(?<=[-0-9])[-+.0-9eE]*|(?<=t)rue|(?<=f)alse|(?<=n)ull)")
 
 
 def json_scan(text: str, depth_limit: int = MAX_JSON_DEPTH,
@@ -228,23 +230,64 @@ def json_scan(text: str, depth_limit: int = MAX_JSON_DEPTH,
     Runs before ``json.loads`` because the parser recurses (``[[[[…`` 100,000 deep would end in
     a RecursionError after a lot of work) and because what parsing, copying and storing a form
     costs grows with its values, not its bytes: ``[],`` is three bytes and one Python list.
-    Counting is done by the regex engine (no Python step per token); only brackets are walked,
-    and the walk stops at the first level beyond the limit.
+    Counting is done by ``str`` methods and the regex engine, with no Python step per token; the
+    nesting by peeling bracket pairs (``_nests_deeper``). An honest 3 KB form costs ~0.1 ms, a
+    third of the token walk it replaced (tests/test_package_fuzz.py checks they agree).
     """
-    bare, strings = _JSON_STRING_RE.subn("", text)
+    bare, strings = _without_strings(text)
     scalars = _JSON_SCALAR_RE.subn("", bare)[1]
     values = strings + scalars + bare.count("[") + bare.count("{")
     if value_limit is not None and values > value_limit:
         return False, values
+    return _nests_deeper(bare, depth_limit), values
+
+
+def _without_strings(text: str) -> tuple:
+    """``(text without its JSON strings, how many there were)``, as ``_JSON_STRING_RE.subn``
+    gives it. Text without a backslash (no escapes: nearly every form) is cut at its quotes
+    instead, several times faster; a last quote left unpaired stays, as the regex leaves it."""
+    if "\\" in text:
+        return _JSON_STRING_RE.subn("", text)
+    parts = text.split('"')
+    quotes = len(parts) - 1
+    if quotes % 2:
+        return "".join(parts[0:-1:2]) + '"' + parts[-1], quotes // 2
+    return "".join(parts[0::2]), quotes // 2
+
+
+_NOT_BRACKET_RE = re.compile(r"[^\[\]{}]+")
+# Deletes every ASCII character but the four brackets (str.translate: one pass in C).
+_KEEP_BRACKETS = {code: None for code in range(128) if chr(code) not in "[]{}"}
+_INNERMOST_PAIR_RE = re.compile(r"\[\]|\{\}")
+
+
+def _nests_deeper(bare: str, limit: int) -> bool:
+    """Whether the brackets of ``bare`` (JSON text without its strings) nest deeper than
+    ``limit``. Each round peels every innermost pair off, so well-nested brackets are gone after
+    as many rounds as they nest deep: an honest form is settled by a few regex passes over its
+    brackets alone. Brackets that do not pair up (damaged or hostile text) are walked one by one,
+    the walk stopping at the first level beyond the limit."""
+    brackets = bare.translate(_KEEP_BRACKETS)
+    if not brackets.isascii():  # text outside strings that is not ASCII: not JSON anyway
+        brackets = _NOT_BRACKET_RE.sub("", bare)
+    left = brackets
+    for _round in range(limit):
+        if not left:
+            return False
+        left, peeled = _INNERMOST_PAIR_RE.subn("", left)
+        if not peeled:
+            break
+    if not left:
+        return False
     depth = 0
-    for match in _JSON_BRACKET_RE.finditer(bare):
-        if match.group() in "[{":
+    for char in brackets:
+        if char in "[{":
             depth += 1
-            if depth > depth_limit:
-                return True, values
+            if depth > limit:
+                return True
         else:
             depth -= 1
-    return False, values
+    return False
 
 
 def json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:

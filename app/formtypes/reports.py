@@ -25,6 +25,11 @@ REPORT_WARNINGS_PER_FORM = 10
 REPORT_WARNINGS_PER_UPLOAD = 200
 
 
+def outcome_labels():
+    """{outcome: its label in the current language}."""
+    return {outcome: gettext(label) for outcome, label in OUTCOME_LABELS.items()}
+
+
 def _cut(text, limit):
     text = str(text or "")
     return text if len(text) <= limit else text[:limit - 1] + "…"
@@ -65,9 +70,12 @@ class FormOutcome:
         label = OUTCOME_LABELS.get(self.outcome)
         return gettext(label) if label else self.outcome
 
-    def to_dict(self):
+    def to_dict(self, labels=None):
+        """The form's entry of the report; ``labels`` ({outcome: label}, see ``outcome_labels``)
+        saves translating the same three words once per form."""
+        label = labels.get(self.outcome) if labels is not None else None
         out = {"uuid": self.uuid, "title": self.title, "outcome": self.outcome,
-               "outcome_label": self.outcome_label, "form_id": self.form_id,
+               "outcome_label": label or self.outcome_label, "form_id": self.form_id,
                "errors": list(self.errors), "errors_omitted": self.errors_omitted,
                "errors_omitted_note": omitted_note(self.errors_omitted)}
         if self.outcome != REFUSED:
@@ -107,10 +115,11 @@ class PackageReport:
         return self.error is None and self.refused == 0
 
     def to_dict(self):
+        labels = outcome_labels()
         return {"filename": self.filename, "package_id": self.package_id, "sha256": self.sha256,
                 "error": self.error, "error_code": self.error_code,
                 "imported": self.imported, "updated": self.updated, "refused": self.refused,
-                "forms": [f.to_dict() for f in self.forms]}
+                "forms": [f.to_dict(labels) for f in self.forms]}
 
 
 @dataclass

@@ -6,10 +6,13 @@ on the row and the acting unit), whether a reason is required, its label, and it
 column changes it makes; at least the new stage).
 
 ``apply(session, workflow_name, transition_name, ids, actor, reason=None)`` loads the rows through
-the org scope, checks every row, writes the changes, one audit row per object and whatever the
-``after_transition`` hook adds (mail, codes) in ONE transaction, set-based: a bulk action on 5,000
-rows is a handful of statements, not 5,000 round trips. Rows carry a ``version`` column; an update
-that finds a different version fails with ``ConcurrentChange`` so that no update is lost.
+the org scope (only the columns the rules read, ``Workflow.reads``), checks every row, writes the
+changes, one audit row per object and whatever the ``after_transition`` hook adds (mail, codes) in
+ONE transaction, set-based: rows alike (the same change, stage and version) are written by one
+``UPDATE … WHERE id IN (…) AND version = v`` and their audit rows by one ``INSERT … SELECT``, so a
+bulk action on 5,000 rows is a handful of statements with no per-row parameters, not 5,000 round
+trips. Rows carry a ``version`` column; an update that finds a different version fails with
+``ConcurrentChange`` so that no update is lost.
 
 The model contract: an integer-like primary key ``id``, ``scope_path`` (the materialised org path
 of the unit that owns the row, see app.orgs.scope), ``stage`` and an integer ``version``.
@@ -22,11 +25,12 @@ session holding partial work: the caller MUST roll back, which ``apply_and_commi
 not use a SAVEPOINT because the stdlib sqlite3 driver issues its own BEGIN lazily, so a SAVEPOINT
 opened before it becomes the outer transaction and RELEASE would commit the caller's work.
 """
-from sqlalchemy import JSON, bindparam, func, inspect, literal, select, update
+from sqlalchemy import JSON, func, inspect, literal, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import errors
-from app.audit import audit_values, record_many
+from app import clock
+from app.audit import audit_values, record_for_each
 from app.keys import whole_number
 from app.i18n_text import N_, gettext
 from app.transactions import unit_of_work
@@ -146,21 +150,28 @@ def bulk_counts(session, workflow, actor_org):
     return counts
 
 
-def _checked_columns(model):
-    """The attributes a transition's checks and effects may read: every column but the JSON ones
-    (a form's whole document is the costly part of a row and no rule reads it)."""
+def _checked_columns(workflow):
+    """The attributes a transition's checks and effects may read: id, stage, version and what
+    the workflow declares it reads (``Workflow.reads``), else every column but the JSON ones (a
+    form's whole document is the costly part of a row and no rule reads it)."""
+    model = workflow.model
+    if workflow.reads is not None:
+        names = ["id", "stage", "version"]
+        names += [name for name in workflow.reads if name not in names]
+        return [getattr(model, name) for name in names]
     return [getattr(model, attr.key) for attr in inspect(model).column_attrs
             if not any(isinstance(col.type, JSON) for col in attr.columns)]
 
 
-def _load(session, model, ids, viewer):
+def _load(session, workflow, ids, viewer):
     """The rows ``ids`` as the database has them now, as plain rows (attribute access by
     column name), not ORM objects: building, joining (importer/holder) and later expiring 5,000
     objects was most of a bulk action's time. Objects of these rows already in the session are
     refreshed with the values read, as ``populate_existing`` would."""
     rows = []
+    model = workflow.model
     clause = scope_clause(model, viewer)
-    columns = _checked_columns(model)
+    columns = _checked_columns(workflow)
     for start in range(0, len(ids), LOAD_CHUNK):
         stmt = select(*columns).where(model.id.in_(ids[start:start + LOAD_CHUNK]), clause)
         rows.extend(session.execute(stmt))
@@ -259,7 +270,7 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
         return Result(workflow, transition, [], {}, {})
 
     # --- read and check: nothing is written until every row has passed ----------------------
-    rows = _load(session, model, wanted, viewer)
+    rows = _load(session, workflow, wanted, viewer)
     if len(rows) != len(wanted):
         missing = sorted(set(wanted) - {row.id for row in rows})
         shown = "、".join(str(i) for i in missing[:10]) + ("等" if len(missing) > 10 else "")
@@ -289,48 +300,43 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
 
     mapper = inspect(model)
     changes = []
-    for row in todo:
-        change = dict(transition.effect(row, actor_org))
-        if transition.reason_column and reason:
-            change[transition.reason_column] = reason
-        if "stage" not in change:
-            raise WorkflowError(f"操作「{transition.label}」的效果缺少 stage")
-        bad = [key for key in change if key not in mapper.columns or key in ("id", "version")]
-        if bad:
-            raise WorkflowError(f"操作「{transition.label}」的效果含有无效字段：{', '.join(bad)}")
-        changes.append(change)
+    checked = set()  # the sets of keys already found valid: checked once, not once a row
+    # One action, one moment: effects that stamp the time stay alike row to row.
+    with clock.one_instant():
+        for row in todo:
+            change = dict(transition.effect(row, actor_org))
+            if transition.reason_column and reason:
+                change[transition.reason_column] = reason
+            keys = frozenset(change)
+            if keys not in checked:
+                if "stage" not in change:
+                    raise WorkflowError(f"操作「{transition.label}」的效果缺少 stage")
+                bad = [key for key in change
+                       if key not in mapper.columns or key in ("id", "version")]
+                if bad:
+                    raise WorkflowError(
+                        f"操作「{transition.label}」的效果含有无效字段：{', '.join(bad)}")
+                checked.add(keys)
+            changes.append(change)
+        at = clock.now()
 
-    # --- write: one UPDATE executemany, one audit INSERT, then the hook ----------------------
-    # executemany needs the same parameter names for every row, so rows whose effect leaves a
-    # column unchanged get their current value: safe, because the version check guarantees
-    # nobody changed the row in between.
-    keys = sorted(set().union(*changes))
+    # --- write: one UPDATE and one audit INSERT … SELECT per group of rows alike, then the hook
+    # Rows whose effect, stage before and version are the same are written by one set-based
+    # UPDATE … WHERE id IN (…) AND version = v; a row changed since it was read (another version)
+    # is not updated, so the row count tells a lost race as the version check always did. A bulk
+    # action is one group, or a few.
+    groups = _alike(todo, changes)
     table = model.__table__
-    cols = {key: mapper.columns[key] for key in keys}
     id_col, version_col = mapper.columns["id"], mapper.columns["version"]
-    # Bind names must differ from column names: SQLAlchemy reserves those for the SET clause.
-    stmt = (
-        update(table)
-        .where(id_col == bindparam("w_id"), version_col == bindparam("w_version"))
-        .values({col.name: bindparam(f"v_{key}") for key, col in cols.items()})
-        .values({version_col.name: version_col + 1})
-    )
-    params = []
-    for row, change in zip(todo, changes):
-        p = {"w_id": row.id, "w_version": row.version}
-        for key in keys:
-            p[f"v_{key}"] = change[key] if key in change else getattr(row, key)
-        params.append(p)
-    result = session.execute(stmt, params)
-
-    if session.get_bind().dialect.supports_sane_multi_rowcount:
-        changed = result.rowcount
-    else:
-        # Some drivers do not report executemany row counts; count the rows that now carry the
-        # version this call gave them.
-        changed = _count_bumped(session, id_col, version_col, todo)
-    if changed != len(todo):
-        raise ConcurrentChange(MSG_CONCURRENT)
+    for change, _from_stage, version, ids in groups:
+        values = {mapper.columns[key].name: value for key, value in change.items()}
+        for start in range(0, len(ids), LOAD_CHUNK):
+            chunk = ids[start:start + LOAD_CHUNK]
+            result = session.execute(
+                update(table).where(id_col.in_(chunk), version_col == version)
+                .values(values).values({version_col.name: version_col + 1}))
+            if result.rowcount != len(chunk):
+                raise ConcurrentChange(MSG_CONCURRENT)
 
     # Keep the session's objects of these rows (if any) in step with the database without
     # marking them dirty, so hooks and the caller read the new stage and version.
@@ -348,17 +354,27 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
     object_type = workflow.object_type or workflow.name
     org_id = getattr(actor_org, "id", None)
     scope_path = getattr(actor_org, "path", None)
-    audit_rows = []
-    for row, change in zip(todo, changes):
+    # The audit rows of groups that differ by version only are alike: one INSERT for them.
+    audited = {}
+    for change, from_stage, _version, ids in groups:
+        try:
+            key = (tuple(sorted(change.items())), from_stage)
+            hash(key)
+        except TypeError:
+            key = ("own", ids[0])
+        audited.setdefault(key, (change, from_stage, []))[2].extend(ids)
+    for change, from_stage, ids in audited.values():
         detail = {k: _json_safe(v) for k, v in change.items() if k != "stage"} or None
         values = audit_values(
-            transition.name, object_type, row.id, actor=actor, org_id=org_id,
-            from_stage=from_stages[row.id], to_stage=change["stage"], reason=reason,
-            detail=detail)
+            transition.name, object_type, None, actor=actor, org_id=org_id,
+            from_stage=from_stage, to_stage=change["stage"], reason=reason, detail=detail)
+        values["at"] = at
         if values["org_id"] == org_id and org_id is not None:
             values["scope_path"] = scope_path
-        audit_rows.append(values)
-    record_many(session, audit_rows)
+        ids.sort()
+        for start in range(0, len(ids), LOAD_CHUNK):
+            record_for_each(session, values,
+                            select(id_col).where(id_col.in_(ids[start:start + LOAD_CHUNK])))
 
     changed_ids = [row.id for row in todo]
     get_plugin_manager().hook.after_transition(
@@ -367,19 +383,21 @@ def apply(session, workflow, transition_name, ids, actor, reason=None, expected_
     return Result(workflow, transition, changed_ids, from_stages, to_stages, skipped)
 
 
-def _count_bumped(session, id_col, version_col, rows):
-    """Rows whose version is now exactly one above what we read (fallback for drivers without a
-    reliable executemany rowcount)."""
-    expected = {row.id: row.version + 1 for row in rows}
-    count = 0
-    ids = list(expected)
-    for start in range(0, len(ids), LOAD_CHUNK):
-        chunk = ids[start:start + LOAD_CHUNK]
-        for pk, version in session.execute(
-                select(id_col, version_col).where(id_col.in_(chunk))):
-            if expected.get(pk) == version:
-                count += 1
-    return count
+def _alike(rows, changes):
+    """``[(change, stage before, version, [ids])]``: the groups of rows one set-based UPDATE can
+    write together. A change holding a value that cannot be compared this way (a list, a dict)
+    makes a group of its own."""
+    groups = {}
+    for row, change in zip(rows, changes):
+        key = (tuple(sorted(change.items())), row.stage, row.version)
+        try:
+            group = groups.get(key)
+        except TypeError:
+            key, group = ("own", row.id), None
+        if group is None:
+            group = groups[key] = (change, row.stage, row.version, [])
+        group[3].append(row.id)
+    return list(groups.values())
 
 
 def apply_and_commit(session, workflow, transition_name, ids, actor, **kwargs):

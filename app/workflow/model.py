@@ -70,6 +70,10 @@ class Workflow:
     holder: Optional[Callable[[Any], Optional[str]]] = None
     # What each viewer sees a row as (None: the stage label for everybody).
     status: Optional[StatusView] = None
+    # The columns the transitions' rules (``allowed``, ``effect``) and ``holder`` read besides
+    # id, stage and version: ``apply`` loads only these (None: every column but the JSON ones).
+    # A rule reading a column not named here fails loudly (AttributeError), never silently.
+    reads: Optional[tuple] = None
 
     def transition(self, name):
         for t in self.transitions:

@@ -13,7 +13,7 @@ UUID held elsewhere — the importing unit — and the 网站标识码, which is
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from app.audit import record
 from app.forms.schema import website_key
@@ -234,20 +234,33 @@ def _completing(row):
         level_of(row.holder_path) <= 1
 
 
-def duplicate_site_refusals(session, form_ids, viewer_path=None):
+def _may_complete_where():
+    """SQL keeping at least the rows ``_completing`` takes (and few others): a website without a
+    code yet, completed or held at level 1 or above (a path of at most two codes, ``/a/b/``).
+    Only narrows the read; ``_completing`` decides."""
+    slashes = (func.length(BasicInfoForm.holder_path)
+               - func.length(func.replace(BasicInfoForm.holder_path, "/", "")))
+    return and_(BasicInfoForm.site_key.is_not(None), BasicInfoForm.site_code.is_(None),
+                or_(BasicInfoForm.stage == review.COMPLETED, slashes <= 3))
+
+
+def duplicate_site_refusals(session, form_ids, viewer_path=None, within=None):
     """{form id: message} for those of ``form_ids`` that would complete (now or in the approval
     being taken) although their website has a 网站标识码 already, or although an earlier form of
     the batch (lower id) of the same website completes with them. ``viewer_path`` (the acting
     unit's path; None for an administrator) decides how much the message says about a form
-    outside the unit's subtree (plugins.basic_info.identity). Reads only; a few queries."""
+    outside the unit's subtree (plugins.basic_info.identity); ``within`` (an SQL condition, the
+    actor's scope) leaves the other ids out. Reads only; a few queries, and a batch none of
+    whose forms completes (全部审核 below the provinces) reads no row."""
     ids = sorted({int(i) for i in form_ids})
     rows = []
+    where = [_may_complete_where()] if within is None else [_may_complete_where(), within]
     for start in range(0, len(ids), 10_000):
         rows.extend(session.execute(
             select(BasicInfoForm.id, BasicInfoForm.site_key, BasicInfoForm.site_name,
                    BasicInfoForm.home_url, BasicInfoForm.stage, BasicInfoForm.holder_path,
                    BasicInfoForm.site_code)
-            .where(BasicInfoForm.id.in_(ids[start:start + 10_000]))).all())
+            .where(BasicInfoForm.id.in_(ids[start:start + 10_000]), *where)).all())
     rows = sorted((r for r in rows if r.site_key and _completing(r)), key=lambda r: r.id)
     if not rows:
         return {}

@@ -192,8 +192,5 @@ def duplicate_site_refusals(session, actor, name, ids):
     viewer = acting_viewer(actor)
     # Only forms in the unit's scope: any other id is refused by the engine as not found, and
     # the message here must not describe a form the unit may not see.
-    seen = []
-    for start in range(0, len(keys), 10_000):
-        seen.extend(session.scalars(select(BasicInfoForm.id).where(
-            BasicInfoForm.id.in_(keys[start:start + 10_000]), scope_clause(BasicInfoForm, viewer))))
-    return identity.duplicate_site_refusals(session, seen, viewer.path) if seen else {}
+    return identity.duplicate_site_refusals(session, keys, viewer.path,
+                                            within=scope_clause(BasicInfoForm, viewer))

@@ -129,6 +129,8 @@ WORKFLOW = Workflow(
     holder=lambda row: row.stage != COMPLETED and row.holder_path or None,
     status=StatusView(labels=STATUS_LABELS, colours=STATUS_CLASSES, of_row=status_for,
                       sql=status_case, selectable=TO_REVIEW),
+    # What _holds*, _move_up, _move_down and holder read (with id, stage and version).
+    reads=("scope_path", "holder_path"),
 )
 
 
