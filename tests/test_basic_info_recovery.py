@@ -201,19 +201,21 @@ def test_contact_matching_rules():
 
 
 def test_the_audit_page_names_the_requests(app, session, client):
-    from tests.support.accounts import login
+    from tests.support.accounts import login, set_known_password
 
     completed_site(session)
     ask(client, "杭州市上城区人民政府", PRINCIPAL)
     ask(client, "不存在的网站", PRINCIPAL)
     admin = app.test_client()
-    login(admin, session, "admin")
+    set_known_password(session, "admin")
+    login(admin, "admin")
     page = admin.get("/audit/", query_string={"action": "site_codes_recovery"})
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "标识码找回" in text and "no_match" in text
     # The importing unit sees the request for its own website, not the unmatched one.
     county = app.test_client()
-    login(county, session, "330102")
+    set_known_password(session, "330102")
+    login(county, "330102")
     text = county.get("/audit/", query_string={"action": "site_codes_recovery"}).get_data(
         as_text=True)
     assert "queued" in text and "no_match" not in text

@@ -246,7 +246,8 @@ def test_a_unit_downloads_the_package_it_handed_in_byte_for_byte(app, session, c
 
     data = package_bytes([site_form("上城区测试网站", "t.hzsc.gov.cn", "否")])
     package = _import(session, "330102", "上城区.zip", data)
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     response = client.get(f"/basic_info/package/{package.package_id}")
     assert response.status_code == 200 and response.data == data
     assert response.mimetype == "application/zip"
@@ -268,7 +269,8 @@ def test_a_unit_downloads_the_package_it_handed_in_byte_for_byte(app, session, c
 
 def test_a_sibling_cannot_download_another_units_package(app, session, client):
     package = _import(session, "330102", "上城区.zip", b"PK\x03\x04secret")
-    login(client, session, "330106")
+    set_known_password(session, "330106")
+    login(client, "330106")
     response = client.get(f"/basic_info/package/{package.package_id}")
     assert response.status_code == 404 and b"secret" not in response.data
     assert (f"未找到上报文件（编号 {package.package_id}），或不在本单位管辖范围内"

@@ -7,7 +7,7 @@ from app import hookimpl
 from app.audit import AuditEvent
 from app.plugins import get_plugin_manager
 from app.public import notice
-from tests.support.accounts import login
+from tests.support.accounts import login, set_known_password
 
 EDIT = "/admin/notice/"
 
@@ -30,7 +30,8 @@ def test_the_home_page_offers_login_and_the_plugins_links(client):
 
 
 def test_an_administrator_sets_the_notice_with_an_audit_row(app, session, client):
-    login(client, session, "admin")
+    set_known_password(session, "admin")
+    login(client, "admin")
     assert client.get(EDIT).status_code == 200
     text = "普查报送截止日期：2015年5月15日\r\n请各单位按时完成。"
     saved = client.post(EDIT, data={"notice": text})
@@ -52,7 +53,8 @@ def test_an_administrator_sets_the_notice_with_an_audit_row(app, session, client
 
 
 def test_the_notice_is_shown_as_text_never_as_html(app, session, client):
-    login(client, session, "admin")
+    set_known_password(session, "admin")
+    login(client, "admin")
     client.post(EDIT, data={"notice": '<script>alert(1)</script><a href="http://evil">点此</a>'})
     home = app.test_client().get("/").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in home and '<a href="http://evil">' not in home
@@ -60,7 +62,8 @@ def test_the_notice_is_shown_as_text_never_as_html(app, session, client):
 
 
 def test_an_overlong_notice_is_refused_and_nothing_changes(app, session, client):
-    login(client, session, "admin")
+    set_known_password(session, "admin")
+    login(client, "admin")
     refused = client.post(EDIT, data={"notice": "字" * (notice.NOTICE_MAX + 1)})
     assert refused.status_code == 422 and "普查通知过长" in refused.get_data(as_text=True)
     assert notice.census_notice(session) == "" and notice_events(session) == []
@@ -68,13 +71,15 @@ def test_an_overlong_notice_is_refused_and_nothing_changes(app, session, client)
 
 def test_only_an_administrator_may_edit_the_notice(app, session, client):
     assert client.get(EDIT).status_code in (302, 401)  # to the login page
-    login(client, session, "330102")
+    set_known_password(session, "330102")
+    login(client, "330102")
     assert client.get(EDIT).status_code in (302, 403)
     assert client.post(EDIT, data={"notice": "伪造"}).status_code in (302, 403)
     assert notice.census_notice(session) == "" and notice_events(session) == []
     # A forged request without the CSRF token is refused even for the administrator.
     admin = app.test_client()
-    login(admin, session, "admin")
+    set_known_password(session, "admin")
+    login(admin, "admin")
     assert admin.post(EDIT, data={"notice": "伪造"}, csrf=False).status_code == 400
     assert notice.census_notice(session) == ""
 
