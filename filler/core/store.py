@@ -162,6 +162,8 @@ class FormStore:
         if not self.schemas:
             raise StoreError("没有可以填写的表单类型")
         self.schema = next(iter(self.schemas.values()))
+        # (signature of exports.json, its records) as last read: see ``_export_records_now``.
+        self._exports_seen = None
 
     def schema_of(self, form) -> FormSchema:
         """The schema of a form (a ``StoredForm`` or a form type name)."""
@@ -228,13 +230,36 @@ class FormStore:
         return self.root / EXPORTS_NAME
 
     def export_records(self) -> dict:
-        """uuid → {"at", "to", "revision"} of each form's last 生成文件."""
+        """uuid → {"at", "to", "revision"} of each form's last 生成文件, read from disk now
+        (a new dict, the caller's to change)."""
         try:
             raw = read_json(self.exports_path)
         except (OSError, ValueError):
             return {}  # missing or damaged: only the "exported" column is lost, never a form
         forms = raw.get("forms") if isinstance(raw, dict) else None
         return forms if isinstance(forms, dict) else {}
+
+    def _export_records_now(self) -> dict:
+        """The export records for showing a form's export state, read again only when
+        exports.json has changed since the last read. Not to be changed by the caller.
+
+        Loading each of 2,000 forms must not read the one record file of all 2,000 again (that
+        made packing again quadratic). Another filler window or the command line may write the
+        file at any time, so a cheap ``stat`` decides: every write replaces the file by a new
+        one (atomic_write_json), which gives it a new inode (where the file system has them) as
+        well as a new mtime and ctime, so a changed file is seen even where the clock is coarse. The stat comes before the
+        read: a file replaced in between is read new under the old signature and read again
+        next time, never the other way round."""
+        try:
+            info = os.stat(self.exports_path)
+        except OSError:
+            self._exports_seen = None
+            return {}  # no file yet: nothing exported
+        signature = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        seen = self._exports_seen
+        if seen is None or seen[0] != signature:
+            seen = self._exports_seen = (signature, self.export_records())
+        return seen[1]
 
     def _apply_export(self, stored: StoredForm, records: dict) -> StoredForm:
         record = records.get(stored.uuid)
@@ -246,7 +271,7 @@ class FormStore:
         return stored
 
     def load(self, form_uuid: str) -> StoredForm:
-        return self._apply_export(self.load_known(self.path_for(form_uuid)), self.export_records())
+        return self._apply_export(self.load_known(self.path_for(form_uuid)), self._export_records_now())
 
     def load_path(self, path) -> StoredForm:
         path = Path(path)
@@ -275,7 +300,7 @@ class FormStore:
     def load_all(self, form_type: Optional[str] = None):
         """Yield ``StoredForm`` or ``BrokenForm`` for every file in forms/; with ``form_type``,
         the forms of that type and the files that cannot be read at all (their type is unknown)."""
-        records = self.export_records()
+        records = self._export_records_now()
         for form_uuid in self.uuids():
             path = self.path_for(form_uuid)
             try:
@@ -390,9 +415,13 @@ class FormStore:
 
     def mark_exported(self, revisions: dict, package_path, when: Optional[str] = None) -> None:
         """Record that these forms (uuid → the revision that was packed) went into
-        ``package_path``: one atomic write of exports.json, the forms themselves untouched."""
+        ``package_path``: one atomic write of exports.json, the forms themselves untouched.
+
+        The records are read from disk here, not taken from what loading the forms saw: what
+        another window wrote since then must be kept, not overwritten."""
         when = when or now_iso()
         records = self.export_records()
         for form_uuid, revision in revisions.items():
             records[form_uuid] = {"at": when, "to": str(package_path), "revision": revision}
         atomic_write_json(self.exports_path, {"format": EXPORTS_FORMAT, "format_version": 1, "forms": records})
+        self._exports_seen = None  # read once more at the next load, under the new file's signature

@@ -167,7 +167,7 @@ db_file, tmp, form_type, package, model, columns = sys.argv[1:7]
 from app.factory import create_app
 from app.plugins import build_plugin_manager
 from tests.conftest import base_overrides
-from tests.support.accounts import login
+from tests.support.accounts import login, set_known_password
 db_path = Path(tmp) / "pucha.db"
 shutil.copy(db_file, db_path)
 application = create_app(base_overrides(f"sqlite:///{db_path}", tmp), plugin_manager=build_plugin_manager())
@@ -180,7 +180,8 @@ with application.app_context():
     db.create_all()
     sync_roles()
     county = application.test_client()
-    login(county, db.session, "330102")
+    set_known_password(db.session, "330102")
+    login(county, "330102")
     package = Path(package)
     page = county.post(f"/{form_type}/upload", data={"packages": (io.BytesIO(package.read_bytes()), package.name)},
                        content_type="multipart/form-data").get_data(as_text=True)
