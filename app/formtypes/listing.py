@@ -9,7 +9,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import asc, desc, false, func, select
+from sqlalchemy import asc, case, desc, false, func, select
 
 from app import clock
 from app.i18n_text import lazy_label
@@ -99,8 +99,11 @@ class FormInterface(SQLAInterface):
         direction = asc if order_direction == "asc" else desc
         status = self.form_type.workflow.status
         if order_column == "status" and status is not None:
-            return query.order_by(direction(status.sql(self.obj, viewer_path())),
-                                  direction(self.obj.id))
+            # In the workflow's display order, not the labels' alphabet: that would follow the
+            # database's collation (pinyin under PostgreSQL's ICU, code points under SQLite).
+            rank = case({label: i for i, label in enumerate(status.labels)},
+                        value=status.sql(self.obj, viewer_path()), else_=len(status.labels))
+            return query.order_by(direction(rank), direction(self.obj.id))
         if order_column == "holder_name":
             # Grouped by unit; within a unit, the longest-waiting first when ascending.
             waited = func.coalesce(self.obj.held_since, self.obj.updated_at)
