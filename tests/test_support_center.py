@@ -60,6 +60,7 @@ def test_a_visitor_downloads_the_published_installer_and_its_sha256_matches(app,
     disposition = download.headers["Content-Disposition"]
     assert disposition.startswith("attachment") and "filename*=UTF-8''" in disposition
     assert download.headers["Content-Type"] == "application/vnd.microsoft.portable-executable"
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
     # Nothing is written for a download.
     assert events(session, "support_item_published") == [event]
 
