@@ -7,6 +7,7 @@ Content-Type it is served with and the suffix of its download name. Only the fir
 """
 from dataclasses import dataclass
 
+from app.i18n_text import N_, gettext
 from plugins.filecenter.models import INSTALLER, MANUAL, VIDEO
 
 HEAD_BYTES = 64
@@ -19,13 +20,13 @@ class Format:
     content_type: str
 
 
-EXE = Format("Windows 程序", ".exe", "application/vnd.microsoft.portable-executable")
-ZIP = Format("zip 压缩包", ".zip", "application/zip")
-MP4 = Format("MP4 视频", ".mp4", "video/mp4")
-PDF = Format("PDF 文档", ".pdf", "application/pdf")
-DOCX = Format("Word 文档", ".docx",
+EXE = Format(N_("Windows 程序"), ".exe", "application/vnd.microsoft.portable-executable")
+ZIP = Format(N_("zip 压缩包"), ".zip", "application/zip")
+MP4 = Format(N_("MP4 视频"), ".mp4", "video/mp4")
+PDF = Format(N_("PDF 文档"), ".pdf", "application/pdf")
+DOCX = Format(N_("Word 文档"), ".docx",
               "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-XLSX = Format("Excel 工作簿", ".xlsx",
+XLSX = Format(N_("Excel 工作簿"), ".xlsx",
               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 ZIP_MAGIC = (b"PK\x03\x04",)
@@ -63,7 +64,7 @@ def sniff(head: bytes, filename: str, kind: str):
 
 
 def accepted_names(kind: str) -> str:
-    return "、".join(f"{fmt.name}（{fmt.suffix}）" for fmt in ACCEPTED.get(kind, ()))
+    return "、".join(f"{gettext(fmt.name)}（{fmt.suffix}）" for fmt in ACCEPTED.get(kind, ()))
 
 
 def download_name(filename: str, fmt: Format) -> str:
