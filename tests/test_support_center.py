@@ -216,3 +216,14 @@ def test_only_an_administrator_publishes_and_every_change_needs_the_csrf_token(a
     assert admin.post("/admin/support/contact", data={"hotline": "1"}, csrf=False
                       ).status_code == 400
     assert session.scalars(select(SupportItem)).all() == []
+
+
+def test_the_pages_answer_in_english_too(app, session, admin):
+    publish(admin, PE)
+    admin.get("/lang/en")
+    assert admin.get(ADMIN_PAGE).status_code == 200
+    visitor = app.test_client()
+    visitor.get("/lang/en")
+    page = visitor.get("/support/")
+    assert page.status_code == 200 and 'id="installer-sha256"' in page.get_data(as_text=True)
+    assert visitor.get("/support/guide/").status_code == 200
