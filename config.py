@@ -186,6 +186,7 @@ MAIL_TIMEOUT = _env_int("PUCHA_MAIL_TIMEOUT", 30)
 # are named here, not in app/: the platform knows no form type by name.
 BUILTIN_PLUGINS = (
     "plugins.basic_info.plugin",
+    "plugins.filecenter.plugin",
 )
 # PUCHA_PLUGINS: comma-separated names of external plugins (entry-point group `pucha.plugins`)
 # allowed to load; unset loads all installed ones, an empty string loads none.
@@ -199,6 +200,18 @@ FILLER_LATEST_VERSION = _env("PUCHA_FILLER_LATEST_VERSION", "1.0.0")
 # PUCHA_FILLER_DOWNLOAD_URL: where the new-version notice sends users (seed 000: download only
 # from the home page or the 技术支持中心).
 FILLER_DOWNLOAD_URL = _env("PUCHA_FILLER_DOWNLOAD_URL", "/")
+
+# --- 技术支持中心 (docs/support-center.md) ----------------------------------------------------
+# PUCHA_SUPPORT_UPLOAD_MAX_MB: largest file an administrator publishes there (an installer, a
+# manual, a video); a request is also capped by PUCHA_UPLOAD_MAX_BYTES, so raise both for
+# bigger videos.
+SUPPORT_UPLOAD_MAX_BYTES = _env_int("PUCHA_SUPPORT_UPLOAD_MAX_MB", 64) * 1024 * 1024
+# PUCHA_SUPPORT_HOTLINE / PUCHA_SUPPORT_MAIL: the hotline and mail shown when the administrator
+# has set none (系统管理 → 技术支持中心).
+SUPPORT_HOTLINE = _env("PUCHA_SUPPORT_HOTLINE", "")
+SUPPORT_MAIL = _env("PUCHA_SUPPORT_MAIL", "")
+# PUCHA_SUPPORT_GUIDE: the Markdown user guide shown and offered for download there.
+SUPPORT_GUIDE_FILE = Path(_env("PUCHA_SUPPORT_GUIDE", BASE_DIR / "docs" / "user-guide.md")).resolve()
 
 # --- packages ------------------------------------------------------------------------------
 # PUCHA_UPLOAD_MAX_BYTES: largest upload accepted in one request.

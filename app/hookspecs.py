@@ -46,6 +46,11 @@ def public_links():
     """Return links for the public home page as a list of ``PublicLink``; all plugins' lists are shown."""
 
 
+@hookspec(firstresult=True)
+def filler_release(session):
+    """Return the published filler installer as ``FillerRelease(version, download_url)``, or None; the first answer wins, config is the fallback."""
+
+
 @hookspec
 def site_facts(session, site_code):
     """Return a dict of facts about the completed website ``site_code`` for the filler's site check (e.g. ``{"self_check_exists": True}``); all answers are merged."""

@@ -35,6 +35,15 @@ class PublicLink:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class FillerRelease:
+    """The filler installer a plugin publishes (the ``filler_release`` hook): what the filler's
+    version check announces instead of FILLER_LATEST_VERSION / FILLER_DOWNLOAD_URL."""
+
+    version: str
+    download_url: str
+
+
 class RegistrationError(ValueError):
     """A plugin registered something malformed or a duplicate name."""
 

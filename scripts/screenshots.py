@@ -8,6 +8,9 @@ folder), serves it on a free port of 127.0.0.1 and drives Debian's Chromium thro
   home.png             the public home page, with the census notice the administrator set
   recover.png          标识码找回, filled in
   notice.png           the administrator's 首页普查通知 page, after saving
+  support-admin.png    the administrator's 技术支持中心 page, after publishing the installer
+  support.png          the public 技术支持中心: installer with version, size and SHA-256, the guide,
+                       the FAQ and the hotline
   login.png            the login page
   change-password.png  a county's first login, held on the forced password change
   admin.png            the administrator, after the password change, on the national org tree
@@ -80,6 +83,28 @@ def take(page, out, name):
     print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
+def publish_support_files(page, base, tmp):
+    """As the administrator: the filler installer, a FAQ entry and the hotline, through the page."""
+    installer = tmp / "报送系统客户端.exe"
+    installer.write_bytes(b"MZ\x90\x00" + b"\x00" * 60 + b"PE\x00\x00" + bytes(range(256)) * 8192)
+    page.goto(f"{base}/admin/support/")
+    page.select_option("#kind", "installer")
+    page.fill("#title", "报送系统客户端（Windows）")
+    page.fill("#version", "1.0.0")
+    page.fill("#note", "适用于 Windows 7 及以上版本。安装前请关闭杀毒软件的实时拦截。")
+    page.set_input_files("#file", str(installer))
+    with page.expect_navigation():
+        page.locator("#support-publish-form [type=submit]").click()
+    page.fill("#question", "客户端启动时提示“有新版本”怎么办？")
+    page.fill("#answer", "请到技术支持中心下载最新的安装程序，核对 SHA-256 后覆盖安装；已填写的数据不会丢失。")
+    with page.expect_navigation():
+        page.locator("#support-faq-form [type=submit]").click()
+    page.fill("#hotline", "010-82356408")
+    page.fill("#mail", "pucha@example.gov.cn")
+    with page.expect_navigation():
+        page.locator("#support-contact-form [type=submit]").click()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "images"))
@@ -127,7 +152,11 @@ def main():
                 with page.expect_navigation():
                     page.locator("#census-notice-form [type=submit]").click()
                 take(page, out, "notice.png")
+                publish_support_files(page, base, Path(tmp))
+                take(page, out, "support-admin.png")
                 context.clear_cookies()
+                page.goto(f"{base}/support/")
+                take(page, out, "support.png")
 
                 page.goto(f"{base}/")
                 take(page, out, "home.png")

@@ -181,3 +181,19 @@ def test_setup_loads_every_plugins_demo_data_unless_told_not_to(app_with):
     quiet = runner.invoke(args=["pucha", "setup", "--no-demo"])
     assert quiet.exit_code == 0, quiet.output
     assert "整改记录演示数据" not in quiet.output and plugin.calls == 1
+
+
+# --- filler_release ----------------------------------------------------------------------------
+class ReleasePlugin:
+    @hookimpl
+    def filler_release(self, session):
+        from app.registry import FillerRelease
+
+        return FillerRelease(version="9.9.9", download_url="https://mirror.example.gov.cn/")
+
+
+def test_a_published_release_is_what_the_fillers_version_check_announces(app_with):
+    visitor = app_with(ReleasePlugin()).test_client()
+    answer = visitor.get("/api/v1/client/version")
+    assert answer.status_code == 200
+    assert answer.get_json() == {"latest": "9.9.9", "download_url": "https://mirror.example.gov.cn/"}

@@ -175,15 +175,18 @@ class FileStore:
         except FileNotFoundError:
             raise NotFound(gettext(MSG_FILE_MISSING)) from None
 
-    def response(self, key: str, *, download_name: str, mimetype: str = "application/octet-stream"):
+    def response(self, key: str, *, download_name: str, mimetype: str = "application/octet-stream",
+                 inline: bool = False):
         """A download of ``key``: sent in chunks by the WSGI server, never read whole here.
 
         Conditional and range requests are answered (the digest is the ETag: a key's bytes never
-        change); the browser is told to save the file under ``download_name``."""
+        change); the browser is told to save the file under ``download_name`` (RFC 5987
+        ``filename*`` for a non-ASCII name), or with ``inline`` to show it in place (a video a
+        ``<video>`` element plays, asking for ranges)."""
         path = self.path(key)
         digest = _KEY.fullmatch(key)["digest"]
         try:
-            return send_file(path, mimetype=mimetype, as_attachment=True,
+            return send_file(path, mimetype=mimetype, as_attachment=not inline,
                              download_name=download_name, conditional=True, etag=digest,
                              max_age=0)
         except FileNotFoundError:  # purged, or removed by hand, since its row was read

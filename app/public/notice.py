@@ -10,11 +10,11 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app import audit, clock
+from app import audit
 from app.errors import Invalid
 from app.i18n_text import N_, gettext
 from app.orgs.scope import administrators_only
-from app.public.models import PublicSetting
+from app.public.models import PublicSetting, store_setting
 from app.transactions import unit_of_work
 
 NOTICE_KEY = "census_notice"
@@ -51,12 +51,7 @@ def set_census_notice(session, actor, text):
         before = row.value if row is not None else ""
         if before == text:
             return False
-        if row is None:
-            row = PublicSetting(key=NOTICE_KEY)
-            session.add(row)
-        row.value = text
-        row.updated_at = clock.now()
-        row.updated_by = getattr(actor, "username", None)
+        store_setting(session, NOTICE_KEY, text, actor)
         audit.record(session, "census_notice_changed", "public_setting", NOTICE_KEY, actor=actor,
                      detail={"before": before, "after": text})
     return True

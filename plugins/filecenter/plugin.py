@@ -1,0 +1,18 @@
+"""filecenter: 技术支持中心 — hook implementations only."""
+from app import hookimpl
+from plugins.filecenter import models, views  # noqa: F401 - models: the tables exist
+
+
+@hookimpl
+def register_views(appbuilder):
+    views.register(appbuilder)
+
+
+@hookimpl
+def public_links():
+    return views.public_links()
+
+
+@hookimpl
+def filler_release(session):
+    return views.filler_release(session)
