@@ -11,23 +11,71 @@ from app.workflow import cli as workflow_cli
 pucha_cli = AppGroup("pucha", help="普查报送系统管理命令")
 
 
-def _upgrade_schema():
+def _prepare_database():
+    """Run the migrations, then give FAB its built-in roles (FAB_CREATE_DB is off: the schema
+    is Alembic's, so FAB no longer makes its tables and roles at start-up). Echoes what ran."""
+    from flask import current_app
+
+    from app.accounts.provisioning import ensure_builtin_roles
     from app.extensions import db
-    from app.schema_upgrade import SchemaUpgradeError, upgrade
+    from app.migrate import MigrationError, upgrade_database
 
     try:
-        return upgrade(db.engine, db.metadata)
-    except SchemaUpgradeError as error:
+        adopted, applied = upgrade_database(current_app._get_current_object())
+    except MigrationError as error:
         raise click.ClickException(str(error)) from None
+    if adopted:
+        click.echo("已接管由旧版本建立的数据库，记为已在版本：" + "、".join(adopted))
+    for revision, description in applied:
+        click.echo(f"已执行迁移 {revision}：{description}")
+    ensure_builtin_roles()
+    db.session.commit()
+    return applied
 
 
 @pucha_cli.command("upgrade-db")
 def upgrade_db():
-    """创建缺少的表、补上新增的列（可重复运行，已有数据不受影响）。"""
-    done = _upgrade_schema()
-    for line in done:
-        click.echo(line)
-    click.echo("数据库结构已是最新。" if not done else f"数据库结构已更新（{len(done)} 项）。")
+    """执行数据库迁移，使数据库结构与当前版本一致（可重复运行，已有数据不受影响）。"""
+    applied = _prepare_database()
+    click.echo("数据库结构已是最新。" if not applied else f"数据库结构已更新（{len(applied)} 项迁移）。")
+
+
+@pucha_cli.command("db-current")
+def db_current():
+    """显示数据库当前所在的迁移版本（每个分支一个）。"""
+    from app.extensions import db
+    from app.migrate import current_revisions
+
+    with db.engine.connect() as connection:
+        revisions = sorted(current_revisions(connection))
+    click.echo("\n".join(revisions) if revisions else "数据库尚未执行任何迁移。")
+
+
+@pucha_cli.command("db-history")
+def db_history():
+    """列出全部迁移（平台和各插件的分支），最新的在前。"""
+    from alembic import command
+    from flask import current_app
+
+    from app.migrate import alembic_config
+
+    command.history(alembic_config(current_app.extensions["pucha.plugins"]))
+
+
+@pucha_cli.command("db-revision")
+@click.argument("branch")
+@click.option("-m", "--message", required=True, help="迁移说明")
+def db_revision(branch, message):
+    """（开发用）比较模型与数据库，在分支 BRANCH（pucha 或插件名）的目录里生成一个迁移文件。"""
+    from flask import current_app
+
+    from app.migrate import MigrationError, new_revision
+
+    try:
+        path = new_revision(current_app._get_current_object(), branch, message)
+    except MigrationError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"已生成迁移文件 {path}，请检查后提交。")
 
 
 @pucha_cli.command("setup")
@@ -42,8 +90,7 @@ def setup(demo):
     from app.orgs.importer import load_default_tree
     from app.plugins import get_plugin_manager
 
-    for line in _upgrade_schema():
-        click.echo(line)
+    _prepare_database()
     session = db.session
     sync_roles()
     added = load_default_tree(session)

@@ -54,3 +54,8 @@ def after_transition(workflow, transition, object_ids, actor, session):
 @hookspec
 def load_demo_data(session, echo):
     """Add demonstration rows for ``flask pucha setup`` (skipped with --no-demo); print hints with ``echo``."""
+
+
+@hookspec
+def register_migrations(register):
+    """Register the plugin's Alembic revision folder: ``register(label, folder)``; its first revision carries branch label ``label`` and depends on the platform's baseline."""

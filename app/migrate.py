@@ -1,0 +1,228 @@
+"""The database's schema, kept by Alembic: the platform's revisions and each plugin's own.
+
+The platform's revisions live in ``app/migrations/versions`` (branch ``pucha``); a plugin ships
+its own folder through the ``register_migrations`` hook, with a first revision carrying the
+plugin's branch label and ``depends_on`` the platform's baseline, so an external plugin adds its
+tables without touching ``app/``. ``flask pucha upgrade-db`` and ``setup`` upgrade to every
+branch's head. There is no alembic.ini: the configuration is built here, from the app.
+
+A database made before Alembic (the tables are there, ``alembic_version`` is not) is adopted:
+each branch's first revision whose tables are all there, with all their columns, is stamped as
+applied, then the upgrade runs as usual (docs/migrations.md).
+"""
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import create_engine, inspect
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+PLATFORM_LABEL = "pucha"
+PLATFORM_BASELINE = "pucha_0001"
+VERSION_TABLE = "alembic_version"
+
+
+class MigrationError(RuntimeError):
+    """The database cannot be brought to the current schema without an operator's decision."""
+
+
+@dataclass(frozen=True)
+class MigrationFolder:
+    """One branch of revisions: its label and the folder its revision files are in."""
+
+    label: str
+    path: Path
+
+
+def migration_folders(plugin_manager):
+    """The platform's folder and every plugin's, validated (a bad registration stops here)."""
+    folders = {PLATFORM_LABEL: MigrationFolder(PLATFORM_LABEL, MIGRATIONS_DIR / "versions")}
+
+    def register(label, path):
+        path = Path(path).resolve()
+        if not label or not str(label).isidentifier():
+            raise MigrationError(f"register_migrations：分支名 {label!r} 不是合法的标识符")
+        if label in folders:
+            raise MigrationError(f"register_migrations：分支名 {label} 重复注册")
+        if not path.is_dir():
+            raise MigrationError(f"register_migrations：迁移目录 {path} 不存在")
+        folders[label] = MigrationFolder(label, path)
+
+    plugin_manager.hook.register_migrations(register=register)
+    return list(folders.values())
+
+
+def alembic_config(plugin_manager, connection=None):
+    """Alembic's configuration for these plugins; ``connection`` is where the revisions run."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(
+        str(folder.path) for folder in migration_folders(plugin_manager)))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _plugin_manager(app):
+    return app.extensions["pucha.plugins"]
+
+
+def current_revisions(connection):
+    """The revisions the database is at (empty for a fresh or a pre-Alembic database)."""
+    return set(MigrationContext.configure(connection).get_current_heads())
+
+
+# --- adopting a database made before Alembic -------------------------------------------------
+
+def _schema(connection):
+    """{table: set of column names} of what ``connection``'s database holds."""
+    inspector = inspect(connection)
+    return {name: {c["name"] for c in inspector.get_columns(name)}
+            for name in inspector.get_table_names() if name != VERSION_TABLE}
+
+
+def _base_schemas(plugin_manager):
+    """{base revision: {table: columns}}: what each branch's first revision creates, found by
+    running the bases on a scratch in-memory SQLite database (so it cannot drift from them)."""
+    script = ScriptDirectory.from_config(alembic_config(plugin_manager))
+    # The platform's baseline first: the plugins' bases depend on it.
+    bases = sorted(script.get_bases(), key=lambda rev: rev != PLATFORM_BASELINE)
+    scratch = create_engine("sqlite://")
+    made, before = {}, {}
+    with scratch.begin() as connection:
+        for base in bases:
+            command.upgrade(alembic_config(plugin_manager, connection), base)
+            after = _schema(connection)
+            made[base] = {t: cols for t, cols in after.items() if t not in before}
+            before = after
+    scratch.dispose()
+    return made
+
+
+def adopt(connection, plugin_manager):
+    """Stamp the bases whose tables a pre-Alembic database already holds; return them.
+
+    A base with some of its tables or columns missing is refused with the list of what is
+    missing: that database was made by an older release and needs that release's upgrade first.
+    """
+    present = _schema(connection)
+    stamped, problems = [], []
+    for base, tables in _base_schemas(plugin_manager).items():
+        found = [t for t in tables if t in present]
+        if not found:
+            continue  # this branch's tables are new here: the upgrade creates them
+        missing = [f"缺少表 {t}" for t in tables if t not in present]
+        missing += [f"表 {t} 缺少列 {c}" for t in found for c in sorted(tables[t] - present[t])]
+        if missing:
+            problems += missing
+        else:
+            stamped.append(base)
+    if problems:
+        raise MigrationError(
+            "数据库不是由当前版本建立的，无法自动接管：" + "；".join(problems)
+            + "。请先用建立它的版本运行 flask pucha upgrade-db，再升级到本版本。")
+    if stamped and PLATFORM_BASELINE not in stamped:
+        raise MigrationError(f"数据库中有插件的表，却没有平台的表（{VERSION_TABLE} 也不存在），无法接管")
+    for base in stamped:
+        # One at a time, the platform's first: stamped together, a plugin's base would
+        # "overlap" the platform's baseline it depends on.
+        command.stamp(alembic_config(plugin_manager, connection), base)
+    return stamped
+
+
+# --- upgrading ----------------------------------------------------------------------------------
+
+def upgrade_connection(connection, plugin_manager):
+    """Bring the database behind ``connection`` to every branch's head.
+
+    Returns ``(adopted, applied)``: the bases stamped on a pre-Alembic database, and
+    ``(revision, description)`` of every revision that ran, in order.
+    """
+    adopted = []
+    if not current_revisions(connection) and _schema(connection):
+        adopted = adopt(connection, plugin_manager)
+    config = alembic_config(plugin_manager, connection)
+    try:
+        command.upgrade(config, "heads")
+    except CommandError as error:
+        # E.g. the database is at a revision of a plugin that is no longer installed.
+        raise MigrationError(f"数据库迁移失败：{error}") from error
+    return adopted, config.attributes.get("applied", [])
+
+
+def upgrade_database(app):
+    """Upgrade the app's database to every head, in one transaction; see upgrade_connection."""
+    from app.extensions import db
+
+    with app.app_context():
+        # One transaction: on PostgreSQL a failing revision leaves the schema as it was.
+        with db.engine.begin() as connection:
+            return upgrade_connection(connection, _plugin_manager(app))
+
+
+def pending_differences(connection, metadata):
+    """What the models declare that the database lacks or has otherwise (autogenerate's view)."""
+    from alembic.autogenerate import compare_metadata
+
+    return compare_metadata(MigrationContext.configure(connection), metadata)
+
+
+# --- for developers ------------------------------------------------------------------------------
+
+def tables_of(folder, metadata):
+    """The tables whose models are defined in the package the migrations ``folder`` belongs to
+    (its parent folder): a plugin's own tables."""
+    from flask_appbuilder import Model
+
+    owners = {}
+    for mapper in Model.registry.mappers:
+        module = sys.modules.get(mapper.class_.__module__)
+        source = Path(getattr(module, "__file__", None) or "/").resolve()
+        for table in mapper.tables:
+            owners.setdefault(table.name, source)
+    package = folder.path.parent
+    return {name for name in metadata.tables
+            if name in owners and package in owners[name].parents}
+
+
+def new_revision(app, label, message):
+    """Autogenerate a revision of branch ``label`` from the difference between the models and
+    the database (upgraded first); only that branch's tables are compared. Returns its file."""
+    from app.extensions import db
+
+    pm = _plugin_manager(app)
+    folders = {folder.label: folder for folder in migration_folders(pm)}
+    if label not in folders:
+        raise MigrationError(f"没有名为 {label} 的迁移分支；已有：{'、'.join(folders)}")
+    folder = folders[label]
+    if label == PLATFORM_LABEL:
+        # The platform's tables: every table no plugin owns (FAB's among them).
+        owned = [tables_of(f, db.metadata) for f in folders.values() if f.label != label]
+        only = set(db.metadata.tables) - set().union(*owned)
+    else:
+        only = tables_of(folder, db.metadata)
+    with app.app_context(), db.engine.begin() as connection:
+        upgrade_connection(connection, pm)
+        config = alembic_config(pm, connection)
+        config.attributes["only_tables"] = only
+        script = ScriptDirectory.from_config(config)
+        in_branch = [rev for rev in script.walk_revisions()
+                     if label in rev.branch_labels]
+        # Readable ids, numbered per branch: pucha_0001, basic_info_0002 …
+        rev_id = f"{label}_{len(in_branch) + 1:04d}"
+        if in_branch:
+            revision = command.revision(config, message=message, autogenerate=True,
+                                        head=f"{label}@head", rev_id=rev_id)
+        else:
+            revision = command.revision(
+                config, message=message, autogenerate=True, head="base", rev_id=rev_id,
+                branch_label=label, version_path=str(folder.path),
+                depends_on=None if label == PLATFORM_LABEL else PLATFORM_BASELINE)
+    return Path(revision.path)
+
