@@ -87,16 +87,19 @@ def _schema(connection):
             for name in inspector.get_table_names() if name != VERSION_TABLE}
 
 
+def base_revisions(plugin_manager):
+    """Every branch's first revision, the platform's baseline first (the others depend on it)."""
+    script = ScriptDirectory.from_config(alembic_config(plugin_manager))
+    return sorted(script.get_bases(), key=lambda rev: rev != PLATFORM_BASELINE)
+
+
 def _base_schemas(plugin_manager):
     """{base revision: {table: columns}}: what each branch's first revision creates, found by
     running the bases on a scratch in-memory SQLite database (so it cannot drift from them)."""
-    script = ScriptDirectory.from_config(alembic_config(plugin_manager))
-    # The platform's baseline first: the plugins' bases depend on it.
-    bases = sorted(script.get_bases(), key=lambda rev: rev != PLATFORM_BASELINE)
     scratch = create_engine("sqlite://")
     made, before = {}, {}
     with scratch.begin() as connection:
-        for base in bases:
+        for base in base_revisions(plugin_manager):
             command.upgrade(alembic_config(plugin_manager, connection), base)
             after = _schema(connection)
             made[base] = {t: cols for t, cols in after.items() if t not in before}
