@@ -28,9 +28,25 @@ def _prepare_database():
         click.echo("已接管由旧版本建立的数据库，记为已在版本：" + "、".join(adopted))
     for revision, description in applied:
         click.echo(f"已执行迁移 {revision}：{description}")
+    _warn_about_drift()
     ensure_builtin_roles()
     db.session.commit()
     return applied
+
+
+def _warn_about_drift():
+    """A model changed without a revision (a field added to a schema, say) shows here, by name,
+    instead of as a failing query later."""
+    from app.extensions import db
+    from app.migrate import describe_difference, pending_differences
+
+    with db.engine.connect() as connection:
+        differences = pending_differences(connection, db.metadata)
+    for diff in differences:
+        click.echo(f"警告：{describe_difference(diff)}", err=True)
+    if differences:
+        click.echo("模型与数据库不一致：需要新的迁移（flask pucha db-revision <分支> -m \"说明\"，"
+                   "见 docs/migrations.md）。", err=True)
 
 
 @pucha_cli.command("upgrade-db")

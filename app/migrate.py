@@ -169,11 +169,39 @@ def upgrade_database(app):
             return upgrade_connection(connection, _plugin_manager(app))
 
 
+def _declared_tables_only(obj, name, type_, reflected, compare_to):
+    # A table only the database has (an uninstalled plugin's, a DBA's) is not drift.
+    return not (type_ == "table" and reflected and compare_to is None)
+
+
 def pending_differences(connection, metadata):
-    """What the models declare that the database lacks or has otherwise (autogenerate's view)."""
+    """What the models declare that the database lacks or has otherwise (autogenerate's view),
+    tables only the database has left out."""
     from alembic.autogenerate import compare_metadata
 
-    return compare_metadata(MigrationContext.configure(connection), metadata)
+    context = MigrationContext.configure(connection, opts={
+        "include_object": _declared_tables_only, "compare_type": True})
+    return compare_metadata(context, metadata)
+
+
+def describe_difference(diff):
+    """One line, in Chinese, for an entry of ``pending_differences``."""
+    if isinstance(diff, list):  # changes to one column come as a list
+        diff = diff[0]
+    kind = diff[0]
+    if kind == "add_table":
+        return f"模型有表 {diff[1].name}，数据库没有"
+    if kind == "add_column":
+        return f"模型有列 {diff[2]}.{diff[3].name}，数据库没有"
+    if kind == "remove_column":
+        return f"数据库有列 {diff[2]}.{diff[3].name}，模型没有"
+    if kind in ("add_index", "remove_index"):
+        index = diff[1]
+        where = "模型有、数据库没有" if kind == "add_index" else "数据库有、模型没有"
+        return f"表 {index.table.name} 的索引 {index.name}：{where}"
+    if kind.startswith("modify_"):
+        return f"表 {diff[2]} 的列 {diff[3]} 与模型不同（{kind[len('modify_'):]}）"
+    return f"{kind}：{diff[1:]}"
 
 
 # --- for developers ------------------------------------------------------------------------------

@@ -105,6 +105,27 @@ def test_upgrading_an_empty_database_builds_exactly_the_models(empty_db_url, tmp
         assert upgrade_database(application) == ([], [])
 
 
+def test_a_model_change_without_a_revision_is_named_by_upgrade_db(tmp_path):
+    """A column added to a model (a field added to a schema) with no revision written."""
+    from sqlalchemy import Column, Integer, String
+
+    from app.extensions import db
+
+    with app_in_context(base_overrides(f"sqlite:///{tmp_path / 'd.db'}", tmp_path)) as application:
+        runner = application.test_cli_runner()
+        assert runner.invoke(args=["pucha", "upgrade-db"]).exit_code == 0
+        table = Table("tmp_unmigrated", db.metadata, Column("id", Integer, primary_key=True),
+                      Column("remark", String(20)))
+        try:
+            result = runner.invoke(args=["pucha", "upgrade-db"])
+        finally:
+            db.metadata.remove(table)
+        assert result.exit_code == 0, result.output
+        assert "警告：模型有表 tmp_unmigrated，数据库没有" in result.output
+        assert "flask pucha db-revision" in result.output
+        assert "警告" not in runner.invoke(args=["pucha", "upgrade-db"]).output
+
+
 # --- (2) a database made by the release before Alembic, with data ------------------------------
 #
 # Its schema is the baselines' (test (1) holds them equal to that release's models, and they stay
