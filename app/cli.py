@@ -58,7 +58,7 @@ def upgrade_db():
 
 @pucha_cli.command("db-current")
 def db_current():
-    """显示数据库当前所在的迁移版本（每个分支一个）。"""
+    """显示数据库当前所在的迁移版本（插件分支的版本已包含它所依赖的平台版本，平台版本不再单列）。"""
     from app.extensions import db
     from app.migrate import current_revisions
 
