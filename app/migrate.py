@@ -128,8 +128,8 @@ def adopt(connection, plugin_manager):
             stamped.append(base)
     if problems:
         raise MigrationError(
-            "数据库不是由当前版本建立的，无法自动接管：" + "；".join(problems)
-            + "。请先用建立它的版本运行 flask pucha upgrade-db，再升级到本版本。")
+            "数据库由更早的版本建立，结构与基线迁移不符，无法自动接管：" + "；".join(problems)
+            + "。请先用建立它的那个版本运行 flask pucha upgrade-db 补齐，再升级到本版本。")
     if stamped and PLATFORM_BASELINE not in stamped:
         raise MigrationError(f"数据库中有插件的表，却没有平台的表（{VERSION_TABLE} 也不存在），无法接管")
     for base in stamped:
