@@ -367,3 +367,35 @@ def test_a_database_at_a_revision_no_installed_plugin_has_is_refused_with_its_na
     with engine.begin() as connection, pytest.raises(MigrationError) as error:
         upgrade_connection(connection, default_plugin_manager())
     assert "数据库迁移失败" in str(error.value) and "tmp_notes_0001" in str(error.value)
+
+
+def test_db_revision_writes_the_next_revision_of_a_branch_into_its_own_folder(tmp_path):
+    from app.extensions import db
+    from app.factory import create_app
+    from app.plugins import set_plugin_manager
+
+    folder = tmp_path / "tmp_notes_migrations"
+    folder.mkdir()
+    _revision_file(folder, "tmp_notes_0001_note", NOTE_TABLE)
+    pm = default_plugin_manager()
+    pm.register(NotesPlugin(folder), name="tmp_notes")
+    application = create_app(base_overrides(f"sqlite:///{tmp_path / 'r.db'}", tmp_path),
+                             plugin_manager=pm)
+    try:
+        with application.app_context():
+            result = application.test_cli_runner().invoke(
+                args=["pucha", "db-revision", "tmp_notes", "-m", "Add a remark"])
+            assert result.exit_code == 0, result.output
+            written, = folder.glob("tmp_notes_0002_*.py")
+            assert str(written) in result.output
+            source = written.read_text(encoding="utf-8")
+            assert "down_revision = 'tmp_notes_0001'" in source
+            # The plugin defines no model: nothing of the platform's or basic_info's tables.
+            assert "op." not in source.split("def upgrade")[1].split("def downgrade")[0]
+            unknown = application.test_cli_runner().invoke(
+                args=["pucha", "db-revision", "no_such_branch", "-m", "x"])
+            assert unknown.exit_code != 0 and "没有名为 no_such_branch 的迁移分支" in unknown.output
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        set_plugin_manager(None)
