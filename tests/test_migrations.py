@@ -231,6 +231,17 @@ def test_a_release_database_with_data_is_adopted_and_upgraded_intact(empty_db_ur
         again = application.test_cli_runner().invoke(args=["pucha", "upgrade-db"])
         assert "数据库结构已是最新" in again.output and "接管" not in again.output
 
+        # The way in still works: the public home page (FAB's Public role) and a unit's first
+        # login with its initial password, sent on to the forced change.
+        from tests.support.accounts import get_user, web_login
+
+        client = application.test_client()
+        assert client.get("/").status_code == 200
+        county = get_user(db.session, "330102")
+        response = web_login(client, "330102", county.initial_password)
+        assert response.status_code in (302, 303)
+        assert client.get("/", follow_redirects=True).request.path == "/account/password/"
+
 
 def test_a_database_missing_a_column_is_refused_and_left_as_it_was(tmp_path):
     """Made by an older release that was never upgraded: adopting it would stamp a schema it
