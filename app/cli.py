@@ -58,13 +58,18 @@ def upgrade_db():
 
 @pucha_cli.command("db-current")
 def db_current():
-    """显示数据库当前所在的迁移版本（插件分支的版本已包含它所依赖的平台版本，平台版本不再单列）。"""
+    """显示数据库在每个迁移分支（平台和各插件）上所在的版本。"""
+    from flask import current_app
+
     from app.extensions import db
-    from app.migrate import current_revisions
+    from app.migrate import current_by_branch
 
     with db.engine.connect() as connection:
-        revisions = sorted(current_revisions(connection))
-    click.echo("\n".join(revisions) if revisions else "数据库尚未执行任何迁移。")
+        at = current_by_branch(connection, current_app.extensions["pucha.plugins"])
+    for label, revision in at.items():
+        click.echo(f"{label}: {revision}")
+    if not at:
+        click.echo("数据库尚未执行任何迁移。")
 
 
 @pucha_cli.command("db-history")

@@ -78,6 +78,19 @@ def current_revisions(connection):
     return set(MigrationContext.configure(connection).get_current_heads())
 
 
+def current_by_branch(connection, plugin_manager):
+    """{branch label: the revision it is at}; a plugin's revision implies the platform's it
+    depends on, which Alembic does not store beside it."""
+    script = ScriptDirectory.from_config(alembic_config(plugin_manager))
+    at = {}
+    for head in sorted(current_revisions(connection)):
+        # Newest first, along down revisions and dependencies.
+        for revision in script.revision_map.iterate_revisions(head, "base"):
+            for label in revision.branch_labels:
+                at.setdefault(label, revision.revision)
+    return at
+
+
 # --- adopting a database made before Alembic -------------------------------------------------
 
 def _schema(connection):

@@ -103,6 +103,8 @@ def test_upgrading_an_empty_database_builds_exactly_the_models(empty_db_url, tmp
             assert {collation for _, _, collation in collations} == {"C"}
         # Again: nothing to do.
         assert upgrade_database(application) == ([], [])
+        current = application.test_cli_runner().invoke(args=["pucha", "db-current"]).output
+        assert "pucha: pucha_" in current and "basic_info: basic_info_" in current
 
 
 def test_a_model_change_without_a_revision_is_named_by_upgrade_db(tmp_path):
