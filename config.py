@@ -82,6 +82,10 @@ FAB_SECURITY_MANAGER_CLASS = "app.accounts.security.PuchaSecurityManager"
 # Permissions are synced by `flask pucha sync-perms`, not on every start (it is slow at scale
 # and races when several processes start together).
 FAB_UPDATE_PERMS = _env_bool("PUCHA_UPDATE_PERMS", False)
+# The schema is Alembic's (`flask pucha upgrade-db`, docs/migrations.md): FAB must not create
+# tables at start-up, or a fresh database would get today's tables with no migration recorded.
+# Its built-in roles are made by `upgrade-db` and `setup` instead.
+FAB_CREATE_DB = False
 FAB_ADD_SECURITY_API = True
 # FAB's raw permission tables (基本权限, 视图/菜单, 视图/菜单权限) are not offered: roles are defined
 # by `flask pucha sync-perms`, and those pages show FAB's internal names (docs/security.md).

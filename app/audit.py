@@ -5,15 +5,15 @@ downloads; the account's own unit for logins, locks, password changes and resets
 unit sees what happened to the accounts below it). ``scope_path`` is a copy of that unit's
 materialised path, filled by ``record`` in the INSERT itself (a scalar subquery: no extra
 statement) and by ``record_many`` from one read of the distinct units' paths, so the audit page
-filters a unit's subtree with the one org scope as an indexed range on this table alone. Like every ``scope_path`` it follows a unit that moves
-(``app.orgs.importer``). Rows without a unit (the CLI, administrators, unknown usernames) have no
+filters a unit's subtree with the one org scope as an indexed range on this table alone. Like every column made by ``org_path_column`` it follows a unit
+that moves (``app.orgs.importer``). Rows without a unit (the CLI, administrators, unknown usernames) have no
 path and are seen by administrators only.
 """
 from flask_appbuilder import Model
 from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text, cast,
                         insert, literal, select, type_coerce)
 
-from app.orgs.models import Org, PathString
+from app.orgs.models import Org, org_path_column
 
 from app import clock
 
@@ -37,7 +37,7 @@ class AuditEvent(Model):
     actor_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
     actor_name = Column(String(128))
     org_id = Column(Integer, ForeignKey("org.id"), nullable=True)
-    scope_path = Column(PathString, nullable=True)
+    scope_path = org_path_column(nullable=True)
     action = Column(String(64), nullable=False)
     object_type = Column(String(64), nullable=False)
     object_id = Column(String(64), nullable=True)

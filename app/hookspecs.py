@@ -69,3 +69,8 @@ def org_changed(session, added, moved, renamed, actor):
 @hookspec
 def load_demo_data(session, echo):
     """Add demonstration rows for ``flask pucha setup`` (skipped with --no-demo); print hints with ``echo``."""
+
+
+@hookspec
+def register_migrations(register):
+    """Register the plugin's Alembic revision folder: ``register(label, folder)``; its first revision carries branch label ``label`` and depends on the platform's baseline."""

@@ -2,9 +2,11 @@
 
 ``schema_columns(schema)`` gives one nullable column per field, of the type its kind says
 (``app.kind_columns.column_type``: text as long as the field allows, INTEGER/BIGINT, NUMERIC,
-BOOLEAN, from the ``ColumnSpec`` of the field's kind in app/forms/kinds.py); ``table_row_columns(table)`` gives the columns of a repeatable table's row
-model. Adding a field to a schema adds the column; ``flask pucha upgrade-db`` (also run by
-``flask pucha setup``) adds it to a database that already holds data (app/schema_upgrade.py).
+BOOLEAN, from the ``ColumnSpec`` of the field's kind in app/forms/kinds.py);
+``table_row_columns(table)`` gives the columns of a repeatable table's row model. Adding a field
+to a schema adds the column to the model; ``flask pucha db-revision <plugin> -m …`` writes the
+plugin's migration for it and ``flask pucha upgrade-db`` applies that to a database that already
+holds data (docs/migrations.md).
 """
 from sqlalchemy import Column
 

@@ -37,11 +37,12 @@ def build_dataset(db_path, events):
 
     from app.audit import AuditEvent
     from app.extensions import db
+    from app.migrate import upgrade_database
     from app.orgs.models import Org
 
     app = _app(db_path)
     with app.app_context():
-        db.create_all()
+        upgrade_database(app)
         session = db.session
         if session.scalar(select(func.count()).select_from(AuditEvent)) >= events:
             return app

@@ -33,10 +33,11 @@ def build(app):
     from app.accounts.passwords import hash_password
     from app.accounts.provisioning import ensure_admin, ensure_org_accounts, sync_roles
     from app.extensions import db
+    from app.migrate import upgrade_database
     from app.orgs.importer import load_default_tree
     from app.accounts.models import PuchaUser
 
-    db.create_all()
+    upgrade_database(app)
     sync_roles()
     load_default_tree(db.session)
     ensure_org_accounts(db.session)

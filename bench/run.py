@@ -89,6 +89,7 @@ def build_dataset(db_path, forms):
     from sqlalchemy import func, insert, select
 
     from app.extensions import db
+    from app.migrate import upgrade_database
     from app.orgs.models import Org
     from app.orgs.queries import region_names
     from plugins.basic_info.demo import site_form
@@ -97,7 +98,7 @@ def build_dataset(db_path, forms):
 
     app = _app(db_path)
     with app.app_context():
-        db.create_all()
+        upgrade_database(app)
         session = db.session
         if session.scalar(select(func.count()).select_from(BasicInfoForm)):
             return app

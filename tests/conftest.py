@@ -78,14 +78,18 @@ def build_database(db_url, workdir, load_orgs=None, accounts=True):
     function of the session, loads another); with ``accounts`` also the roles, every org's
     account and the administrator.
 
-    Built by the platform's own loaders, the code production runs, on SQLite as on PostgreSQL.
+    Built by the platform's own migrations and loaders, the code production runs, on SQLite as
+    on PostgreSQL.
     """
-    with app_in_context(base_overrides(db_url, workdir)):
-        from app.accounts.provisioning import ensure_admin, ensure_org_accounts, sync_roles
+    with app_in_context(base_overrides(db_url, workdir)) as application:
+        from app.accounts.provisioning import (ensure_admin, ensure_builtin_roles,
+                                               ensure_org_accounts, sync_roles)
         from app.extensions import db
+        from app.migrate import upgrade_database
         from app.orgs.importer import load_default_tree
 
-        db.create_all()
+        upgrade_database(application)
+        ensure_builtin_roles()
         if accounts:
             sync_roles()
         (load_orgs or load_default_tree)(db.session)

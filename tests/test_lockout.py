@@ -308,23 +308,6 @@ def test_unknown_user_failures_are_audited(small_app, db_session):
     assert event.detail["ip"] == ATTACKER
 
 
-def test_upgrade_db_adds_the_throttle_table_to_an_older_database(small_app, db_session):
-    """A database made before this table existed gets it from `flask pucha upgrade-db`."""
-    from sqlalchemy import inspect, text
-
-    from app.extensions import db
-
-    db_session.execute(text("DROP TABLE login_throttle"))
-    db_session.commit()
-    db.engine.dispose()
-    result = small_app.test_cli_runner().invoke(args=["pucha", "upgrade-db"])
-    assert result.exit_code == 0 and "login_throttle" in result.output, result.output
-    assert "login_throttle" in inspect(db.engine).get_table_names()
-    set_known_password(db_session, "330102")
-    assert fail(client_at(small_app, ATTACKER), "330102", 1) == [401]
-    assert pair(db_session, "330102", ATTACKER).failures == 1
-
-
 # --- equal cost ----------------------------------------------------------------------------
 @pytest.fixture
 def hash_checks(monkeypatch):

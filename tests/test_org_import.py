@@ -4,7 +4,7 @@ from sqlalchemy import Column, Integer, String, Table, func, insert, select
 
 from app.audit import AuditEvent
 from app.orgs.importer import OrgImportError, import_orgs
-from app.orgs.models import Org
+from app.orgs.models import Org, org_path_column
 from tests.test_orgs import count, get, org_app, org_db_file, org_session  # noqa: F401
 
 HEADER_ZH = "代码,名称,级别,类型,上级代码\n"
@@ -72,19 +72,22 @@ def test_unchanged_rows_change_nothing(org_session, tmp_path):
     assert snapshot(org_session) == before
 
 
+def throwaway_table(session, name, *columns):
+    """A table in the models' metadata for one test (yields it; dropped and forgotten after)."""
+    table = Table(name, Org.metadata, Column("id", Integer, primary_key=True), *columns,
+                  Column("label", String(32)))
+    table.create(session.connection())
+    yield table
+    session.rollback()
+    table.drop(session.get_bind())
+    Org.metadata.remove(table)
+
+
 @pytest.fixture
 def scoped_table(org_session):
     """A throwaway table with the two path columns a form plugin would have."""
-    table = Table("tmp_scoped_thing", Org.metadata,
-                  Column("id", Integer, primary_key=True),
-                  Column("scope_path", String(128)),
-                  Column("holder_path", String(128)),
-                  Column("label", String(32)))
-    table.create(org_session.connection())
-    yield table
-    org_session.rollback()
-    table.drop(org_session.get_bind())
-    Org.metadata.remove(table)
+    yield from throwaway_table(org_session, "tmp_scoped_thing",
+                               org_path_column("scope_path"), org_path_column("holder_path"))
 
 
 def test_reparent_moves_subtree_and_scoped_rows(org_session, tmp_path, scoped_table):
@@ -118,6 +121,27 @@ def test_reparent_moves_subtree_and_scoped_rows(org_session, tmp_path, scoped_ta
     assert rows["other city"].scope_path == "/000000/330000/330200/"
     assert rows["prefix lookalike"].scope_path == "/000000/330000/330100X/"
     assert report.paths_rewritten >= 4
+
+
+@pytest.fixture
+def named_unlike_table(org_session):
+    """A marked path column with a name of its own, and a ``scope_path`` that is no org path."""
+    yield from throwaway_table(org_session, "tmp_path_marks",
+                               org_path_column("reviewer_unit_path"), Column("scope_path", String(128)))
+
+
+def test_a_move_rewrites_the_marked_columns_not_those_named_like_paths(
+        org_session, tmp_path, named_unlike_table):
+    hangzhou_county = "/000000/330000/330100/330102/"
+    org_session.execute(insert(named_unlike_table), [
+        {"reviewer_unit_path": hangzhou_county, "scope_path": hangzhou_county, "label": "one"}])
+    org_session.commit()
+    import_orgs(org_session, write(tmp_path, HEADER_ZH + "330102,上城区,3,county,330200\n"))
+    org_session.commit()
+    row = org_session.execute(select(named_unlike_table)).one()
+    assert row.reviewer_unit_path == "/000000/330000/330200/330102/"
+    # Named like one, marked as none: an org move leaves it alone.
+    assert row.scope_path == hangzhou_county
 
 
 def test_reparent_county_between_cities(org_session, tmp_path):

@@ -123,10 +123,13 @@ def test_sample_plugin_form_type_works_in_the_app(installed_sample_plugin, natio
             from app.accounts.provisioning import sync_roles
             from app.audit import AuditEvent
             from app.extensions import db
+            from app.migrate import upgrade_database
             from pucha_sample_plugin.plugin import RectificationNote
             from pucha_sample_plugin.schema import FORM_TYPE, SCHEMA
 
-            db.create_all()
+            # Its own revision folder creates its tables; nothing in app/ names them.
+            _, applied = upgrade_database(application)
+            assert [revision for revision, _ in applied] == ["sample_rectification_0001"]
             sync_roles()
             assert FORM_TYPE in form_types() and "sample_rectification" in workflows()
 

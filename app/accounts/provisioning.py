@@ -79,8 +79,17 @@ def admin_only_names(appbuilder):
     return excluded
 
 
+def ensure_builtin_roles():
+    """FAB's built-in roles: Public (whose permissions anonymous pages are checked against; FAB
+    fails on an anonymous request without it) and the administrator's. FAB_CREATE_DB is off —
+    the schema is Alembic's — so FAB no longer makes them at start-up; idempotent."""
+    from flask_appbuilder.security.manager import BaseSecurityManager
+
+    BaseSecurityManager.create_db(current_app.appbuilder.sm)
+
+
 def sync_roles():
-    """Create the two roles and every view's permissions, and give each role its share.
+    """Create the roles and every view's permissions, and give each role its share.
 
     FAB_UPDATE_PERMS is off (syncing on every start is slow and races between processes), so this
     is what `flask pucha sync-perms` and setup run. The administrator role gets everything; the
@@ -89,6 +98,7 @@ def sync_roles():
     """
     appbuilder = current_app.appbuilder
     sm = appbuilder.sm
+    ensure_builtin_roles()
     admin_role = sm.add_role(current_app.config["AUTH_ROLE_ADMIN"])
     org_role = sm.add_role(current_app.config.get("AUTH_ROLE_ORG", "组织单位"))
     appbuilder.add_permissions(update_perms=True)

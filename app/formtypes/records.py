@@ -16,7 +16,7 @@ import datetime
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import declared_attr, foreign, relationship
 
-from app.orgs.models import Org, PathString
+from app.orgs.models import Org, org_path_column
 
 
 def _now():
@@ -32,9 +32,9 @@ class FormRecord:
     id = Column(Integer, primary_key=True)
     uuid = Column(String(36), unique=True, nullable=False)
     # The importing unit's path: row scope (every unit above it sees the form).
-    scope_path = Column(PathString, nullable=False)
+    scope_path = org_path_column(nullable=False)
     # The unit where the form sits now.
-    holder_path = Column(PathString, nullable=False)
+    holder_path = org_path_column(nullable=False)
     stage = Column(String(16), nullable=False, default="draft", index=True)
     version = Column(Integer, nullable=False, default=1)
     # The reason of the last 退回, shown to every unit below the holder.
@@ -80,7 +80,7 @@ class PackageRecord:
     """Every package file a unit handed in, kept with who, when and what came of it."""
 
     id = Column(Integer, primary_key=True)
-    scope_path = Column(PathString, nullable=False, index=True)
+    scope_path = org_path_column(nullable=False, index=True)
     uploaded_at = Column(DateTime, nullable=False, default=_now)
     filename = Column(String(255), nullable=False)
     sha256 = Column(String(64), nullable=False)

@@ -20,13 +20,11 @@ from sqlalchemy.sql import func
 
 from app import audit
 from app.orgs import changes
-from app.orgs.models import KIND_LABELS, Org, path_upper_bound
+from app.orgs.models import KIND_LABELS, Org, is_org_path_column, path_upper_bound
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_FILES = (DATA_DIR / "central_units.csv", DATA_DIR / "national_orgs.csv")
 ROOT_CODE = "000000"
-# Columns holding a copy of an org path in other tables; kept in step when a unit moves.
-PATH_COLUMN_NAMES = ("scope_path", "holder_path")
 
 FIELDS = ("code", "name", "level", "kind", "parent_code")
 HEADER_ALIASES = {
@@ -343,14 +341,15 @@ def _cycle_errors(final, in_file):
 # --- applying -------------------------------------------------------------------------------------
 
 def _path_columns(session):
-    """(table, column) pairs outside ``org`` that store an org path; found in the metadata."""
+    """The columns outside ``org`` that hold a copy of an org path: those marked by
+    ``org_path_column``, found in the metadata (a column's name says nothing)."""
     existing = set(sa_inspect(session.connection()).get_table_names())
     found = []
     for table in Org.metadata.sorted_tables:
         if table.name == Org.__tablename__ or table.name not in existing:
             continue
         for column in table.columns:
-            if column.name in PATH_COLUMN_NAMES:
+            if is_org_path_column(column):
                 found.append(column)
     return found
 
@@ -444,8 +443,13 @@ def _insert_new(session, new_units):
 def _expire_orgs(session):
     """Objects loaded before the SQL updates would show stale paths and names."""
     for obj in list(session.identity_map.values()):
-        if isinstance(obj, Org) or hasattr(obj, "scope_path") or hasattr(obj, "holder_path"):
+        if isinstance(obj, Org) or _holds_org_paths(obj):
             session.expire(obj)
+
+
+def _holds_org_paths(obj):
+    table = getattr(type(obj), "__table__", None)
+    return table is not None and any(is_org_path_column(c) for c in table.columns)
 
 
 # --- public entry points --------------------------------------------------------------------------

@@ -12,6 +12,23 @@ from sqlalchemy.orm import relationship
 
 PathString = String(128).with_variant(String(128, collation="C"), "postgresql")
 
+# The mark of a column that holds a copy of a unit's path (a row's scope, a form's holder).
+ORG_PATH_INFO = "org_path"
+
+
+def org_path_column(name=None, **kwargs):
+    """A column holding a copy of an org path, marked so that a unit's move rewrites it
+    (app.orgs.importer finds the columns to rewrite by this mark, not by their names).
+    ``name`` for a Core ``Table``; a declarative attribute takes its own."""
+    info = dict(kwargs.pop("info", None) or {}, **{ORG_PATH_INFO: True})
+    args = (name, PathString) if name else (PathString,)
+    return Column(*args, info=info, **kwargs)
+
+
+def is_org_path_column(column):
+    """True for a column made by ``org_path_column``."""
+    return bool(column.info.get(ORG_PATH_INFO))
+
 LEVEL_NATIONAL, LEVEL_TOP, LEVEL_2, LEVEL_3 = 0, 1, 2, 3
 
 

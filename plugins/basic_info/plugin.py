@@ -1,4 +1,6 @@
 """basic_info: 政府网站和栏目（系统）基本信息表 — hook implementations only."""
+from pathlib import Path
+
 from app import hookimpl
 from plugins.basic_info import cli, completion, demo, duplicates, models, public
 from plugins.basic_info.form_type import FORM
@@ -12,6 +14,11 @@ def register_form_types(register):
 @hookimpl
 def register_workflows(register):
     register(models.WORKFLOW)
+
+
+@hookimpl
+def register_migrations(register):
+    register("basic_info", Path(__file__).resolve().parent / "migrations")
 
 
 @hookimpl
