@@ -8,6 +8,7 @@ import datetime
 import logging
 
 from flask import current_app
+from flask_appbuilder.security.manager import BaseSecurityManager
 from flask_appbuilder.security.sqla.models import Role, assoc_user_role
 from sqlalchemy import exists, insert, select
 
@@ -83,8 +84,6 @@ def ensure_builtin_roles():
     """FAB's built-in roles: Public (whose permissions anonymous pages are checked against; FAB
     fails on an anonymous request without it) and the administrator's. FAB_CREATE_DB is off —
     the schema is Alembic's — so FAB no longer makes them at start-up; idempotent."""
-    from flask_appbuilder.security.manager import BaseSecurityManager
-
     BaseSecurityManager.create_db(current_app.appbuilder.sm)
 
 
