@@ -1,6 +1,13 @@
 """filecenter: 技术支持中心 — hook implementations only."""
+from pathlib import Path
+
 from app import hookimpl
 from plugins.filecenter import models, views  # noqa: F401 - models: the tables exist
+
+
+@hookimpl
+def register_migrations(register):
+    register("filecenter", Path(__file__).resolve().parent / "migrations")
 
 
 @hookimpl
