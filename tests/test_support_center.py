@@ -6,6 +6,7 @@ names with folders and control characters) are refused or neutralised; every cha
 audit row and needs the CSRF token."""
 import hashlib
 import io
+import re
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,8 @@ from plugins.filecenter import commands
 from plugins.filecenter.models import FaqEntry, SupportItem
 from tests.support.accounts import login, set_known_password
 
+# Chinese characters and the full-width punctuation that goes with them (：（）、).
+CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 ADMIN_PAGE = "/admin/support/"
 PUBLISH = "/admin/support/items"
 PE = b"MZ\x90\x00" + b"\x00" * 60 + b"PE\x00\x00" + bytes(range(256)) * 40
@@ -220,10 +223,38 @@ def test_only_an_administrator_publishes_and_every_change_needs_the_csrf_token(a
 
 def test_the_pages_answer_in_english_too(app, session, admin):
     publish(admin, PE)
+    publish(admin, PDF, kind="manual", filename="操作手册.pdf", title="操作手册", version="")
+    publish(admin, MP4, kind="video", filename="导入演示.mp4", title="导入演示", version="")
+    admin.post("/admin/support/faq", data={"question": "安装时提示缺少组件？", "answer": "请安装运行库"})
+    admin.post("/admin/support/contact", data={"hotline": "010-82356408", "mail": "s@example.cn"})
     admin.get("/lang/en")
     assert admin.get(ADMIN_PAGE).status_code == 200
+    refused = publish(admin, PDF, kind="video", filename="demo.pdf", title="demo", version="")
+    assert refused.status_code == 422
+    assert not CHINESE.search(_message(refused)), _message(refused)
+    # The admin's own name (系统管理员) is data too.
+    assert not CHINESE.search(_without_data(refused.get_data(as_text=True), "系统管理员"))
     visitor = app.test_client()
     visitor.get("/lang/en")
     page = visitor.get("/support/")
-    assert page.status_code == 200 and 'id="installer-sha256"' in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="installer-sha256"' in html
+    assert "Support centre" in html and "Filler installer" in html and "Hotline: " in html
+    assert "Q: 安装时提示缺少组件？" in html and " bytes)" in html
+    assert not CHINESE.search(_without_data(html)), CHINESE.findall(_without_data(html))
     assert visitor.get("/support/guide/").status_code == 200
+
+
+def _without_data(html, *more):
+    """The page without what was published in the test above and the language menu's own name:
+    whatever Chinese is left is the interface's."""
+    for data in ("报送系统客户端.exe", "填报客户端", "操作手册.pdf", "操作手册", "导入演示.mp4",
+                 "导入演示", "安装时提示缺少组件？", "请安装运行库", "简体中文", *more):
+        html = html.replace(data, "")
+    return html
+
+
+def _message(response):
+    """The refusal shown in the admin page's error box."""
+    html = response.get_data(as_text=True)
+    return html.split('id="support-error">', 1)[1].split("</div>", 1)[0]

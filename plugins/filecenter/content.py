@@ -64,7 +64,10 @@ def sniff(head: bytes, filename: str, kind: str):
 
 
 def accepted_names(kind: str) -> str:
-    return "、".join(f"{gettext(fmt.name)}（{fmt.suffix}）" for fmt in ACCEPTED.get(kind, ()))
+    # The list's separator and brackets are translated too, so the English message has none
+    # of the Chinese punctuation.
+    return gettext("、").join(gettext("%(name)s（%(note)s）", name=gettext(fmt.name), note=fmt.suffix)
+                              for fmt in ACCEPTED.get(kind, ()))
 
 
 def download_name(filename: str, fmt: Format) -> str:
