@@ -86,8 +86,11 @@ def current_by_branch(connection, plugin_manager):
     """{branch label: the revision it is at}; a plugin's revision implies the platform's it
     depends on, which Alembic does not store beside it."""
     script = ScriptDirectory.from_config(alembic_config(plugin_manager))
-    at = {}
-    for head in sorted(current_revisions(connection)):
+    heads = sorted(current_revisions(connection))
+    # A stored head is its branch's newest applied revision; only a branch with no stored head
+    # (the platform's, when a plugin's revision implies it) is found by walking down.
+    at = {label: head for head in heads for label in script.get_revision(head).branch_labels}
+    for head in heads:
         # Newest first, along down revisions and dependencies.
         for revision in script.revision_map.iterate_revisions(head, "base"):
             for label in revision.branch_labels:

@@ -8,10 +8,11 @@ reach the database as values (the hand-written upgrader this replaced wrote them
 import textwrap
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, Table, create_engine, inspect, select, text
 
 from app import hookimpl
-from app.migrate import (PLATFORM_BASELINE, MigrationError, current_revisions,
+from app.migrate import (PLATFORM_BASELINE, MigrationError, alembic_config, current_revisions,
                          pending_differences, upgrade_connection)
 from app.plugins import build_plugin_manager
 from tests.conftest import app_in_context, base_overrides
@@ -105,6 +106,12 @@ def test_upgrading_an_empty_database_builds_exactly_the_models(empty_db_url, tmp
         assert upgrade_database(application) == ([], [])
         current = application.test_cli_runner().invoke(args=["pucha", "db-current"]).output
         assert "pucha: pucha_" in current and "basic_info: basic_info_" in current
+        # Each branch at its own newest revision (the platform's too, though a plugin's
+        # revision depends on its baseline).
+        script = ScriptDirectory.from_config(alembic_config(application.extensions["pucha.plugins"]))
+        for head in script.get_revisions("heads"):
+            label = next(iter(head.branch_labels))
+            assert f"{label}: {head.revision}" in current, current
 
 
 def test_a_model_change_without_a_revision_is_named_by_upgrade_db(tmp_path):
