@@ -108,7 +108,8 @@ def test_upgrading_an_empty_database_builds_exactly_the_models(empty_db_url, tmp
         assert "pucha: pucha_" in current and "basic_info: basic_info_" in current
         # Each branch at its own newest revision (the platform's too, though a plugin's
         # revision depends on its baseline).
-        script = ScriptDirectory.from_config(alembic_config(application.extensions["pucha.plugins"]))
+        plugins = application.extensions["pucha.plugins"]
+        script = ScriptDirectory.from_config(alembic_config(plugins))
         for head in script.get_revisions("heads"):
             label = next(iter(head.branch_labels))
             assert f"{label}: {head.revision}" in current, current
