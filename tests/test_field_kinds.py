@@ -72,6 +72,38 @@ def test_a_kind_name_taken_by_another_class_is_refused():
     assert type(kind_named(URL)).__name__ == "UrlKind"
 
 
+def test_a_plugin_kind_with_a_storage_of_its_own_gets_its_column_type():
+    """A kind whose values need another column type names a storage, which the plugin's models
+    module registers on the server; the kind itself stays free of SQLAlchemy."""
+    from sqlalchemy import Date
+
+    from app import kind_columns
+    from app.forms import kinds
+    from app.forms.kinds import ColumnSpec
+
+    class DayKind(FieldKind):
+        name = "test_day"
+        label = pair("日期", "date")
+
+        def column(self, field):
+            return ColumnSpec("test_date")
+
+    make_date = lambda: Date()  # noqa: E731 - one storage factory, named for the registry
+    try:
+        field = Field("day", "日期", "test_day")
+        with pytest.raises(ValueError, match="no column storage 'test_date'"):
+            column_type(field)
+        kind_columns.register_storage("test_date", make_date)
+        kind_columns.register_storage("test_date", make_date)  # a module imported twice
+        with pytest.raises(ValueError, match="already registered"):
+            kind_columns.register_storage("test_date", lambda: Date())
+        for dialect in (sqlite.dialect(), postgresql.dialect()):
+            assert ddl(column_type(field), dialect) == "DATE"
+    finally:
+        kind_columns.STORAGES.pop("test_date", None)
+        kinds._REGISTRY.pop("test_day", None)
+
+
 def test_a_plugin_kind_registers_itself_and_serves_fields():
     class PostcodeKind(PatternKind):
         name = "test_postcode"

@@ -168,13 +168,6 @@ class ColumnSpec:
         self.storage = storage
         self.params = params
 
-    def __eq__(self, other):
-        return (isinstance(other, ColumnSpec)
-                and (self.storage, self.params) == (other.storage, other.params))
-
-    def __hash__(self):
-        return hash((self.storage, tuple(sorted(self.params.items()))))
-
     def __repr__(self):
         args = "".join(f", {k}={v!r}" for k, v in self.params.items())
         return f"ColumnSpec({self.storage!r}{args})"
