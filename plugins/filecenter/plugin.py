@@ -1,8 +1,8 @@
-"""filecenter: 技术支持中心 — hook implementations only."""
+"""filecenter: 文件中心 and 技术支持中心 — hook implementations only."""
 from pathlib import Path
 
 from app import hookimpl
-from plugins.filecenter import models, views  # noqa: F401 - models: the tables exist
+from plugins.filecenter import generators, models, views  # noqa: F401 - models: the tables exist
 
 
 @hookimpl
@@ -23,3 +23,8 @@ def public_links():
 @hookimpl
 def filler_release(session):
     return views.filler_release(session)
+
+
+@hookimpl
+def register_file_generators(register):
+    register(generators.ACCOUNT_TABLE)

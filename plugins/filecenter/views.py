@@ -6,21 +6,28 @@ downloads a file, ``/support/videos/<id>`` plays one in place (Range requests), 
 is the user guide as a page and ``/support/guide/download`` as a file. Nothing is counted per
 visitor: a download is a read of the file store only.
 
+文件中心 (logged in): ``/files/`` is 我的协作组 with the unit's own folder, the files the platform
+generates for it (plugins/filecenter/unit_files.py); ``/files/generated/<name>`` downloads one,
+audited.
+
 Administrator only: ``/admin/support/`` (系统管理 → 技术支持中心) publishes and retires files,
 edits the FAQ and the hotline and mail; every change goes through plugins/filecenter/commands.py.
 """
+import io
 import os
 
-from flask import abort, current_app, flash, g, redirect, request, send_from_directory, url_for
+from flask import (abort, current_app, flash, g, redirect, request, send_file,
+                   send_from_directory, url_for)
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 
 from app.errors import Invalid, on_error_redirect
 from app.files.storage import FileTooLarge, current_store
+from app.orgs.scope import require_acting_viewer
 from app.i18n_text import gettext
 from app.orgs.scope import administrators_only
 from app.registry import FillerRelease, PublicLink
-from plugins.filecenter import commands, guide
+from plugins.filecenter import commands, guide, unit_files
 from plugins.filecenter.models import INSTALLER, KINDS, MANUAL, VIDEO
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
@@ -182,8 +189,31 @@ class SupportAdminView(BaseView):
                           else gettext("服务热线和邮箱没有改变"))
 
 
+class FileCenterView(BaseView):
+    """文件中心 → 我的协作组: the acting unit's own folder and its generated files."""
+
+    route_base = "/files"
+    template_folder = TEMPLATES
+    default_view = "index"
+
+    @expose("/", methods=["GET"])
+    @has_access
+    def index(self):
+        viewer = require_acting_viewer(g.user)
+        return self.render_template("filecenter/files.html", title=_l("文件中心"),
+                                    org=viewer.org, files=unit_files.folder_files(g.user))
+
+    @expose("/generated/<name>", methods=["GET"])
+    @has_access
+    def generated(self, name):
+        generator, filename, data = unit_files.download_generated(_session(), g.user, name)
+        return send_file(io.BytesIO(data), as_attachment=True, download_name=filename,
+                         mimetype=generator.mimetype, max_age=0)
+
+
 def register(appbuilder):
     appbuilder.add_view_no_menu(SupportCenterView)
+    appbuilder.add_view(FileCenterView, "文件中心", icon="fa-folder-open", label=_l("文件中心"))
     appbuilder.add_view(SupportAdminView, "技术支持中心", icon="fa-life-ring",
                         label=_l("技术支持中心"), category="系统管理",
                         category_label=_l("系统管理"), category_icon="fa-cogs")
